@@ -1,0 +1,136 @@
+"""The `harness` command. Errors become messages here, and only here."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+
+import click
+
+from harness import modes
+from harness.errors import HarnessError
+
+DEFAULT_CONFIG = "configs/default.yaml"
+
+
+def job_options(command):
+    """--config, --mode and --set, shared by every step command."""
+
+    @click.option("-c", "--config", "config_path", default=DEFAULT_CONFIG, show_default=True,
+                  envvar="HARNESS_CONFIG", help="Job config (YAML).")
+    @click.option("--mode", type=click.Choice(list(modes.MODES)), default=None,
+                  help=f"Where to run [env {modes.MODE_ENV}; default {modes.DEFAULT_MODE}].")
+    @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+                  help="Override a config key, e.g. --set hyperparameters.epochs=1.")
+    @functools.wraps(command)
+    def wrapper(config_path, mode, overrides, **kwargs):
+        from harness.job import open_job
+
+        with errors_as_messages():
+            return command(open_job(config_path, list(overrides), mode), **kwargs)
+
+    return wrapper
+
+
+class errors_as_messages:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, tb):
+        if isinstance(error, HarnessError):
+            click.secho(f"error: {error.message}", fg="red", err=True)
+            if error.hint:
+                click.echo(f"  fix: {error.hint}", err=True)
+            sys.exit(1)
+        if isinstance(error, KeyboardInterrupt):
+            click.secho("interrupted: child processes and the endpoint were stopped",
+                        fg="yellow", err=True)
+            sys.exit(130)
+        return False
+
+
+def announce(step: str) -> None:
+    click.secho(f"==> {step}", fg="cyan", bold=True)
+
+
+def show_summary(job) -> None:
+    from harness.summary import render
+
+    click.echo(render(job.run.load(), str(job.run.path)))
+
+
+@click.group()
+@click.version_option(package_name="harness")
+def main():
+    """Fine-tune Transformers models and deploy them the SageMaker way, locally first."""
+
+
+@main.command()
+@job_options
+def run(job):
+    """The whole flow: prepare, train, deploy, predict, delete."""
+    from harness.commands.run import run as run_flow
+
+    run_flow(job, announce)
+    show_summary(job)
+
+
+@main.command()
+@job_options
+def prepare(job):
+    """Tokenize the dataset and store the train/test channels."""
+    from harness.commands.prepare import prepare as step
+
+    state = step(job)
+    click.echo(f"channels: {json.dumps(state['channels'], indent=2)}")
+
+
+@main.command()
+@job_options
+def train(job):
+    """Run train/train.py as a training job on the prepared channels."""
+    from harness.commands.train import train as step
+
+    step(job)
+    show_summary(job)
+
+
+@main.command()
+@job_options
+def deploy(job):
+    """Start an endpoint for the trained model."""
+    from harness.commands.deploy import deploy as step
+
+    endpoint = step(job)["endpoint"]
+    click.echo(f"endpoint {endpoint['name']} is up at {endpoint['url']}")
+
+
+@main.command()
+@job_options
+@click.argument("inputs", nargs=-1)
+@click.option("--json", "raw", default=None, help="Send this JSON body instead of INPUTS.")
+def predict(job, inputs, raw):
+    """Send INPUTS (texts) or a JSON body to the endpoint."""
+    from harness.commands.predict import predict as step
+
+    if raw is not None:
+        try:
+            payload = json.loads(raw)
+        except json.JSONDecodeError as e:
+            raise HarnessError(f"--json is not valid JSON: {e}") from None
+    elif inputs:
+        payload = {"inputs": inputs[0] if len(inputs) == 1 else list(inputs)}
+    else:
+        raise HarnessError("nothing to send", 'give texts, e.g. harness predict "great film"')
+    click.echo(json.dumps(step(job, payload), indent=2))
+
+
+@main.command()
+@job_options
+def delete(job):
+    """Stop the endpoint."""
+    from harness.commands.delete import delete as step
+
+    step(job)
+    click.echo("endpoint deleted")

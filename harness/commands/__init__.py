@@ -1,0 +1,1 @@
+"""One module per step of the flow. Each reads what earlier steps left in the run directory."""

@@ -1,0 +1,10 @@
+"""`harness delete`: stop the endpoint and free what it held."""
+
+from harness.job import Job
+
+
+def delete(job: Job) -> None:
+    with job.step("delete"):
+        endpoint = job.run.require("endpoint", "deploy")
+        job.mode.delete(endpoint)
+        job.run.save(endpoint=None, last_endpoint=endpoint)

@@ -1,0 +1,212 @@
+"""The typed job config: one YAML file, validated once, read-only afterwards."""
+
+from __future__ import annotations
+
+import importlib.resources
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from harness.errors import ConfigError
+
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+PACKAGE_PREFIX = "package:"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatasetConfig(Strict):
+    """Either `name` (a hub dataset or a local dataset folder) or `train_file` + `test_file`."""
+
+    name: str | None = None
+    train_file: str | None = None
+    test_file: str | None = None
+    train_split: str = "train"
+    test_split: str = "test"
+    text_column: str = "text"
+    label_column: str = "label"
+    label_names: list[str] | None = None
+    max_train_samples: int | None = Field(default=None, gt=0)
+    max_eval_samples: int | None = Field(default=None, gt=0)
+    max_length: int = Field(default=512, gt=0)
+
+    @model_validator(mode="after")
+    def one_source(self) -> DatasetConfig:
+        files = (self.train_file, self.test_file)
+        if self.name and any(files):
+            raise ValueError("set either `name` or `train_file`/`test_file`, not both")
+        if not self.name and not all(files):
+            raise ValueError("set `name` (hub or local dataset) or both `train_file` and `test_file`")
+        return self
+
+
+class Hyperparameters(Strict):
+    """Passed to train.py as `--key value`, exactly as SageMaker does."""
+
+    epochs: int = Field(default=1, gt=0)
+    train_batch_size: int = Field(default=32, gt=0)
+    eval_batch_size: int = Field(default=64, gt=0)
+    warmup_steps: int = Field(default=0, ge=0)
+    learning_rate: float = Field(default=5e-5, gt=0)
+    seed: int = 42
+    logging_steps: int = Field(default=10, gt=0)
+
+
+class ModeSettings(Strict):
+    instance_type: str
+    inference_instance_type: str
+    instance_count: int = Field(default=1, gt=0)
+
+
+def default_modes() -> dict[str, ModeSettings]:
+    return {
+        "local": ModeSettings(instance_type="local", inference_instance_type="local"),
+        "sagemaker-local": ModeSettings(instance_type="local", inference_instance_type="local"),
+        "sagemaker": ModeSettings(instance_type="ml.p3.2xlarge",
+                                  inference_instance_type="ml.g4dn.xlarge"),
+    }
+
+
+class ModesConfig(Strict):
+    local: ModeSettings = default_modes()["local"]
+    sagemaker_local: ModeSettings = Field(default=default_modes()["sagemaker-local"],
+                                          alias="sagemaker-local")
+    sagemaker: ModeSettings = default_modes()["sagemaker"]
+
+    def for_mode(self, mode: str) -> ModeSettings:
+        return getattr(self, mode.replace("-", "_"))
+
+
+class S3Config(Strict):
+    bucket: str = Field(default="harness-artifacts", pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    prefix: str = ""
+
+
+class EndpointConfig(Strict):
+    port: int = Field(default=8080, gt=0, lt=65536)
+    max_body_bytes: int = Field(default=6 * 1024 * 1024, gt=0)
+    startup_timeout_s: float = Field(default=120, gt=0)
+    sample_inputs: list[str] = Field(default=["I love using the new Inference DLC.",
+                                              "This was a waste of two hours."], min_length=1)
+
+
+class JobConfig(Strict):
+    name: str = Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$", max_length=50)
+    model: str
+    dataset: DatasetConfig
+    hyperparameters: Hyperparameters = Hyperparameters()
+    modes: ModesConfig = ModesConfig()
+    s3: S3Config = S3Config()
+    endpoint: EndpointConfig = EndpointConfig()
+    source_dir: str = "../train"
+    entry_point: str = "train.py"
+    run_dir: str | None = None
+    source: Path = Field(default=Path("."), exclude=True)  # the YAML file, for relative paths
+
+    @property
+    def run_path(self) -> Path:
+        return Path(self.run_dir or f"runs/{self.name}")
+
+    @property
+    def s3_prefix(self) -> str:
+        return (self.s3.prefix or self.name).strip("/")
+
+    def resolve(self, value: str) -> Path:
+        """A path from the config, relative to the config file's folder."""
+        return (self.source.parent / value).resolve()
+
+
+def _format_errors(path: Path, error: ValidationError) -> str:
+    lines = [f"{path}: invalid config"]
+    for item in error.errors():
+        key = ".".join(str(p) for p in item["loc"]) or "(top level)"
+        if item["type"] == "extra_forbidden":
+            lines.append(f"  {key}: unknown key")
+        elif item["type"] == "missing":
+            lines.append(f"  {key}: required key is missing")
+        else:
+            lines.append(f"  {key}: {item['msg']} (got {item['input']!r})")
+    return "\n".join(lines)
+
+
+def _apply_override(data: dict[str, Any], override: str) -> None:
+    key, sep, raw = override.partition("=")
+    if not sep or not key:
+        raise ConfigError(f"bad --set {override!r}", "use --set key.subkey=value")
+    *parents, leaf = key.split(".")
+    node = data
+    for part in parents:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"bad --set {override!r}: {part} is not a section")
+    node[leaf] = yaml.safe_load(raw)
+
+
+def load_config(path: str | Path, overrides: list[str] = ()) -> JobConfig:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}",
+                          "pass an existing YAML file, e.g. configs/default.yaml") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML: {e}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys at the top level")
+    for override in overrides:
+        _apply_override(data, override)
+    try:
+        config = JobConfig.model_validate({**data, "source": path.resolve()})
+    except ValidationError as e:
+        raise ConfigError(_format_errors(path, e)) from None
+    _check_files(path, config)
+    return config
+
+
+def _check_files(path: Path, config: JobConfig) -> None:
+    script = config.resolve(config.source_dir) / config.entry_point
+    if not script.is_file():
+        raise ConfigError(f"{path}: source_dir/entry_point: training script not found: {script}",
+                          "source_dir is relative to the config file's folder")
+    ds = config.dataset
+    for key in ("train_file", "test_file"):
+        value = getattr(ds, key)
+        if value and not config.resolve(value).is_file():
+            raise ConfigError(f"{path}: dataset.{key}: file not found: {config.resolve(value)}",
+                              "paths are relative to the config file's folder")
+    if ds.name and looks_like_path(ds.name) and not config.resolve(ds.name).exists():
+        raise ConfigError(f"{path}: dataset.name: folder not found: {config.resolve(ds.name)}")
+    resolve_model(config, path)
+
+
+def looks_like_path(value: str) -> bool:
+    return value.startswith((".", "/", "~")) or not HUB_ID.match(value)
+
+
+def resolve_model(config: JobConfig, path: Path | None = None) -> str:
+    """The model as train.py gets it: a local folder's absolute path, or a hub id."""
+    where = path or config.source
+    value = config.model
+    if value.startswith(PACKAGE_PREFIX):
+        package, _, inner = value[len(PACKAGE_PREFIX):].partition("/")
+        try:
+            folder = Path(str(importlib.resources.files(package))) / inner
+        except ModuleNotFoundError:
+            raise ConfigError(f"{where}: model: Python package {package!r} is not installed",
+                              f"pip install {package.replace('_', '-')}") from None
+        if not folder.is_dir():
+            raise ConfigError(f"{where}: model: {folder} does not exist in package {package!r}")
+        return str(folder)
+    local = config.resolve(value)
+    if local.is_dir():
+        return str(local)
+    if looks_like_path(value):
+        raise ConfigError(f"{where}: model: folder not found: {local}",
+                          "give a hub id (e.g. distilbert-base-uncased), a local folder, "
+                          "or package:<python_package>/<folder>")
+    return value

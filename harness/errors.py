@@ -1,0 +1,21 @@
+"""Errors that carry a fix. The CLI turns them into messages; nothing else prints them."""
+
+
+class HarnessError(Exception):
+    """A problem the user can fix. `hint` says how."""
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}\n  fix: {self.hint}" if self.hint else self.message
+
+
+class ConfigError(HarnessError):
+    """The job config is invalid."""
+
+
+class StepError(HarnessError):
+    """A step of the flow failed or was run out of order."""

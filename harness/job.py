@@ -1,0 +1,42 @@
+"""A job: the validated config, the chosen mode and the run directory, opened once per command."""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness import modes
+from harness.config import JobConfig, load_config, resolve_model
+from harness.modes.base import Mode
+from harness.run_dir import RunDir
+
+
+@dataclass(frozen=True)
+class Job:
+    config: JobConfig
+    mode: Mode
+
+    @property
+    def run(self) -> RunDir:
+        return self.mode.run
+
+    @contextmanager
+    def step(self, name: str):
+        """Time a step and record it in the run's state."""
+        started = time.monotonic()
+        yield
+        self.run.record_time(name, time.monotonic() - started)
+
+    def model_name(self) -> str:
+        """The `--model_name` hyperparameter: a hub id, or a local folder's name."""
+        source = resolve_model(self.config)
+        return Path(source).name if Path(source).is_dir() else source
+
+
+def open_job(config_path: str | Path, overrides: list[str], mode_flag: str | None) -> Job:
+    config = load_config(config_path, overrides)
+    name = modes.choose(mode_flag)
+    mode_class = modes.load(name)
+    return Job(config, mode_class(config, RunDir(config.run_path, name)))

@@ -1,0 +1,100 @@
+"""A model server process on this machine: start it, wait for `/ping`, call it, stop it."""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from harness.errors import StepError
+from harness.process import start_detached, stop_group
+
+
+def listening(port: int, host: str = "127.0.0.1") -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _log_tail(log: Path, lines: int = 25) -> str:
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def start(model_dir: Path, *, name: str, port: int, max_body_bytes: int,
+          startup_timeout_s: float, log: Path, env: dict[str, str]) -> dict[str, Any]:
+    if listening(port):
+        raise StepError(f"port {port} is already in use",
+                        "run `harness delete` if an endpoint of yours is still up, "
+                        "or set endpoint.port to a free port")
+    cmd = [sys.executable, "-m", "harness.serving", "--model-dir", str(model_dir),
+           "--host", "127.0.0.1", "--port", str(port), "--endpoint-name", name,
+           "--max-body-bytes", str(max_body_bytes)]
+    proc = start_detached(cmd, env=env, log=log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + startup_timeout_s
+        while not _pings(url):
+            if proc.poll() is not None:
+                raise StepError(f"the endpoint exited with code {proc.returncode} while "
+                                f"starting:\n{_log_tail(log)}", f"see {log}")
+            if time.monotonic() > deadline:
+                raise StepError(f"the endpoint did not answer /ping within "
+                                f"{startup_timeout_s:.0f} s", "raise endpoint.startup_timeout_s "
+                                f"or see {log}")
+            time.sleep(0.2)
+    except BaseException:  # includes Ctrl-C: never leave a half-started server behind
+        stop_group(proc.pid)
+        raise
+    return {"name": name, "url": url, "port": port, "pid": proc.pid, "log": str(log)}
+
+
+def _pings(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/ping", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def invoke(url: str, payload: Any, timeout_s: float = 120) -> Any:
+    request = urllib.request.Request(f"{url}/invocations", data=json.dumps(payload).encode(),
+                                     headers={"Content-Type": "application/json",
+                                              "Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as e:
+        detail = e.read().decode(errors="replace")
+        raise StepError(f"the endpoint answered {e.code}: {detail}") from None
+    except urllib.error.URLError as e:
+        raise StepError(f"cannot reach the endpoint at {url}: {e.reason}",
+                        "run `harness deploy` first") from None
+
+
+def stop(pid: int, port: int) -> None:
+    if _is_server(pid):
+        stop_group(pid)
+    deadline = time.monotonic() + 5
+    while listening(port):
+        if time.monotonic() > deadline:
+            raise StepError(f"port {port} is still in use after stopping the endpoint",
+                            f"find the process with `ss -ltnp 'sport = :{port}'`")
+        time.sleep(0.1)
+
+
+def _is_server(pid: int) -> bool:
+    """True when `pid` is still a harness model server (pids get reused)."""
+    import psutil
+
+    try:
+        return "harness.serving" in psutil.Process(pid).cmdline()
+    except psutil.Error:
+        return False

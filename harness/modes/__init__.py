@@ -1,0 +1,35 @@
+"""The mode registry: a name maps to an implementation, imported only when chosen."""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+from harness.errors import HarnessError
+
+MODES: dict[str, str | None] = {
+    "local": "harness.modes.local:LocalMode",
+    "sagemaker-local": None,  # not available yet
+    "sagemaker": None,  # not available yet
+}
+DEFAULT_MODE = "local"
+MODE_ENV = "HARNESS_MODE"
+
+
+def choose(flag: str | None) -> str:
+    """The mode, decided once: `--mode`, else `$HARNESS_MODE`, else local."""
+    name = flag or os.environ.get(MODE_ENV) or DEFAULT_MODE
+    if name not in MODES:
+        raise HarnessError(f"unknown mode {name!r}; valid modes: {', '.join(MODES)}",
+                           f"pass --mode with one of them or fix ${MODE_ENV}")
+    return name
+
+
+def load(name: str):
+    """The Mode class for `name`."""
+    target = MODES[choose(name)]
+    if target is None:
+        raise HarnessError(f"mode {name!r} is not available yet in this version of harness",
+                           "use --mode local")
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)

@@ -1,0 +1,47 @@
+"""The one interface every mode implements. Steps call it; they never ask which mode runs."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+from harness.config import JobConfig, ModeSettings
+from harness.run_dir import RunDir
+
+
+class Mode(ABC):
+    name: ClassVar[str]
+
+    def __init__(self, config: JobConfig, run: RunDir):
+        self.config = config
+        self.run = run
+        self.settings: ModeSettings = config.modes.for_mode(self.name)
+
+    @abstractmethod
+    def save_dataset(self, dataset, channel: str) -> str:
+        """Store a tokenized split where training reads it; return its URI."""
+
+    @abstractmethod
+    def upload_folder(self, folder: Path, channel: str) -> str:
+        """Make a local folder (pretrained weights) available as an input channel."""
+
+    @abstractmethod
+    def train(self, channels: dict[str, str], hyperparameters: dict[str, Any]) -> dict[str, str]:
+        """Run train.py as a training job; return job_name, model_artifact, output_artifact."""
+
+    @abstractmethod
+    def download(self, uri: str, destination: Path) -> Path:
+        """Copy an artifact to a local file."""
+
+    @abstractmethod
+    def deploy(self, model_artifact: str) -> dict[str, Any]:
+        """Start an endpoint for the model; return what `predict` and `delete` need."""
+
+    @abstractmethod
+    def predict(self, endpoint: dict[str, Any], payload: Any) -> Any:
+        """Send one request to the endpoint and return its decoded answer."""
+
+    @abstractmethod
+    def delete(self, endpoint: dict[str, Any]) -> None:
+        """Stop the endpoint and free everything it held."""

@@ -1,0 +1,85 @@
+"""`local`: train.py under `accelerate launch` on this machine, a local endpoint process.
+
+Storage mirrors S3 under `<run_dir>/s3/<bucket>/<prefix>/`, so artifacts have the same layout
+as in the SageMaker modes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tarfile
+from pathlib import Path
+from typing import Any
+
+from harness import local_endpoint
+from harness.errors import StepError
+from harness.modes.base import Mode
+from harness.process import run_tee
+from harness.training_job import TrainingJobTree, encode_hyperparameters, job_name
+
+
+class LocalMode(Mode):
+    name = "local"
+
+    @property
+    def storage(self) -> Path:
+        return self.run.path / "s3" / self.config.s3.bucket / self.config.s3_prefix
+
+    def save_dataset(self, dataset, channel: str) -> str:
+        target = self.storage / "data" / channel
+        dataset.save_to_disk(str(target))
+        return str(target)
+
+    def upload_folder(self, folder: Path, channel: str) -> str:
+        return str(folder)  # already on this machine: the channel links to it
+
+    def train(self, channels: dict[str, str], hyperparameters: dict[str, Any]) -> dict[str, str]:
+        name = job_name(self.config.name)
+        source_dir = self.config.resolve(self.config.source_dir)
+        tree = TrainingJobTree(self.run.path / "job")
+        tree.lay_out(
+            hyperparameters=encode_hyperparameters(
+                hyperparameters, program=self.config.entry_point, submit_dir=str(source_dir),
+                name=name, region="local"),
+            channels={channel: Path(uri) for channel, uri in channels.items()},
+            code=source_dir)
+        env, args = tree.toolkit_environment()
+        cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "1",
+               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+               str(source_dir / self.config.entry_point), *args]
+        log = self.run.path / "train.log"
+        code = run_tee(cmd, env={**os.environ, **env}, cwd=source_dir, log=log)
+        if code != 0:
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
+            tree.mark(failure=tail)
+            raise StepError(f"train.py failed with exit code {code}:\n{tail}",
+                            f"full log: {log}; failure file: {tree.output_dir / 'failure'}")
+        tree.mark(failure=None)
+        archives = tree.pack(self.storage / name / "output")
+        return {"job_name": name, "model_artifact": str(archives["model"]),
+                "output_artifact": str(archives["output"])}
+
+    def download(self, uri: str, destination: Path) -> Path:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(uri, destination)
+        return destination
+
+    def deploy(self, model_artifact: str) -> dict[str, Any]:
+        model_dir = self.run.path / "endpoint" / "model"
+        shutil.rmtree(model_dir, ignore_errors=True)
+        model_dir.mkdir(parents=True)
+        with tarfile.open(model_artifact) as tar:  # as SageMaker unpacks it into /opt/ml/model
+            tar.extractall(model_dir, filter="data")
+        ep = self.config.endpoint
+        return local_endpoint.start(
+            model_dir, name=f"{self.config.name}-endpoint", port=ep.port,
+            max_body_bytes=ep.max_body_bytes, startup_timeout_s=ep.startup_timeout_s,
+            log=self.run.path / "endpoint" / "server.log", env=dict(os.environ))
+
+    def predict(self, endpoint: dict[str, Any], payload: Any) -> Any:
+        return local_endpoint.invoke(endpoint["url"], payload)
+
+    def delete(self, endpoint: dict[str, Any]) -> None:
+        local_endpoint.stop(endpoint["pid"], endpoint["port"])

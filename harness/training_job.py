@@ -1,0 +1,94 @@
+"""A SageMaker training job's `/opt/ml` tree on the host, and the environment the toolkit builds.
+
+The `SM_*` variables and the script's arguments come from sagemaker-training itself, run
+against this tree, so local mode gives train.py exactly what a training container would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+TOOLKIT_ENV = """
+import json
+from sagemaker_training import environment
+env = environment.Environment()
+print(json.dumps({"env": env.to_env_vars(), "args": env.to_cmd_args()}))
+"""
+
+
+def job_name(base: str) -> str:
+    """`base-YYYY-MM-DD-HH-MM-SS-mmm`, the SDK's naming."""
+    now = time.time()
+    return f"{base}-{time.strftime('%Y-%m-%d-%H-%M-%S', time.gmtime(now))}-{int(now * 1000) % 1000:03d}"
+
+
+def encode_hyperparameters(hyperparameters: dict, *, program: str, submit_dir: str,
+                           name: str, region: str) -> dict[str, str]:
+    """hyperparameters.json as the SDK writes it: every value JSON-encoded."""
+    sdk = {"sagemaker_program": program, "sagemaker_submit_directory": submit_dir,
+           "sagemaker_region": region, "sagemaker_job_name": name,
+           "sagemaker_container_log_level": 20}
+    return {key: json.dumps(value) for key, value in {**hyperparameters, **sdk}.items()}
+
+
+class TrainingJobTree:
+    """`root` plays `/opt/ml`: config files, channels, code, model and output folders."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.config_dir = root / "input" / "config"
+        self.data_dir = root / "input" / "data"
+        self.model_dir = root / "model"
+        self.output_dir = root / "output"
+
+    def lay_out(self, *, hyperparameters: dict[str, str], channels: dict[str, Path],
+                code: Path) -> None:
+        if self.root.exists():
+            shutil.rmtree(self.root)  # a fresh job never sees a previous job's model
+        for folder in (self.config_dir, self.data_dir, self.model_dir, self.output_dir / "data"):
+            folder.mkdir(parents=True)
+        (self.root / "code").symlink_to(code)
+        for channel, source in channels.items():
+            (self.data_dir / channel).symlink_to(source)
+        self._write("hyperparameters.json", hyperparameters)
+        self._write("resourceconfig.json", {"current_host": "algo-1", "hosts": ["algo-1"],
+                                            "network_interface_name": "eth0"})
+        self._write("inputdataconfig.json", {
+            channel: {"TrainingInputMode": "File", "S3DistributionType": "FullyReplicated",
+                      "RecordWrapperType": "None"} for channel in channels})
+
+    def _write(self, name: str, content: dict) -> None:
+        (self.config_dir / name).write_text(json.dumps(content, indent=2))
+
+    def toolkit_environment(self) -> tuple[dict[str, str], list[str]]:
+        """(SM_* variables, script arguments), computed by sagemaker-training."""
+        result = subprocess.run([sys.executable, "-c", TOOLKIT_ENV], capture_output=True,
+                                text=True, check=True,
+                                env={**os.environ, "SAGEMAKER_BASE_DIR": str(self.root)})
+        payload = json.loads(result.stdout.strip().splitlines()[-1])
+        return payload["env"], payload["args"]
+
+    def mark(self, failure: str | None) -> None:
+        """The toolkit's ending: `output/success`, or `output/failure` holding the traceback."""
+        if failure is None:
+            (self.output_dir / "success").touch()
+        else:
+            (self.output_dir / "failure").write_text(failure)
+
+    def pack(self, destination: Path) -> dict[str, Path]:
+        """model.tar.gz and output.tar.gz, with the folders' entries at the archive root."""
+        destination.mkdir(parents=True, exist_ok=True)
+        archives = {}
+        for name, folder in (("model", self.model_dir), ("output", self.output_dir)):
+            archives[name] = destination / f"{name}.tar.gz"
+            with tarfile.open(archives[name], "w:gz", dereference=True) as tar:
+                for entry in sorted(folder.iterdir()):
+                    tar.add(entry, arcname=entry.name)
+        return archives
