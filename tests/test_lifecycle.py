@@ -1,0 +1,165 @@
+"""Endpoint lifecycle and Ctrl-C: no orphan process, no bound port, whatever happens."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from harness import local_endpoint
+from harness.config import load_config
+from harness.errors import StepError
+from tests.conftest import free_port, harness, state
+
+
+def wait_for(predicate, timeout_s=120, interval_s=0.2):
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting")
+        time.sleep(interval_s)
+
+
+def alive(processes):
+    """The processes of `processes` still running (zombies count as gone)."""
+    running = []
+    for process in processes:
+        try:
+            if process.status() != psutil.STATUS_ZOMBIE:
+                running.append(process)
+        except psutil.NoSuchProcess:
+            pass
+    return running
+
+
+def start_endpoint(model_dir, tmp_path, port, timeout_s=60):
+    return local_endpoint.start(model_dir, name="t", port=port, max_body_bytes=1024,
+                                startup_timeout_s=timeout_s, log=tmp_path / "server.log",
+                                env=dict(os.environ))
+
+
+def test_start_predict_stop_frees_the_port(tiny_classifier, tmp_path):
+    port = free_port()
+    endpoint = start_endpoint(tiny_classifier, tmp_path, port)
+    assert local_endpoint.listening(port)
+    answer = local_endpoint.invoke(endpoint["url"], {"inputs": "a fine film"})
+    assert answer[0]["label"] in ("NEGATIVE", "POSITIVE")
+    local_endpoint.stop(endpoint["pid"], port)
+    assert not local_endpoint.listening(port)
+    assert not psutil.pid_exists(endpoint["pid"]) or \
+        psutil.Process(endpoint["pid"]).status() == psutil.STATUS_ZOMBIE
+
+
+def test_busy_port_is_refused_with_a_fix(tiny_classifier, tmp_path):
+    port = free_port()
+    endpoint = start_endpoint(tiny_classifier, tmp_path, port)
+    try:
+        with pytest.raises(StepError, match=f"port {port} is already in use") as error:
+            start_endpoint(tiny_classifier, tmp_path, port)
+        assert "endpoint.port" in error.value.hint
+    finally:
+        local_endpoint.stop(endpoint["pid"], port)
+
+
+def test_server_that_cannot_load_leaves_nothing(tmp_path):
+    broken = tmp_path / "broken-model"
+    broken.mkdir()
+    (broken / "config.json").write_text("{}")
+    port = free_port()
+    with pytest.raises(StepError, match="exited with code") as error:
+        start_endpoint(broken, tmp_path, port)
+    assert "see" in error.value.hint
+    assert not local_endpoint.listening(port)
+
+
+def test_slow_server_times_out_and_is_stopped(tiny_classifier, tmp_path):
+    model_dir = tmp_path / "slow"
+    shutil.copytree(tiny_classifier, model_dir)
+    (model_dir / "code").mkdir()
+    (model_dir / "code" / "inference.py").write_text(
+        "import time\ndef model_fn(model_dir):\n    time.sleep(600)\n")
+    port = free_port()
+    with pytest.raises(StepError, match="did not answer /ping within 3 s"):
+        start_endpoint(model_dir, tmp_path, port, timeout_s=3)
+    assert not [p for p in psutil.process_iter(["cmdline"])
+                if str(model_dir) in " ".join(p.info["cmdline"] or [])]
+
+
+def test_cli_deploy_predict_delete(tiny_job):
+    harness("prepare", "-c", str(tiny_job))
+    harness("train", "-c", str(tiny_job))
+    harness("deploy", "-c", str(tiny_job))
+    endpoint = state(tiny_job)["endpoint"]
+    try:
+        assert local_endpoint.listening(endpoint["port"])
+        out = harness("predict", "-c", str(tiny_job), "great film", "awful film").stdout
+        answer = json.loads(out)
+        assert [item["label"] in ("NEGATIVE", "POSITIVE") for item in answer] == [True, True]
+        bad = harness("predict", "-c", str(tiny_job), "--json", '{"text": 1}', check=False)
+        assert bad.returncode == 1 and "answered 400" in bad.stderr
+    finally:
+        harness("delete", "-c", str(tiny_job))
+    assert not local_endpoint.listening(endpoint["port"])
+    assert state(tiny_job)["endpoint"] is None
+    again = harness("delete", "-c", str(tiny_job), check=False)
+    assert "run `harness deploy` first" in again.stderr
+
+
+def interrupt_when(proc, ready, timeout_s=180):
+    """SIGINT the CLI (as Ctrl-C does) once `ready()` holds; return its exit code and the
+    processes it had started by then."""
+    wait_for(lambda: ready() or proc.poll() is not None, timeout_s)
+    assert proc.poll() is None, proc.communicate()
+    children = psutil.Process(proc.pid).children(recursive=True)
+    assert children, "the step had started no process yet"
+    commands = [" ".join(c.cmdline()) for c in children]
+    proc.send_signal(signal.SIGINT)
+    return proc.wait(timeout=60), children, commands
+
+
+def cli(*args):
+    return subprocess.Popen([sys.executable, "-m", "harness", *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def test_ctrl_c_during_train_leaves_no_process(tiny_job):
+    harness("prepare", "-c", str(tiny_job))
+    log = tiny_job.parent / "run" / "train.log"
+    proc = cli("train", "-c", str(tiny_job), "--set", "hyperparameters.epochs=50")
+    code, children, _ = interrupt_when(
+        proc, lambda: log.exists() and "/s]" in log.read_text(errors="ignore"))
+    assert code == 130
+    assert "interrupted" in proc.stderr.read()
+    assert len(children) >= 2  # accelerate launch and the train.py it started
+    wait_for(lambda: not alive(children), 20)
+
+
+def test_ctrl_c_during_deploy_frees_the_port(tiny_job, tmp_path):
+    harness("prepare", "-c", str(tiny_job))
+    harness("train", "-c", str(tiny_job))
+    model_tar = Path(state(tiny_job)["training"]["model_artifact"])
+    code = tmp_path / "code"  # the same model, with a model_fn that hangs
+    code.mkdir()
+    (code / "inference.py").write_text("import time\ndef model_fn(d):\n    time.sleep(600)\n")
+    slow = tmp_path / "slow-model.tar.gz"
+    with tarfile.open(model_tar) as src, tarfile.open(slow, "w:gz") as dst:
+        for member in src.getmembers():
+            dst.addfile(member, src.extractfile(member) if member.isfile() else None)
+        dst.add(code, arcname="code")
+    shutil.copyfile(slow, model_tar)
+    proc = cli("deploy", "-c", str(tiny_job))
+    server_log = tiny_job.parent / "run" / "endpoint" / "server.log"
+    code, children, commands = interrupt_when(proc, server_log.exists)
+    assert code == 130
+    assert any("harness.serving" in command for command in commands)
+    wait_for(lambda: not alive(children), 20)
+    port = load_config(tiny_job).endpoint.port
+    assert not local_endpoint.listening(port)
+    assert state(tiny_job).get("endpoint") is None
