@@ -134,3 +134,61 @@ def delete(job):
 
     step(job)
     click.echo("endpoint deleted")
+
+
+@main.group()
+def image():
+    """The SageMaker-compatible training and serving image."""
+
+
+@image.command("build")
+@click.option("--force", is_flag=True, help="Rebuild even if the image exists.")
+def image_build(force):
+    """Build the image (only when its inputs changed)."""
+    from harness import image as images
+
+    with errors_as_messages():
+        name, built = images.build(force)
+    click.echo(f"{name} {'built' if built else 'is up to date'}")
+
+
+@main.group()
+def emulator():
+    """LocalStack, the S3 of the sagemaker-local mode."""
+
+
+@emulator.command("up")
+def emulator_up():
+    """Start LocalStack 4.14.0 (pulled, or built offline) and wait until it is healthy."""
+    from harness import emulator as localstack
+
+    with errors_as_messages():
+        url = localstack.up()
+    click.echo(f"LocalStack is up: S3 at {url}")
+
+
+@emulator.command("down")
+@click.option("--volumes", is_flag=True, help="Also drop LocalStack's data volume.")
+def emulator_down(volumes):
+    """Stop LocalStack."""
+    from harness import emulator as localstack
+
+    with errors_as_messages():
+        localstack.down(volumes)
+    click.echo("LocalStack is down")
+
+
+@emulator.command("status")
+def emulator_status():
+    """Say whether LocalStack answers, and which services it runs."""
+    from harness import emulator as localstack
+
+    with errors_as_messages():
+        url = localstack.endpoint_url()
+        state = localstack.health(url)
+    if not state:
+        click.echo(f"LocalStack is not reachable at {url}; start it with `harness emulator up`")
+        sys.exit(1)
+    services = ", ".join(f"{k} {v}" for k, v in sorted(state.get("services", {}).items())
+                         if v in ("available", "running"))
+    click.echo(f"LocalStack {state.get('version', '?')} at {url}: {services}")

@@ -61,6 +61,7 @@ class ModeSettings(Strict):
     instance_type: str
     inference_instance_type: str
     instance_count: int = Field(default=1, gt=0)
+    image_uri: str | None = None  # None: the mode's default image
 
 
 def default_modes() -> dict[str, ModeSettings]:

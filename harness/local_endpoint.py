@@ -1,4 +1,4 @@
-"""A model server process on this machine: start it, wait for `/ping`, call it, stop it."""
+"""An endpoint process on this machine: start it, wait for `/ping`, call it, stop it."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from typing import Any
 from harness.errors import StepError
 from harness.process import start_detached, stop_group
 
+SERVER_MODULE = "harness.serving"
+
 
 def listening(port: int, host: str = "127.0.0.1") -> bool:
     try:
@@ -28,15 +30,20 @@ def _log_tail(log: Path, lines: int = 25) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def start(model_dir: Path, *, name: str, port: int, max_body_bytes: int,
-          startup_timeout_s: float, log: Path, env: dict[str, str]) -> dict[str, Any]:
+def serve_command(model_dir: Path, *, name: str, port: int, max_body_bytes: int) -> list[str]:
+    """The model server for one unpacked model folder, on loopback."""
+    return [sys.executable, "-m", SERVER_MODULE, "--model-dir", str(model_dir),
+            "--host", "127.0.0.1", "--port", str(port), "--endpoint-name", name,
+            "--max-body-bytes", str(max_body_bytes)]
+
+
+def start(cmd: list[str], *, name: str, port: int, startup_timeout_s: float, log: Path,
+          env: dict[str, str]) -> dict[str, Any]:
+    """Run `cmd` (`python -m <module> ...`) detached; return once `/ping` answers on `port`."""
     if listening(port):
         raise StepError(f"port {port} is already in use",
                         "run `harness delete` if an endpoint of yours is still up, "
                         "or set endpoint.port to a free port")
-    cmd = [sys.executable, "-m", "harness.serving", "--model-dir", str(model_dir),
-           "--host", "127.0.0.1", "--port", str(port), "--endpoint-name", name,
-           "--max-body-bytes", str(max_body_bytes)]
     proc = start_detached(cmd, env=env, log=log)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -53,7 +60,8 @@ def start(model_dir: Path, *, name: str, port: int, max_body_bytes: int,
     except BaseException:  # includes Ctrl-C: never leave a half-started server behind
         stop_group(proc.pid)
         raise
-    return {"name": name, "url": url, "port": port, "pid": proc.pid, "log": str(log)}
+    return {"name": name, "url": url, "port": port, "pid": proc.pid, "log": str(log),
+            "module": cmd[cmd.index("-m") + 1]}
 
 
 def _pings(url: str) -> bool:
@@ -79,9 +87,10 @@ def invoke(url: str, payload: Any, timeout_s: float = 120) -> Any:
                         "run `harness deploy` first") from None
 
 
-def stop(pid: int, port: int) -> None:
-    if _is_server(pid):
-        stop_group(pid)
+def stop(endpoint: dict[str, Any], grace_s: float = 10) -> None:
+    pid, port = endpoint["pid"], endpoint["port"]
+    if _runs(pid, endpoint["module"]):
+        stop_group(pid, grace_s)
     deadline = time.monotonic() + 5
     while listening(port):
         if time.monotonic() > deadline:
@@ -90,11 +99,11 @@ def stop(pid: int, port: int) -> None:
         time.sleep(0.1)
 
 
-def _is_server(pid: int) -> bool:
-    """True when `pid` is still a harness model server (pids get reused)."""
+def _runs(pid: int, module: str) -> bool:
+    """True when `pid` still runs `python -m module` (pids get reused)."""
     import psutil
 
     try:
-        return "harness.serving" in psutil.Process(pid).cmdline()
+        return module in psutil.Process(pid).cmdline()
     except psutil.Error:
         return False

@@ -40,9 +40,9 @@ def alive(processes):
 
 
 def start_endpoint(model_dir, tmp_path, port, timeout_s=60):
-    return local_endpoint.start(model_dir, name="t", port=port, max_body_bytes=1024,
-                                startup_timeout_s=timeout_s, log=tmp_path / "server.log",
-                                env=dict(os.environ))
+    command = local_endpoint.serve_command(model_dir, name="t", port=port, max_body_bytes=1024)
+    return local_endpoint.start(command, name="t", port=port, startup_timeout_s=timeout_s,
+                                log=tmp_path / "server.log", env=dict(os.environ))
 
 
 def test_start_predict_stop_frees_the_port(tiny_classifier, tmp_path):
@@ -51,7 +51,7 @@ def test_start_predict_stop_frees_the_port(tiny_classifier, tmp_path):
     assert local_endpoint.listening(port)
     answer = local_endpoint.invoke(endpoint["url"], {"inputs": "a fine film"})
     assert answer[0]["label"] in ("NEGATIVE", "POSITIVE")
-    local_endpoint.stop(endpoint["pid"], port)
+    local_endpoint.stop(endpoint)
     assert not local_endpoint.listening(port)
     assert not psutil.pid_exists(endpoint["pid"]) or \
         psutil.Process(endpoint["pid"]).status() == psutil.STATUS_ZOMBIE
@@ -65,7 +65,7 @@ def test_busy_port_is_refused_with_a_fix(tiny_classifier, tmp_path):
             start_endpoint(tiny_classifier, tmp_path, port)
         assert "endpoint.port" in error.value.hint
     finally:
-        local_endpoint.stop(endpoint["pid"], port)
+        local_endpoint.stop(endpoint)
 
 
 def test_server_that_cannot_load_leaves_nothing(tmp_path):

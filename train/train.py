@@ -24,6 +24,7 @@ from transformers import (
     DataCollatorWithPadding,
     Trainer,
     TrainingArguments,
+    set_seed,
 )
 
 logger = logging.getLogger("train")
@@ -83,6 +84,7 @@ def main(argv=None):
     logger.info("train %d rows, test %d rows, labels %s",
                 len(train_dataset), len(test_dataset), label_names)
 
+    set_seed(args.seed)  # before the classifier head is initialised: runs repeat exactly
     tokenizer = AutoTokenizer.from_pretrained(source)
     model = AutoModelForSequenceClassification.from_pretrained(
         source, num_labels=len(label_names),

@@ -9,7 +9,7 @@ from harness.errors import HarnessError
 
 MODES: dict[str, str | None] = {
     "local": "harness.modes.local:LocalMode",
-    "sagemaker-local": None,  # not available yet
+    "sagemaker-local": "harness.modes.sagemaker_local:SageMakerLocalMode",
     "sagemaker": None,  # not available yet
 }
 DEFAULT_MODE = "local"

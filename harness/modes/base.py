@@ -18,6 +18,10 @@ class Mode(ABC):
         self.run = run
         self.settings: ModeSettings = config.modes.for_mode(self.name)
 
+    @property
+    def endpoint_name(self) -> str:
+        return f"{self.config.name}-endpoint"
+
     @abstractmethod
     def save_dataset(self, dataset, channel: str) -> str:
         """Store a tokenized split where training reads it; return its URI."""

@@ -46,8 +46,10 @@ class LocalMode(Mode):
             channels={channel: Path(uri) for channel, uri in channels.items()},
             code=source_dir)
         env, args = tree.toolkit_environment()
+        # All cores to the one process, as in a training container (accelerate's CPU default is 1).
         cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "1",
                "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+               "--num_cpu_threads_per_process", env["SM_NUM_CPUS"],
                str(source_dir / self.config.entry_point), *args]
         log = self.run.path / "train.log"
         code = run_tee(cmd, env={**os.environ, **env}, cwd=source_dir, log=log)
@@ -72,14 +74,16 @@ class LocalMode(Mode):
         model_dir.mkdir(parents=True)
         with tarfile.open(model_artifact) as tar:  # as SageMaker unpacks it into /opt/ml/model
             tar.extractall(model_dir, filter="data")
-        ep = self.config.endpoint
-        return local_endpoint.start(
-            model_dir, name=f"{self.config.name}-endpoint", port=ep.port,
-            max_body_bytes=ep.max_body_bytes, startup_timeout_s=ep.startup_timeout_s,
-            log=self.run.path / "endpoint" / "server.log", env=dict(os.environ))
+        ep, name = self.config.endpoint, self.endpoint_name
+        command = local_endpoint.serve_command(model_dir, name=name, port=ep.port,
+                                               max_body_bytes=ep.max_body_bytes)
+        return local_endpoint.start(command, name=name, port=ep.port,
+                                    startup_timeout_s=ep.startup_timeout_s,
+                                    log=self.run.path / "endpoint" / "server.log",
+                                    env=dict(os.environ))
 
     def predict(self, endpoint: dict[str, Any], payload: Any) -> Any:
         return local_endpoint.invoke(endpoint["url"], payload)
 
     def delete(self, endpoint: dict[str, Any]) -> None:
-        local_endpoint.stop(endpoint["pid"], endpoint["port"])
+        local_endpoint.stop(endpoint)

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Build the harness training/serving image on this offline machine.
+#   container/build.sh [TAG]        -> harness-train:TAG (default: latest)
+# Steps: ensure the debootstrap base image harness-base:bookworm, put the local
+# torch 2.13.0 CPU wheel into container/wheelhouse/, put the host CA bundle into
+# container/certs/ (pip in the build only reaches PyPI when it trusts it), then
+# build container/Dockerfile with the legacy builder from the repository root.
+# Env: BASE_IMAGE (default harness-base:bookworm; set e.g. python:3.11-slim to
+#      skip debootstrap), WHEEL_DIR (default /opt/wheels), HOST_CA_BUNDLE.
+set -euo pipefail
+
+TAG=${1:-latest}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+
+BASE_IMAGE=${BASE_IMAGE:-harness-base:bookworm}
+WHEEL_DIR=${WHEEL_DIR:-/opt/wheels}
+HOST_CA_BUNDLE=${HOST_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
+IMAGE=harness-train:$TAG
+
+start=$(date +%s)
+
+if [ "$BASE_IMAGE" = "harness-base:bookworm" ]; then
+    container/base-image.sh harness-base:bookworm bookworm
+fi
+
+mkdir -p container/wheelhouse container/certs
+shopt -s nullglob
+wheels=("$WHEEL_DIR"/torch-2.13.0+cpu-cp311-*.whl "$WHEEL_DIR"/torch-2.13.0-cp311-*.whl)
+shopt -u nullglob
+if [ "${#wheels[@]}" -gt 0 ]; then
+    for w in "${wheels[@]}"; do
+        dest="container/wheelhouse/$(basename "$w")"
+        # Same size => same wheel; skip the 190 MB copy.
+        if [ ! -f "$dest" ] || [ "$(stat -c %s "$w")" != "$(stat -c %s "$dest")" ]; then
+            cp "$w" "$dest"
+        fi
+    done
+    echo "build: torch wheel from $WHEEL_DIR -> container/wheelhouse/"
+else
+    echo "build: no torch 2.13.0 cp311 wheel in $WHEEL_DIR; pip will download torch from PyPI" >&2
+fi
+
+if [ -f "$HOST_CA_BUNDLE" ]; then
+    cmp -s "$HOST_CA_BUNDLE" container/certs/host-ca-bundle.crt \
+        || cp "$HOST_CA_BUNDLE" container/certs/host-ca-bundle.crt
+fi
+
+echo "build: docker build $IMAGE (base $BASE_IMAGE)"
+DOCKER_BUILDKIT=0 docker build \
+    --build-arg BASE_IMAGE="$BASE_IMAGE" \
+    -t "$IMAGE" -f container/Dockerfile .
+
+size=$(docker image inspect -f '{{.Size}}' "$IMAGE" | awk '{printf "%.2f GB", $1/1e9}')
+echo "build: $IMAGE ready in $(( $(date +%s) - start )) s, $size"

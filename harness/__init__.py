@@ -1,0 +1,1 @@
+"""harness: fine-tune Transformers models and deploy them the SageMaker way, locally first."""

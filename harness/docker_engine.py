@@ -1,0 +1,64 @@
+"""The Docker engine: reachable or a clear error, images present or how to build them."""
+
+from __future__ import annotations
+
+import os
+
+from harness.errors import HarnessError
+
+START_HINT = ("start the Docker engine: `sudo systemctl start docker` (or `sudo dockerd &`); "
+              "on Debian without Docker: `sudo bash .ci/install-docker.sh`")
+
+
+def client():
+    import docker
+
+    where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    try:
+        engine = docker.from_env(timeout=10)
+        engine.ping()
+    except Exception as e:  # docker-py raises several unrelated types for "not there"
+        raise HarnessError(f"Docker is not running or not reachable at {where} ({e})",
+                           START_HINT) from None
+    return engine
+
+
+def require_image(engine, image: str, build_hint: str) -> None:
+    import docker
+
+    try:
+        engine.images.get(image)
+    except docker.errors.ImageNotFound:
+        raise HarnessError(f"Docker image {image} is missing", build_hint) from None
+
+
+def bridge_gateway(engine) -> str:
+    """The host's address on Docker's default bridge, which containers can reach."""
+    import ipaddress
+
+    ipam = engine.networks.get("bridge").attrs["IPAM"]["Config"][0]
+    # Docker 20.10 omits Gateway for the default bridge; it is the subnet's first address.
+    return ipam.get("Gateway") or str(next(ipaddress.ip_network(ipam["Subnet"]).hosts()))
+
+
+def remove_compose_projects(engine, projects: list[str]) -> list[str]:
+    """Force-remove every container of these docker-compose projects; return their names."""
+    removed = []
+    for project in projects:
+        for container in engine.containers.list(
+                all=True, filters={"label": f"com.docker.compose.project={project}"}):
+            container.remove(force=True)
+            removed.append(container.name)
+    return removed
+
+
+def remove_network_if_unused(engine, name: str) -> None:
+    import docker
+
+    try:
+        network = engine.networks.get(name)
+        network.reload()
+        if not network.attrs.get("Containers"):
+            network.remove()
+    except docker.errors.NotFound:
+        pass

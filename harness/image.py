@@ -1,0 +1,47 @@
+"""The SageMaker-compatible training and serving image, tagged by the hash of what it holds.
+
+Code reaches containers through `local_code`, so only the image's own inputs (Dockerfile,
+requirements, the `serve` entry and the endpoint server) trigger a rebuild.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+
+from harness import docker_engine
+from harness.errors import HarnessError
+from harness.project import ROOT, repo_file
+
+REPOSITORY = "harness-train"
+INPUTS = ("container/Dockerfile", "container/requirements.txt", "container/serve",
+          "harness/__init__.py")
+BUILD_HINT = "build it with `harness image build` (a few minutes, once)"
+
+
+def default_image() -> str:
+    digest = hashlib.sha256()
+    files = [repo_file(name) for name in INPUTS]
+    files += sorted((ROOT / "harness" / "serving").glob("*.py"))
+    for path in files:
+        digest.update(path.relative_to(ROOT).as_posix().encode())
+        digest.update(path.read_bytes())
+    return f"{REPOSITORY}:{digest.hexdigest()[:12]}"
+
+
+def build(force: bool = False) -> tuple[str, bool]:
+    """Build the default image unless it exists; return (image, built)."""
+    engine = docker_engine.client()
+    image = default_image()
+    if not force:
+        try:
+            docker_engine.require_image(engine, image, BUILD_HINT)
+            return image, False
+        except HarnessError:
+            pass
+    tag = image.split(":", 1)[1]
+    result = subprocess.run(["bash", str(repo_file("container/build.sh")), tag], cwd=ROOT)
+    if result.returncode != 0:
+        raise HarnessError(f"building {image} failed (exit {result.returncode})",
+                           "see the docker build output above")
+    return image, True

@@ -1,0 +1,211 @@
+"""`sagemaker-local`: SageMaker SDK local mode. Containers run under docker-compose, S3 is
+LocalStack's, and no call reaches AWS (no telemetry, no STS, no default-bucket lookup)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tarfile
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from harness import docker_engine, emulator, image, local_endpoint
+from harness.errors import StepError
+from harness.modes.base import Mode
+from harness.training_job import job_name
+
+os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")  # v2 is the SDK with local mode
+CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test",
+               "region_name": "us-east-1"}
+ROLE = "arn:aws:iam::000000000000:role/harness-local"
+NETWORK = "sagemaker-local"  # the SDK's compose network
+TELEMETRY_OFF = {"SchemaVersion": "1.0",
+                 "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}}}
+HOST_MODULE = "harness.modes.sagemaker_local_host"
+PY_VERSION = "py311"  # the Python of harness's image
+
+
+def local_session(s3_url: str, bucket: str, container_root: Path, serving_port: int):
+    """A LocalSession on LocalStack: explicit boto session, own bucket, code mounted."""
+    import boto3
+    from sagemaker.local import LocalSession
+
+    container_root.mkdir(parents=True, exist_ok=True)
+    session = LocalSession(boto_session=boto3.Session(**CREDENTIALS), s3_endpoint_url=s3_url,
+                           default_bucket=bucket, disable_local_code=False,
+                           sagemaker_config=TELEMETRY_OFF)
+    session.config = {"local": {"local_code": True, "container_root": str(container_root),
+                                "serving_port": serving_port}}
+    return session
+
+
+def compose_projects(container_root: Path) -> list[str]:
+    """The docker-compose projects the SDK created under `container_root` (one per folder)."""
+    if not container_root.exists():
+        return []
+    return sorted(d.name for d in container_root.iterdir() if (d / "docker-compose.yaml").exists())
+
+
+class SageMakerLocalMode(Mode):
+    name = "sagemaker-local"
+
+    @cached_property
+    def engine(self):
+        return docker_engine.client()
+
+    @cached_property
+    def s3_url(self) -> str:
+        url = emulator.endpoint_url(self.engine)
+        emulator.require(url)
+        return url
+
+    @cached_property
+    def s3(self):
+        import boto3
+
+        client = boto3.client("s3", endpoint_url=self.s3_url, **CREDENTIALS)
+        bucket = self.config.s3.bucket
+        if bucket not in [b["Name"] for b in client.list_buckets().get("Buckets", [])]:
+            client.create_bucket(Bucket=bucket)
+        return client
+
+    @cached_property
+    def image_uri(self) -> str:
+        uri = self.settings.image_uri or image.default_image()
+        docker_engine.require_image(self.engine, uri, image.BUILD_HINT)
+        return uri
+
+    def uri(self, *parts: str) -> str:
+        return "/".join([f"s3://{self.config.s3.bucket}", self.config.s3_prefix, *parts])
+
+    def _split(self, uri: str) -> tuple[str, str]:
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        return bucket, key
+
+    def save_dataset(self, dataset, channel: str) -> str:
+        self.s3  # noqa: B018 - the bucket must exist first
+        target = self.uri("data", channel)
+        dataset.save_to_disk(target, storage_options={
+            "key": CREDENTIALS["aws_access_key_id"], "secret": CREDENTIALS["aws_secret_access_key"],
+            "client_kwargs": {"endpoint_url": self.s3_url,
+                              "region_name": CREDENTIALS["region_name"]}})
+        return target
+
+    def upload_folder(self, folder: Path, channel: str) -> str:
+        target = self.uri("channels", channel)
+        bucket, prefix = self._split(target)
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            self.s3.upload_file(str(path), bucket, f"{prefix}/{path.relative_to(folder).as_posix()}")
+        return target
+
+    def download(self, uri: str, destination: Path) -> Path:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        self.s3.download_file(*self._split(uri), str(destination))
+        return destination
+
+    def _session(self, container_root: Path):
+        return local_session(self.s3_url, self.config.s3.bucket, container_root,
+                             self.config.endpoint.port)
+
+    def train(self, channels: dict[str, str], hyperparameters: dict[str, Any]) -> dict[str, str]:
+        from sagemaker.huggingface import HuggingFace
+
+        name = job_name(self.config.name)
+        root = self.run.path / "sagemaker-local" / "train"
+        estimator = HuggingFace(
+            entry_point=self.config.entry_point,
+            source_dir=str(self.config.resolve(self.config.source_dir)),
+            image_uri=self.image_uri, py_version=PY_VERSION, role=ROLE,
+            instance_type=self.settings.instance_type,
+            instance_count=self.settings.instance_count,
+            hyperparameters=hyperparameters, output_path=self.uri(),
+            environment={"S3_ENDPOINT_URL": self.s3_url, "AWS_ENDPOINT_URL_S3": self.s3_url},
+            sagemaker_session=self._session(root))
+        output = self.uri(name, "output")
+        try:
+            estimator.fit(channels, job_name=name)
+        except Exception as e:
+            raise self._failure(name, output) from e
+        finally:
+            self._remove_containers(root)
+        return {"job_name": name, "model_artifact": f"{output}/model.tar.gz",
+                "output_artifact": f"{output}/output.tar.gz"}
+
+    def _failure(self, name: str, output: str) -> StepError:
+        """The job's failure file, fetched from output.tar.gz as the SDK uploaded it."""
+        local = self.run.path / "output"
+        shutil.rmtree(local, ignore_errors=True)
+        try:
+            with tarfile.open(self.download(f"{output}/output.tar.gz",
+                                            self.run.path / "output.tar.gz")) as tar:
+                tar.extractall(local, filter="data")
+            failure = (local / "failure").read_text()
+        except Exception:  # no artifacts at all: the container never ran
+            return StepError(f"training job {name} failed before train.py ran",
+                             "see the container output above")
+        return StepError(f"training job {name} failed:\n{failure}",
+                         f"failure file: {local / 'failure'}")
+
+    def _remove_containers(self, root: Path) -> None:
+        import psutil
+
+        for child in psutil.Process().children(recursive=True):  # docker-compose after Ctrl-C
+            child.terminate()
+        docker_engine.remove_compose_projects(self.engine, compose_projects(root))
+        docker_engine.remove_network_if_unused(self.engine, NETWORK)
+        shutil.rmtree(root, ignore_errors=True)
+
+    def deploy(self, model_artifact: str) -> dict[str, Any]:
+        root = self.run.path / "sagemaker-local" / "serve"
+        shutil.rmtree(root, ignore_errors=True)
+        spec = {"s3_url": self.s3_url, "bucket": self.config.s3.bucket,
+                "container_root": str(root), "port": self.config.endpoint.port,
+                "model_data": model_artifact, "image_uri": self.image_uri,
+                "instance_type": self.settings.inference_instance_type,
+                "endpoint_name": self.endpoint_name, "role": ROLE}
+        ep = self.config.endpoint
+        try:
+            endpoint = local_endpoint.start(
+                [sys.executable, "-m", HOST_MODULE, json.dumps(spec)], name=self.endpoint_name,
+                port=ep.port, startup_timeout_s=ep.startup_timeout_s,
+                log=self.run.path / "endpoint" / "host.log", env=dict(os.environ))
+        except BaseException:
+            self._remove_containers(root)
+            raise
+        return {**endpoint, "container_root": str(root), "projects": compose_projects(root)}
+
+    def predict(self, endpoint: dict[str, Any], payload: Any) -> Any:
+        from sagemaker.huggingface import HuggingFacePredictor
+        from sagemaker.serializers import JSONSerializer
+
+        session = self._session(Path(endpoint["container_root"]))
+        predictor = HuggingFacePredictor(endpoint["name"], sagemaker_session=session,
+                                         serializer=JSONSerializer(),
+                                         deserializer=CheckedJSONDeserializer())
+        return predictor.predict(payload)
+
+    def delete(self, endpoint: dict[str, Any]) -> None:
+        local_endpoint.stop(endpoint, grace_s=30)  # the host deletes the endpoint on SIGTERM
+        docker_engine.remove_compose_projects(self.engine, endpoint["projects"])
+        docker_engine.remove_network_if_unused(self.engine, NETWORK)
+        shutil.rmtree(endpoint["container_root"], ignore_errors=True)
+
+
+class CheckedJSONDeserializer:
+    """JSON, but an error status becomes an error: SDK local mode's runtime client returns any
+    answer as if it were a prediction, where SageMaker's raises a ModelError."""
+
+    ACCEPT = ("application/json",)
+
+    def deserialize(self, stream, content_type):
+        try:
+            body = stream.read()
+        finally:
+            stream.close()
+        if stream.status != 200:
+            raise StepError(f"the endpoint answered {stream.status}: "
+                            f"{body.decode(errors='replace')}")
+        return json.loads(body)
