@@ -20,7 +20,7 @@ if docker image inspect "$IMAGE" >/dev/null 2>&1; then
     exit 0
 fi
 command -v debootstrap >/dev/null 2>&1 || {
-    echo "base-image: debootstrap missing (run .ci/install-docker.sh)" >&2; exit 1; }
+    echo "base-image: debootstrap missing (run scripts/install-docker.sh)" >&2; exit 1; }
 
 start=$(date +%s)
 DIR=$(mktemp -d /tmp/harness-rootfs.XXXXXX)

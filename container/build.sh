@@ -1,27 +1,35 @@
 #!/usr/bin/env bash
 # Build the harness training/serving image on this offline machine.
 #   container/build.sh [TAG]        -> harness-train:TAG (default: latest)
-# Steps: ensure the debootstrap base image harness-base:bookworm, put the local
+# Steps: pick the base image (below), put the local
 # torch 2.13.0 CPU wheel into container/wheelhouse/, put the host CA bundle into
 # container/certs/ (pip in the build only reaches PyPI when it trusts it), then
 # build container/Dockerfile with the legacy builder from the repository root.
-# Env: BASE_IMAGE (default harness-base:bookworm; set e.g. python:3.11-slim to
-#      skip debootstrap), WHEEL_DIR (default /opt/wheels), HOST_CA_BUNDLE.
+# Env: BASE_IMAGE (default python:3.11-slim where a registry answers, else
+#      harness-base:bookworm from debootstrap; an HF DLC or a CUDA base works too),
+#      WHEEL_DIR (default /opt/wheels), HOST_CA_BUNDLE.
 set -euo pipefail
 
 TAG=${1:-latest}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 
-BASE_IMAGE=${BASE_IMAGE:-harness-base:bookworm}
 WHEEL_DIR=${WHEEL_DIR:-/opt/wheels}
 HOST_CA_BUNDLE=${HOST_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 IMAGE=harness-train:$TAG
 
 start=$(date +%s)
 
-if [ "$BASE_IMAGE" = "harness-base:bookworm" ]; then
-    container/base-image.sh harness-base:bookworm bookworm
+# A public Python image where a registry answers; otherwise a Debian base built offline.
+if [ -z "${BASE_IMAGE:-}" ]; then
+    if docker image inspect python:3.11-slim >/dev/null 2>&1 \
+            || docker pull python:3.11-slim >/dev/null 2>&1; then
+        BASE_IMAGE=python:3.11-slim
+    else
+        echo "build: no registry reachable; building the base image with debootstrap"
+        container/base-image.sh harness-base:bookworm bookworm
+        BASE_IMAGE=harness-base:bookworm
+    fi
 fi
 
 mkdir -p container/wheelhouse container/certs

@@ -7,7 +7,7 @@ import os
 from harness.errors import HarnessError
 
 START_HINT = ("start the Docker engine: `sudo systemctl start docker` (or `sudo dockerd &`); "
-              "on Debian without Docker: `sudo bash .ci/install-docker.sh`")
+              "on Debian without Docker: `sudo bash scripts/install-docker.sh`")
 
 
 def client():

@@ -34,7 +34,7 @@ def health(url: str, timeout_s: float = 3) -> dict | None:
         return None
 
 
-def require(url: str, within_s: float = 10) -> None:
+def require(url: str, within_s: float = 5) -> None:
     """Fail within `within_s` unless LocalStack's S3 answers at `url`."""
     deadline = time.monotonic() + within_s
     while True:

@@ -24,7 +24,8 @@ class Job:
 
     @contextmanager
     def step(self, name: str):
-        """Time a step and record it in the run's state."""
+        """Check what the step needs, then time it and record it in the run's state."""
+        self.mode.preflight(name)
         started = time.monotonic()
         yield
         self.run.record_time(name, time.monotonic() - started)

@@ -1,6 +1,23 @@
 #!/usr/bin/env bash
-# Install everything harness needs on this machine: the package with its test extras.
-# torch is pinned to 2.13.0 in pyproject.toml; where pip has that CPU wheel locally it takes it.
+# Install everything harness needs on this machine, idempotently:
+#   1. the package with its test extras (torch pinned to 2.13.0: pip takes a local CPU wheel
+#      where one is provided);
+#   2. a Docker engine with docker-compose (Debian's packages, when none runs yet);
+#   3. the training/serving image and LocalStack 4.14.0, built offline when no registry answers.
+# Without a way to get Docker (no apt, no engine) steps 2-3 are skipped with a warning, and the
+# sagemaker-local tests skip; under CI=true that is a failure instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
 python3 -m pip install --progress-bar off -e ".[test]"
+
+if docker info >/dev/null 2>&1 || command -v apt-get >/dev/null 2>&1; then
+    bash scripts/install-docker.sh
+    harness image build
+    harness emulator up
+elif [ "${CI:-}" = "true" ]; then
+    echo "install: no Docker engine and no apt-get to install one" >&2
+    exit 1
+else
+    echo "install: no Docker engine and no apt-get; skipping the sagemaker-local set-up" >&2
+fi

@@ -117,3 +117,26 @@ def harness(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedPro
 
 def state(config: Path) -> dict:
     return json.loads((config.parent / "run" / "state.json").read_text())
+
+
+def require_docker() -> None:
+    """Skip without a Docker engine, except under CI, where its absence is a failure."""
+    from harness import docker_engine
+    from harness.errors import HarnessError
+
+    try:
+        docker_engine.client()
+    except HarnessError as e:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but Docker is unusable: {e}")
+        pytest.skip(f"no Docker engine: {e}")
+
+
+@pytest.fixture(scope="session")
+def sagemaker_local_stack() -> str:
+    """A running engine, LocalStack up and the training image built (each reused if there)."""
+    require_docker()
+    from harness import emulator, image
+
+    image.build()
+    return emulator.up()

@@ -22,6 +22,9 @@ class Mode(ABC):
     def endpoint_name(self) -> str:
         return f"{self.config.name}-endpoint"
 
+    def preflight(self, step: str) -> None:
+        """Fail fast, before any work, when what `step` needs is not there."""
+
     @abstractmethod
     def save_dataset(self, dataset, channel: str) -> str:
         """Store a tokenized split where training reads it; return its URI."""

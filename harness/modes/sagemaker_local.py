@@ -3,6 +3,7 @@ LocalStack's, and no call reaches AWS (no telemetry, no STS, no default-bucket l
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -51,6 +52,11 @@ def compose_projects(container_root: Path) -> list[str]:
 
 class SageMakerLocalMode(Mode):
     name = "sagemaker-local"
+
+    def preflight(self, step: str) -> None:
+        self.engine  # noqa: B018 - every step drives Docker
+        if step in ("prepare", "train", "deploy"):
+            self.s3_url  # noqa: B018 - and these need LocalStack
 
     @cached_property
     def engine(self):
@@ -125,29 +131,32 @@ class SageMakerLocalMode(Mode):
             environment={"S3_ENDPOINT_URL": self.s3_url, "AWS_ENDPOINT_URL_S3": self.s3_url},
             sagemaker_session=self._session(root))
         output = self.uri(name, "output")
+        log = self.run.path / "train.log"
         try:
-            estimator.fit(channels, job_name=name)
+            with open(log, "w") as sink, contextlib.redirect_stdout(Tee(sys.stdout, sink)):
+                estimator.fit(channels, job_name=name)  # the SDK prints container logs to stdout
         except Exception as e:
-            raise self._failure(name, output) from e
+            raise self._failure(name, output, log) from e
         finally:
             self._remove_containers(root)
         return {"job_name": name, "model_artifact": f"{output}/model.tar.gz",
                 "output_artifact": f"{output}/output.tar.gz"}
 
-    def _failure(self, name: str, output: str) -> StepError:
-        """The job's failure file, fetched from output.tar.gz as the SDK uploaded it."""
+    def _failure(self, name: str, output: str, log: Path) -> StepError:
+        """The container's last lines (the traceback) and its failure file, which is fetched
+        from output.tar.gz as the SDK uploaded it."""
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
         local = self.run.path / "output"
         shutil.rmtree(local, ignore_errors=True)
         try:
             with tarfile.open(self.download(f"{output}/output.tar.gz",
                                             self.run.path / "output.tar.gz")) as tar:
                 tar.extractall(local, filter="data")
-            failure = (local / "failure").read_text()
         except Exception:  # no artifacts at all: the container never ran
-            return StepError(f"training job {name} failed before train.py ran",
-                             "see the container output above")
-        return StepError(f"training job {name} failed:\n{failure}",
-                         f"failure file: {local / 'failure'}")
+            return StepError(f"training job {name} failed before train.py ran:\n{tail}",
+                             f"full log: {log}")
+        return StepError(f"training job {name} failed:\n{tail}",
+                         f"full log: {log}; failure file: {local / 'failure'}")
 
     def _remove_containers(self, root: Path) -> None:
         import psutil
@@ -192,6 +201,21 @@ class SageMakerLocalMode(Mode):
         docker_engine.remove_compose_projects(self.engine, endpoint["projects"])
         docker_engine.remove_network_if_unused(self.engine, NETWORK)
         shutil.rmtree(endpoint["container_root"], ignore_errors=True)
+
+
+class Tee:
+    """A text stream that writes to two."""
+
+    def __init__(self, stream, sink):
+        self.stream, self.sink = stream, sink
+
+    def write(self, text: str) -> int:
+        self.sink.write(text)
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.sink.flush()
+        self.stream.flush()
 
 
 class CheckedJSONDeserializer:

@@ -1,0 +1,140 @@
+"""`sagemaker-local`: SDK local mode on a real Docker engine and real LocalStack."""
+
+import io
+import json
+import tarfile
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+
+from harness import docker_engine, local_endpoint
+from harness.modes.sagemaker_local import CREDENTIALS, NETWORK
+from tests.conftest import DEFAULT_CONFIG, free_port, harness, state, write_config
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("sagemaker_local_stack")]
+MODE = ("--mode", "sagemaker-local")
+
+
+def s3(url):
+    return boto3.client("s3", endpoint_url=url, **CREDENTIALS)
+
+
+def read_object(url, uri):
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return s3(url).get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def leftovers():
+    """Containers the SDK started (any on its network) and the network itself."""
+    engine = docker_engine.client()
+    containers = [c.name for c in engine.containers.list(all=True)
+                  if "com.docker.compose.project" in c.labels
+                  and c.labels["com.docker.compose.project"] != "harness"]
+    networks = [n.name for n in engine.networks.list(names=[NETWORK])]
+    return containers, networks
+
+
+def test_run_default_config(tmp_path, sagemaker_local_stack):
+    port = free_port()
+    result = harness("run", "-c", str(DEFAULT_CONFIG), *MODE, "--set", f"run_dir={tmp_path}/run",
+                     "--set", f"endpoint.port={port}", "--set", "s3.prefix=e2e-default")
+    run = json.loads((tmp_path / "run" / "state.json").read_text())
+    artifact = run["training"]["model_artifact"]
+    assert artifact.startswith("s3://harness-artifacts/e2e-default/")
+    with tarfile.open(fileobj=io.BytesIO(read_object(sagemaker_local_stack, artifact))) as tar:
+        tar.extractall(tmp_path / "model", filter="data")
+    from transformers import pipeline
+
+    classify = pipeline("text-classification", model=str(tmp_path / "model"))
+    assert classify("Wonderful acting and a moving story.")[0]["label"] == "POSITIVE"
+    assert run["metrics"]["eval_accuracy"] >= 0.80
+    response = run["prediction"]["response"]
+    assert [item["label"] in ("NEGATIVE", "POSITIVE") for item in response] == [True, True]
+    assert "Summary (sagemaker-local mode" in result.stdout
+    assert not local_endpoint.listening(port)
+    assert leftovers() == ([], [])
+
+
+@pytest.fixture
+def tiny_pair(tmp_path, tiny_job):
+    """The tiny job as two configs that differ only in run_dir and S3 prefix."""
+    import yaml
+
+    base = yaml.safe_load(tiny_job.read_text())
+    configs = {}
+    for mode in ("local", "sagemaker-local"):
+        folder = tmp_path / mode
+        folder.mkdir()
+        configs[mode] = write_config(folder, **{**base, "run_dir": str(folder / "run"),
+                                                "s3": {"prefix": f"parity-{mode}"}})
+    return configs
+
+
+def test_parity_with_local_mode(tiny_pair, sagemaker_local_stack):
+    """Same config, same seed, CPU: the same metrics and the same artifact layout."""
+    for mode, config in tiny_pair.items():
+        harness("prepare", "-c", str(config), "--mode", mode)
+        harness("train", "-c", str(config), "--mode", mode)
+    local, remote = (state(tiny_pair[m]) for m in ("local", "sagemaker-local"))
+    for key in ("eval_accuracy", "eval_f1", "eval_precision", "eval_recall", "eval_loss"):
+        assert remote["metrics"][key] == pytest.approx(local["metrics"][key], abs=1e-6), key
+
+    def layout(training, prefix):
+        return [uri.split(prefix)[-1].replace(training["job_name"], "JOB")
+                for uri in (training["model_artifact"], training["output_artifact"])]
+
+    assert layout(local["training"], "parity-local") == \
+        layout(remote["training"], "parity-sagemaker-local")
+    local_tar = tarfile.open(local["training"]["model_artifact"])
+    remote_tar = tarfile.open(fileobj=io.BytesIO(
+        read_object(sagemaker_local_stack, remote["training"]["model_artifact"])))
+    assert sorted(local_tar.getnames()) == sorted(remote_tar.getnames())
+    assert leftovers() == ([], [])
+
+
+def test_failing_script_shows_traceback_keeps_failure_file(tmp_path, tiny_job):
+    import yaml
+
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "boom.py").write_text("raise RuntimeError('disk on fire')\n")
+    config = write_config(tmp_path, **{**yaml.safe_load(tiny_job.read_text()),
+                                       "source_dir": str(tmp_path / "code"),
+                                       "entry_point": "boom.py", "s3": {"prefix": "boom"}})
+    harness("prepare", "-c", str(config), *MODE)
+    result = harness("train", "-c", str(config), *MODE, check=False)
+    assert result.returncode == 1
+    assert "RuntimeError: disk on fire" in result.stderr
+    failure = (tmp_path / "run" / "output" / "failure").read_text()  # the toolkit's own file
+    assert "ExecuteUserScriptError" in failure and "ExitCode 1" in failure
+    assert "boom.py" in failure
+    assert leftovers() == ([], [])
+
+
+def test_localstack_down_is_reported_within_10s(tmp_path, monkeypatch):
+    monkeypatch.setenv("HARNESS_S3_ENDPOINT", f"http://127.0.0.1:{free_port()}")
+    started = time.monotonic()
+    result = harness("prepare", "-c", str(write_config(tmp_path)), *MODE, check=False)
+    assert time.monotonic() - started < 10
+    assert result.returncode == 1
+    assert "LocalStack S3 is not reachable at http://127.0.0.1:" in result.stderr
+    assert "harness emulator up" in result.stderr
+
+
+def test_docker_down_says_how_to_start_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
+    result = harness("prepare", "-c", str(write_config(tmp_path)), *MODE, check=False)
+    assert result.returncode == 1
+    assert "Docker is not running or not reachable" in result.stderr
+    assert "systemctl start docker" in result.stderr
+
+
+def test_missing_image_says_how_to_build_it(tmp_path, tiny_job):
+    harness("prepare", "-c", str(tiny_job), *MODE)
+    result = harness("train", "-c", str(tiny_job), *MODE,
+                     "--set", "modes.sagemaker-local.image_uri=harness-train:no-such-tag",
+                     check=False)
+    assert result.returncode == 1
+    assert "image harness-train:no-such-tag is missing" in result.stderr
+    assert "harness image build" in result.stderr
