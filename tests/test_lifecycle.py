@@ -163,3 +163,16 @@ def test_ctrl_c_during_deploy_frees_the_port(tiny_job, tmp_path):
     port = load_config(tiny_job).endpoint.port
     assert not local_endpoint.listening(port)
     assert state(tiny_job).get("endpoint") is None
+
+
+def test_run_refuses_to_forget_a_live_endpoint(tiny_job):
+    harness("prepare", "-c", str(tiny_job))
+    harness("train", "-c", str(tiny_job))
+    harness("deploy", "-c", str(tiny_job))
+    try:
+        result = harness("run", "-c", str(tiny_job), check=False)
+        assert result.returncode == 1
+        assert "still up" in result.stderr and "harness delete" in result.stderr
+        assert state(tiny_job)["endpoint"] is not None  # still tracked, so delete still works
+    finally:
+        harness("delete", "-c", str(tiny_job))

@@ -5,11 +5,16 @@ from harness.commands.deploy import deploy
 from harness.commands.predict import predict
 from harness.commands.prepare import prepare
 from harness.commands.train import train
+from harness.errors import StepError
 from harness.job import Job
 
 
 def run(job: Job, announce=print) -> dict:
-    job.run.save(timings={}, endpoint=None, prediction=None)
+    endpoint = job.run.load().get("endpoint")
+    if endpoint:
+        raise StepError(f"endpoint {endpoint['name']} from an earlier run is still up at "
+                        f"{endpoint['url']}", "run `harness delete` first")
+    job.run.save(timings={}, prediction=None)
     announce("prepare")
     prepare(job)
     announce("train")

@@ -161,8 +161,10 @@ class SageMakerLocalMode(Mode):
     def _remove_containers(self, root: Path) -> None:
         import psutil
 
-        for child in psutil.Process().children(recursive=True):  # docker-compose after Ctrl-C
-            child.terminate()
+        for child in psutil.Process().children(recursive=True):  # compose left by Ctrl-C
+            with contextlib.suppress(psutil.Error):
+                if "docker-compose" in " ".join(child.cmdline()):
+                    child.terminate()
         docker_engine.remove_compose_projects(self.engine, compose_projects(root))
         docker_engine.remove_network_if_unused(self.engine, NETWORK)
         shutil.rmtree(root, ignore_errors=True)
