@@ -50,6 +50,25 @@ class errors_as_messages:
         return False
 
 
+def spends_money(command):
+    """--yes, and a confirmation of the cost estimate before a step that may cost money."""
+
+    @click.option("-y", "--yes", is_flag=True, help="Accept the cost estimate without asking.")
+    @functools.wraps(command)
+    def wrapper(job, yes, **kwargs):
+        estimate = None if kwargs.get("dry_run") else job.mode.cost_estimate()
+        if estimate:
+            click.echo(f"Estimated cost ({job.mode.name}):\n{estimate}")
+            if not yes:
+                if not sys.stdin.isatty():
+                    raise HarnessError("this step spends money on AWS",
+                                       "pass --yes to accept the estimate above")
+                click.confirm("Go ahead?", abort=True)
+        return command(job, **kwargs)
+
+    return wrapper
+
+
 def announce(step: str) -> None:
     click.secho(f"==> {step}", fg="cyan", bold=True)
 
@@ -67,9 +86,19 @@ def main():
 
 
 @main.command()
+@click.option("--dry-run", is_flag=True,
+              help="Print the SageMaker API requests the run would make, and stop.")
 @job_options
-def run(job):
+@spends_money
+def run(job, dry_run):
     """The whole flow: prepare, train, deploy, predict, delete."""
+    if dry_run:
+        from harness.commands.dry_run import dry_run as plan
+
+        for request in plan(job):
+            click.secho(request["operation"], bold=True)
+            click.echo(json.dumps(request["params"], indent=2, default=str))
+        return
     from harness.commands.run import run as run_flow
 
     run_flow(job, announce)
@@ -88,6 +117,7 @@ def prepare(job):
 
 @main.command()
 @job_options
+@spends_money
 def train(job):
     """Run train/train.py as a training job on the prepared channels."""
     from harness.commands.train import train as step
@@ -98,6 +128,7 @@ def train(job):
 
 @main.command()
 @job_options
+@spends_money
 def deploy(job):
     """Start an endpoint for the trained model."""
     from harness.commands.deploy import deploy as step
@@ -134,6 +165,33 @@ def delete(job):
 
     step(job)
     click.echo("endpoint deleted")
+
+
+@main.command()
+@job_options
+def promote(job):
+    """Show what changes from sagemaker-local to sagemaker for this config."""
+    from harness.commands.promote import promote as compare
+
+    result = compare(job)
+    source, target = result["modes"]
+    width = max(len(key) for key, _, _ in result["rows"])
+    click.secho(f"{'':<{width}}  {source}  ->  {target}", bold=True)
+    for key, left, right in result["rows"]:
+        mark = "*" if key in result["differ"] else " "
+        click.echo(f"{mark} {key:<{width}}  {_short(left)}")
+        if left != right:
+            click.echo(f"  {'':<{width}}  -> {_short(right)}")
+    if result["unexpected"]:
+        raise HarnessError(f"promotion would also change {', '.join(result['unexpected'])}",
+                           "make those the same in both modes' settings")
+    click.echo("\n* differs. Only the session, the instance types and the image (with its "
+               "Python) change, plus settings that exist only in the cloud (max_run, spot, "
+               "code_location).")
+
+
+def _short(value) -> str:
+    return json.dumps(value) if isinstance(value, dict) else str(value)
 
 
 @main.group()

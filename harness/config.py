@@ -64,20 +64,47 @@ class ModeSettings(Strict):
     image_uri: str | None = None  # None: the mode's default image
 
 
-def default_modes() -> dict[str, ModeSettings]:
-    return {
-        "local": ModeSettings(instance_type="local", inference_instance_type="local"),
-        "sagemaker-local": ModeSettings(instance_type="local", inference_instance_type="local"),
-        "sagemaker": ModeSettings(instance_type="ml.p3.2xlarge",
-                                  inference_instance_type="ml.g4dn.xlarge"),
-    }
+class LocalSettings(ModeSettings):
+    instance_type: str = "local"
+    inference_instance_type: str = "local"
+
+
+class FrameworkVersions(Strict):
+    """A Hugging Face DLC, as the SDK's image-URI tables name it."""
+
+    transformers_version: str
+    pytorch_version: str
+    py_version: str
+
+
+class SageMakerSettings(ModeSettings):
+    instance_type: str = "ml.p3.2xlarge"
+    inference_instance_type: str = "ml.g4dn.xlarge"
+    region: str | None = None  # None: from the environment or the AWS profile
+    role: str | None = None  # None: the notebook's role, inside SageMaker only
+    training_versions: FrameworkVersions = FrameworkVersions(
+        transformers_version="4.56.2", pytorch_version="2.8.0", py_version="py312")
+    inference_versions: FrameworkVersions = FrameworkVersions(
+        transformers_version="4.51.3", pytorch_version="2.6.0", py_version="py312")
+    max_run_s: int = Field(default=4 * 3600, gt=0)
+    use_spot_instances: bool = False
+    max_wait_s: int | None = Field(default=None, gt=0)
+    keep_endpoint_on_failure: bool = False
+    hourly_prices_usd: dict[str, float] = {  # on-demand, us-east-1; edit for your region
+        "ml.p3.2xlarge": 3.825, "ml.p3.16xlarge": 28.152, "ml.g4dn.xlarge": 0.736,
+        "ml.g5.xlarge": 1.408}
+
+    @model_validator(mode="after")
+    def spot_needs_max_wait(self) -> SageMakerSettings:
+        if self.use_spot_instances and (self.max_wait_s or 0) < self.max_run_s:
+            raise ValueError("use_spot_instances needs max_wait_s >= max_run_s")
+        return self
 
 
 class ModesConfig(Strict):
-    local: ModeSettings = default_modes()["local"]
-    sagemaker_local: ModeSettings = Field(default=default_modes()["sagemaker-local"],
-                                          alias="sagemaker-local")
-    sagemaker: ModeSettings = default_modes()["sagemaker"]
+    local: LocalSettings = LocalSettings()
+    sagemaker_local: LocalSettings = Field(default=LocalSettings(), alias="sagemaker-local")
+    sagemaker: SageMakerSettings = SageMakerSettings()
 
     def for_mode(self, mode: str) -> ModeSettings:
         return getattr(self, mode.replace("-", "_"))
@@ -117,9 +144,19 @@ class JobConfig(Strict):
     def s3_prefix(self) -> str:
         return (self.s3.prefix or self.name).strip("/")
 
+    def s3_uri(self, *parts: str) -> str:
+        """`s3://<bucket>/<prefix>/<parts...>`: where the SageMaker modes keep a run's data."""
+        return "/".join([f"s3://{self.s3.bucket}", self.s3_prefix, *parts])
+
     def resolve(self, value: str) -> Path:
         """A path from the config, relative to the config file's folder."""
         return (self.source.parent / value).resolve()
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """`s3://bucket/key` -> (bucket, key)."""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
 
 
 def _format_errors(path: Path, error: ValidationError) -> str:

@@ -30,10 +30,12 @@ class Job:
         yield
         self.run.record_time(name, time.monotonic() - started)
 
-    def model_name(self) -> str:
-        """The `--model_name` hyperparameter: a hub id, or a local folder's name."""
+    def hyperparameters(self) -> dict:
+        """What train.py gets, with `--model_name`: a hub id, or a local folder's name (the
+        folder itself travels as the `model` channel)."""
         source = resolve_model(self.config)
-        return Path(source).name if Path(source).is_dir() else source
+        model_name = Path(source).name if Path(source).is_dir() else source
+        return {**self.config.hyperparameters.model_dump(), "model_name": model_name}
 
 
 def open_job(config_path: str | Path, overrides: list[str], mode_flag: str | None) -> Job:

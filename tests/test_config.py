@@ -95,14 +95,6 @@ def test_mode_is_chosen_once_flag_then_env(monkeypatch):
         modes.choose(None)
 
 
-@pytest.mark.parametrize("mode", [m for m, target in modes.MODES.items() if target is None])
-def test_unavailable_modes_fail_clearly(tmp_path, mode):
-    result = harness("prepare", "-c", str(write_config(tmp_path)), "--mode", mode, check=False)
-    assert result.returncode == 1
-    assert f"mode {mode!r} is not available yet" in result.stderr
-    assert not (tmp_path / "run").exists()  # failed before touching anything
-
-
 def test_cli_reports_config_errors_without_traceback(tmp_path):
     result = harness("run", "-c", str(write_config(tmp_path, epochz=1)), check=False)
     assert result.returncode == 1

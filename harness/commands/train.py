@@ -12,9 +12,7 @@ from harness.job import Job
 def train(job: Job) -> dict:
     with job.step("train"):
         channels = job.run.require("channels", "prepare")
-        hyperparameters = {**job.config.hyperparameters.model_dump(),
-                           "model_name": job.model_name()}
-        result = job.mode.train(channels, hyperparameters)
+        result = job.mode.train(channels, job.hyperparameters())
         output = job.run.path / "output"
         archive = job.mode.download(result["output_artifact"], job.run.path / "output.tar.gz")
         shutil.rmtree(output, ignore_errors=True)

@@ -7,10 +7,10 @@ import os
 
 from harness.errors import HarnessError
 
-MODES: dict[str, str | None] = {
+MODES: dict[str, str] = {
     "local": "harness.modes.local:LocalMode",
     "sagemaker-local": "harness.modes.sagemaker_local:SageMakerLocalMode",
-    "sagemaker": None,  # not available yet
+    "sagemaker": "harness.modes.sagemaker:SageMakerMode",
 }
 DEFAULT_MODE = "local"
 MODE_ENV = "HARNESS_MODE"
@@ -27,9 +27,5 @@ def choose(flag: str | None) -> str:
 
 def load(name: str):
     """The Mode class for `name`."""
-    target = MODES[choose(name)]
-    if target is None:
-        raise HarnessError(f"mode {name!r} is not available yet in this version of harness",
-                           "use --mode local")
-    module, _, attr = target.partition(":")
+    module, _, attr = MODES[choose(name)].partition(":")
     return getattr(importlib.import_module(module), attr)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from harness.config import JobConfig, ModeSettings
+from harness.errors import HarnessError
 from harness.run_dir import RunDir
 
 
@@ -24,6 +25,19 @@ class Mode(ABC):
 
     def preflight(self, step: str) -> None:
         """Fail fast, before any work, when what `step` needs is not there."""
+
+    @abstractmethod
+    def describe(self) -> dict[str, str]:
+        """Where this mode runs: session, instances and images (what promotion changes)."""
+
+    def cost_estimate(self) -> str | None:
+        """What the run may cost, where it costs money; the CLI asks before spending it."""
+        return None
+
+    def dry_run(self, hyperparameters: dict[str, Any]) -> list[dict]:
+        """The cloud API requests a run would make, without making them."""
+        raise HarnessError(f"--dry-run prints real SageMaker's requests; {self.name!r} makes none",
+                           "use --mode sagemaker --dry-run")
 
     @abstractmethod
     def save_dataset(self, dataset, channel: str) -> str:

@@ -27,6 +27,10 @@ class LocalMode(Mode):
     def storage(self) -> Path:
         return self.run.path / "s3" / self.config.s3.bucket / self.config.s3_prefix
 
+    def describe(self) -> dict[str, str]:
+        return {"session": "this machine: accelerate launch, <run_dir>/s3 for S3",
+                "inference instance": "this machine", "inference image": "none (host Python)"}
+
     def save_dataset(self, dataset, channel: str) -> str:
         target = self.storage / "data" / channel
         dataset.save_to_disk(str(target))

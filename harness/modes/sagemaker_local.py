@@ -14,17 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from harness import docker_engine, emulator, image, local_endpoint
+from harness.config import split_s3_uri
+from harness.sdk import TELEMETRY_OFF, estimator_arguments
 from harness.errors import StepError
 from harness.modes.base import Mode
 from harness.training_job import job_name
 
-os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")  # v2 is the SDK with local mode
 CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test",
                "region_name": "us-east-1"}
 ROLE = "arn:aws:iam::000000000000:role/harness-local"
 NETWORK = "sagemaker-local"  # the SDK's compose network
-TELEMETRY_OFF = {"SchemaVersion": "1.0",
-                 "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}}}
 HOST_MODULE = "harness.modes.sagemaker_local_host"
 PY_VERSION = "py311"  # the Python of harness's image
 
@@ -53,10 +52,22 @@ def compose_projects(container_root: Path) -> list[str]:
 class SageMakerLocalMode(Mode):
     name = "sagemaker-local"
 
+    def estimator_arguments(self, hyperparameters: dict[str, Any]) -> dict[str, Any]:
+        return {**estimator_arguments(self.config, self.settings, hyperparameters),
+                "image_uri": self.settings.image_uri or image.default_image(),
+                "py_version": PY_VERSION, "role": ROLE}
+
+    def describe(self) -> dict[str, str]:
+        return {"session": "LocalSession: LocalStack S3, containers under docker-compose",
+                "inference instance": self.settings.inference_instance_type,
+                "inference image": self.settings.image_uri or image.default_image()}
+
     def preflight(self, step: str) -> None:
         self.engine  # noqa: B018 - every step drives Docker
         if step in ("prepare", "train", "deploy"):
             self.s3_url  # noqa: B018 - and these need LocalStack
+        if step in ("train", "deploy"):
+            self.image_uri  # noqa: B018 - and the image
 
     @cached_property
     def engine(self):
@@ -84,16 +95,10 @@ class SageMakerLocalMode(Mode):
         docker_engine.require_image(self.engine, uri, image.BUILD_HINT)
         return uri
 
-    def uri(self, *parts: str) -> str:
-        return "/".join([f"s3://{self.config.s3.bucket}", self.config.s3_prefix, *parts])
-
-    def _split(self, uri: str) -> tuple[str, str]:
-        bucket, _, key = uri.removeprefix("s3://").partition("/")
-        return bucket, key
 
     def save_dataset(self, dataset, channel: str) -> str:
         self.s3  # noqa: B018 - the bucket must exist first
-        target = self.uri("data", channel)
+        target = self.config.s3_uri("data", channel)
         dataset.save_to_disk(target, storage_options={
             "key": CREDENTIALS["aws_access_key_id"], "secret": CREDENTIALS["aws_secret_access_key"],
             "client_kwargs": {"endpoint_url": self.s3_url,
@@ -101,15 +106,15 @@ class SageMakerLocalMode(Mode):
         return target
 
     def upload_folder(self, folder: Path, channel: str) -> str:
-        target = self.uri("channels", channel)
-        bucket, prefix = self._split(target)
+        target = self.config.s3_uri("channels", channel)
+        bucket, prefix = split_s3_uri(target)
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             self.s3.upload_file(str(path), bucket, f"{prefix}/{path.relative_to(folder).as_posix()}")
         return target
 
     def download(self, uri: str, destination: Path) -> Path:
         destination.parent.mkdir(parents=True, exist_ok=True)
-        self.s3.download_file(*self._split(uri), str(destination))
+        self.s3.download_file(*split_s3_uri(uri), str(destination))
         return destination
 
     def _session(self, container_root: Path):
@@ -122,15 +127,9 @@ class SageMakerLocalMode(Mode):
         name = job_name(self.config.name)
         root = self.run.path / "sagemaker-local" / "train"
         estimator = HuggingFace(
-            entry_point=self.config.entry_point,
-            source_dir=str(self.config.resolve(self.config.source_dir)),
-            image_uri=self.image_uri, py_version=PY_VERSION, role=ROLE,
-            instance_type=self.settings.instance_type,
-            instance_count=self.settings.instance_count,
-            hyperparameters=hyperparameters, output_path=self.uri(),
-            environment={"S3_ENDPOINT_URL": self.s3_url, "AWS_ENDPOINT_URL_S3": self.s3_url},
-            sagemaker_session=self._session(root))
-        output = self.uri(name, "output")
+            **self.estimator_arguments(hyperparameters), sagemaker_session=self._session(root),
+            environment={"S3_ENDPOINT_URL": self.s3_url, "AWS_ENDPOINT_URL_S3": self.s3_url})
+        output = self.config.s3_uri(name, "output")
         log = self.run.path / "train.log"
         try:
             with open(log, "w") as sink, contextlib.redirect_stdout(Tee(sys.stdout, sink)):

@@ -1,0 +1,67 @@
+"""SageMaker SDK settings the SageMaker modes share, and the recording session of dry runs.
+
+A recording session records every AWS request and answers it itself: nothing leaves the
+machine and no credentials are needed, yet the requests are the ones the SDK would send.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")  # v2 is the SDK with local mode
+
+TELEMETRY_OFF = {"SchemaVersion": "1.0",
+                 "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}}}
+ACCOUNT = "123456789012"
+
+
+class _Answer:
+    status_code = 200
+    headers: dict = {}
+    content = b""
+
+
+def _answers(bucket: str, region: str) -> dict[str, dict]:
+    arn = f"arn:aws:sagemaker:{region}:{ACCOUNT}"
+    return {
+        "GetCallerIdentity": {"Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:user/dry-run",
+                              "UserId": "dry-run"},
+        "ListBuckets": {"Buckets": [{"Name": bucket}]},
+        "CreateTrainingJob": {"TrainingJobArn": f"{arn}:training-job/dry-run"},
+        "CreateModel": {"ModelArn": f"{arn}:model/dry-run"},
+        "CreateEndpointConfig": {"EndpointConfigArn": f"{arn}:endpoint-config/dry-run"},
+        "CreateEndpoint": {"EndpointArn": f"{arn}:endpoint/dry-run"},
+    }
+
+
+def recording_session(region: str, bucket: str, sagemaker_client=None):
+    """(sagemaker.Session, the list it records {service, operation, params} into).
+
+    `sagemaker_client`, when given (a Stubber's, in tests), answers the SageMaker API instead.
+    """
+    import boto3
+    import sagemaker
+
+    calls: list[dict[str, Any]] = []
+    answers = _answers(bucket, region)
+    boto = boto3.Session(aws_access_key_id="dry-run", aws_secret_access_key="dry-run",
+                         region_name=region)
+
+    def record(params, model, **_):
+        calls.append({"service": model.service_model.service_name, "operation": model.name,
+                      "params": params})
+
+    boto.events.register("provide-client-params.*.*", record)
+    boto.events.register("before-call.*.*", lambda model, **_: (_Answer(), answers.get(model.name, {})))
+    session = sagemaker.Session(boto_session=boto, default_bucket=bucket,
+                                sagemaker_client=sagemaker_client, sagemaker_config=TELEMETRY_OFF)
+    return session, calls
+
+
+def estimator_arguments(config, settings, hyperparameters: dict[str, Any]) -> dict[str, Any]:
+    """The `HuggingFace` estimator arguments both SageMaker modes share: what promotion keeps."""
+    return {"entry_point": config.entry_point,
+            "source_dir": str(config.resolve(config.source_dir)),
+            "hyperparameters": hyperparameters, "output_path": config.s3_uri(),
+            "instance_type": settings.instance_type, "instance_count": settings.instance_count}

@@ -1,0 +1,182 @@
+"""`sagemaker` mode at the API-request level: botocore's Stubber validates every request
+against the SageMaker service model. No test calls AWS or needs credentials."""
+
+import os
+import subprocess
+import sys
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+
+from harness.config import load_config
+from harness.errors import HarnessError
+from harness.modes.sagemaker import SageMakerMode
+from harness.run_dir import RunDir
+from harness.sdk import recording_session
+from tests.conftest import REPO, write_config
+
+ROLE = "arn:aws:iam::111122223333:role/SageMakerRole"
+GUIDE = REPO / "configs" / "imdb-distilbert.yaml"
+
+
+def stubbed_mode(config, region):
+    client = boto3.client("sagemaker", region_name=region, aws_access_key_id="x",
+                          aws_secret_access_key="x")
+    stub = Stubber(client)
+    session, _ = recording_session(region, config.s3.bucket, sagemaker_client=client)
+    return SageMakerMode(config, RunDir(config.run_path, "sagemaker"), session=session), stub
+
+
+def guide(tmp_path, *overrides):
+    return load_config(GUIDE, [f"modes.sagemaker.role={ROLE}", f"run_dir={tmp_path}/run",
+                               f"source_dir={REPO / 'train'}", *overrides])
+
+
+def expect_training_job(stub, *, region, instance_type, spot=False):
+    image = (f"763104351884.dkr.ecr.{region}.amazonaws.com/huggingface-pytorch-training:"
+             "2.8.0-transformers4.56.2-gpu-py312-cu129-ubuntu22.04")
+    prefix = "s3://harness-artifacts/imdb-distilbert"
+    stopping = {"MaxRuntimeInSeconds": 14400, **({"MaxWaitTimeInSeconds": 20000} if spot else {})}
+    channels = [{"DataSource": {"S3DataSource": {
+        "S3DataType": "S3Prefix", "S3Uri": f"{prefix}/data/{name}",
+        "S3DataDistributionType": "FullyReplicated"}}, "ChannelName": name}
+        for name in ("train", "test")]
+    hyperparameters = {"epochs": "1", "train_batch_size": "32", "eval_batch_size": "64",
+                       "warmup_steps": "500", "learning_rate": "5e-05", "seed": "42",
+                       "logging_steps": "10", "model_name": '"distilbert-base-uncased"',
+                       "sagemaker_submit_directory": ANY, "sagemaker_program": '"train.py"',
+                       "sagemaker_container_log_level": "20", "sagemaker_job_name": ANY,
+                       "sagemaker_region": f'"{region}"'}
+    params = {"AlgorithmSpecification": {"TrainingInputMode": "File", "TrainingImage": image,
+                                         "EnableSageMakerMetricsTimeSeries": True},
+              "OutputDataConfig": {"S3OutputPath": prefix}, "TrainingJobName": ANY,
+              "StoppingCondition": stopping,
+              "ResourceConfig": {"VolumeSizeInGB": 30, "InstanceCount": 1,
+                                 "InstanceType": instance_type},
+              "RoleArn": ROLE, "InputDataConfig": channels, "HyperParameters": hyperparameters,
+              "DebugHookConfig": ANY, "ProfilerConfig": ANY,
+              **({"EnableManagedSpotTraining": True} if spot else {})}
+    stub.add_response("create_training_job", {"TrainingJobArn": "arn:aws:sagemaker:us-east-1:111122223333:x"}, params)
+
+
+def expect_endpoint(stub, *, region, instance_type="ml.g4dn.xlarge"):
+    image = (f"763104351884.dkr.ecr.{region}.amazonaws.com/huggingface-pytorch-inference:"
+             "2.6.0-transformers4.51.3-gpu-py312-cu124-ubuntu22.04")
+    name = "imdb-distilbert-endpoint"
+    stub.add_response("create_model", {"ModelArn": "arn:aws:sagemaker:us-east-1:111122223333:x"}, {
+        "ModelName": f"{name}-model", "ExecutionRoleArn": ROLE,
+        "PrimaryContainer": {"Image": image, "Environment": ANY, "ModelDataUrl": ANY}})
+    stub.add_response("create_endpoint_config", {"EndpointConfigArn": "arn:aws:sagemaker:us-east-1:111122223333:x"}, {
+        "EndpointConfigName": name, "ProductionVariants": [{
+            "VariantName": "AllTraffic", "ModelName": f"{name}-model", "InitialVariantWeight": 1,
+            "InitialInstanceCount": 1, "InstanceType": instance_type}]})
+    stub.add_response("create_endpoint", {"EndpointArn": "arn:aws:sagemaker:us-east-1:111122223333:x"}, {
+        "EndpointName": name, "EndpointConfigName": name, "Tags": ANY})
+
+
+CHANNELS = {split: f"s3://harness-artifacts/imdb-distilbert/data/{split}"
+            for split in ("train", "test")}
+
+
+@pytest.mark.parametrize("overrides, region, instance_type, spot", [
+    ((), "us-east-1", "ml.p3.2xlarge", False),
+    (("modes.sagemaker.region=eu-west-1",), "eu-west-1", "ml.p3.2xlarge", False),
+    (("modes.sagemaker.instance_type=ml.g5.xlarge",), "us-east-1", "ml.g5.xlarge", False),
+    (("modes.sagemaker.use_spot_instances=true", "modes.sagemaker.max_wait_s=20000"),
+     "us-east-1", "ml.p3.2xlarge", True),
+])
+def test_requests_of_the_whole_run(tmp_path, overrides, region, instance_type, spot):
+    config = guide(tmp_path, *overrides)
+    mode, stub = stubbed_mode(config, region)
+    expect_training_job(stub, region=region, instance_type=instance_type, spot=spot)
+    expect_endpoint(stub, region=region)
+    hyperparameters = {**config.hyperparameters.model_dump(),
+                       "model_name": "distilbert-base-uncased"}
+    with stub:
+        mode.plan(CHANNELS, hyperparameters)
+    stub.assert_no_pending_responses()
+
+
+def test_failed_deploy_deletes_what_it_made(tmp_path):
+    config = guide(tmp_path)
+    mode, stub = stubbed_mode(config, "us-east-1")
+    stub.add_response("create_model", {"ModelArn": "arn:aws:sagemaker:us-east-1:111122223333:x"}, None)
+    stub.add_response("create_endpoint_config", {"EndpointConfigArn": "arn:aws:sagemaker:us-east-1:111122223333:x"}, None)
+    stub.add_client_error("create_endpoint", "ResourceLimitExceeded", "no ml.g4dn.xlarge left")
+    name = "imdb-distilbert-endpoint"
+    stub.add_response("delete_endpoint", {}, {"EndpointName": name})
+    stub.add_response("delete_endpoint_config", {}, {"EndpointConfigName": name})
+    stub.add_response("delete_model", {}, {"ModelName": f"{name}-model"})
+    with stub, pytest.raises(Exception, match="ResourceLimitExceeded"):
+        mode.deploy("s3://harness-artifacts/imdb-distilbert/job/output/model.tar.gz")
+    stub.assert_no_pending_responses()
+
+
+def test_unknown_dlc_versions_list_the_valid_ones(tmp_path):
+    config = guide(tmp_path, "modes.sagemaker.training_versions={transformers_version: 9.9.9, pytorch_version: 2.8.0, py_version: py312}")
+    mode, _ = stubbed_mode(config, "us-east-1")
+    with pytest.raises(HarnessError) as error:
+        mode.training_image()
+    assert "no Hugging Face training DLC" in str(error.value)
+    assert "4.56.2, 2.8.0, py312" in str(error.value)  # a valid combination, from the SDK
+    assert "modes.sagemaker.training_versions" in error.value.hint
+
+
+def test_no_role_outside_sagemaker_says_how_to_set_one(tmp_path):
+    config = load_config(GUIDE, [f"run_dir={tmp_path}/run"])
+    mode, _ = stubbed_mode(config, "us-east-1")
+    with pytest.raises(HarnessError, match="no IAM role") as error:
+        mode.role
+    assert "modes.sagemaker.role" in error.value.hint
+
+
+def test_spot_needs_max_wait(tmp_path):
+    from harness.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="max_wait_s >= max_run_s"):
+        guide(tmp_path, "modes.sagemaker.use_spot_instances=true")
+
+
+def cli(*args, **env):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True,
+                          text=True, stdin=subprocess.DEVNULL,
+                          env={**clean, "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+                               "AWS_CONFIG_FILE": "/nonexistent", **env})
+
+
+def test_dry_run_needs_no_credentials_and_prints_none(tmp_path):
+    config = write_config(tmp_path, modes={"sagemaker": {"role": ROLE, "region": "eu-west-1"}})
+    result = cli("run", "-c", str(config), "--mode", "sagemaker", "--dry-run",
+                 AWS_SECRET_ACCESS_KEY="do-not-print-me")
+    assert result.returncode == 0, result.stderr
+    operations = [line for line in result.stdout.splitlines() if line.startswith("Create")]
+    assert operations == ["CreateTrainingJob", "CreateModel", "CreateEndpointConfig",
+                          "CreateEndpoint"]
+    for shown in ("ml.p3.2xlarge", "ml.g4dn.xlarge", "dkr.ecr.eu-west-1.amazonaws.com",
+                  '"MaxRuntimeInSeconds": 14400', ROLE,
+                  "s3://harness-artifacts/sentiment-minilm/channels/model",
+                  "s3://harness-artifacts/sentiment-minilm/data/train"):
+        assert shown in result.stdout
+    assert "do-not-print-me" not in result.stdout + result.stderr
+    assert not (tmp_path / "run").exists() or "training" not in (tmp_path / "run").iterdir()
+
+
+def test_spending_needs_yes_and_shows_the_estimate(tmp_path):
+    config = write_config(tmp_path, modes={"sagemaker": {"role": ROLE}})
+    result = cli("train", "-c", str(config), "--mode", "sagemaker")
+    assert result.returncode == 1
+    assert "ml.p3.2xlarge at $3.825/h, at most $15.30 (max_run 4.0 h)" in result.stdout
+    assert "pass --yes" in result.stderr
+
+
+def test_promote_shows_only_session_instances_and_image_change(tmp_path):
+    result = cli("promote", "-c", str(write_config(tmp_path)))
+    assert result.returncode == 0, result.stderr
+    changed = [line.split()[1] for line in result.stdout.splitlines() if line.startswith("* ") and not line.startswith("* differs")]
+    assert set(changed) <= {"instance_type", "image_uri", "py_version", "role", "session",
+                            "inference", "code_location", "max_run", "use_spot_instances",
+                            "max_wait"}
+    assert "hyperparameters" not in changed and "entry_point" not in changed
+    assert "Only the session, the instance types and the image" in result.stdout
