@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.resources
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -49,12 +49,21 @@ class Hyperparameters(Strict):
     """Passed to train.py as `--key value`, exactly as SageMaker does."""
 
     epochs: int = Field(default=1, gt=0)
+    max_steps: int | None = Field(default=None, gt=0)  # overrides epochs when set
     train_batch_size: int = Field(default=32, gt=0)
     eval_batch_size: int = Field(default=64, gt=0)
     warmup_steps: int = Field(default=0, ge=0)
     learning_rate: float = Field(default=5e-5, gt=0)
     seed: int = 42
     logging_steps: int = Field(default=10, gt=0)
+    # Speed switches; unset ones keep train.py's fast defaults (see its --help).
+    precision: Literal["auto", "bf16", "fp16", "fp32"] | None = None
+    pad_to_max_length: bool | None = None
+    group_by_length: bool | None = None
+    attn_implementation: Literal["sdpa", "eager"] | None = None
+    optim: str | None = None
+    torch_compile: bool | None = None
+    dataloader_num_workers: int | None = Field(default=None, ge=0)
 
 
 class ModeSettings(Strict):

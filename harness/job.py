@@ -35,7 +35,8 @@ class Job:
         folder itself travels as the `model` channel)."""
         source = resolve_model(self.config)
         model_name = Path(source).name if Path(source).is_dir() else source
-        return {**self.config.hyperparameters.model_dump(), "model_name": model_name}
+        return {**self.config.hyperparameters.model_dump(exclude_none=True),
+                "model_name": model_name}
 
 
 def open_job(config_path: str | Path, overrides: list[str], mode_flag: str | None) -> Job:

@@ -7,11 +7,18 @@ from pathlib import Path
 EVAL_METRICS = ("eval_accuracy", "eval_f1", "eval_precision", "eval_recall")
 
 
-def training_curves(log_history: list[dict], target: Path) -> Path:
+def load_pyplot():
+    """matplotlib's pyplot on the file backend (half a second to import)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    return plt
+
+
+def training_curves(log_history: list[dict], target: Path) -> Path:
+    plt = load_pyplot()
 
     train = [(e["step"], e["loss"]) for e in log_history if "loss" in e]
     evals = [e for e in log_history if "eval_loss" in e]

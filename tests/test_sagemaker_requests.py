@@ -91,7 +91,7 @@ def test_requests_of_the_whole_run(tmp_path, overrides, region, instance_type, s
     mode, stub = stubbed_mode(config, region)
     expect_training_job(stub, region=region, instance_type=instance_type, spot=spot)
     expect_endpoint(stub, region=region)
-    hyperparameters = {**config.hyperparameters.model_dump(),
+    hyperparameters = {**config.hyperparameters.model_dump(exclude_none=True),
                        "model_name": "distilbert-base-uncased"}
     with stub:
         mode.plan(CHANNELS, hyperparameters)

@@ -17,6 +17,7 @@ import sys
 import tempfile
 
 import numpy as np
+import torch
 from datasets import load_from_disk
 from transformers import (
     AutoModelForSequenceClassification,
@@ -34,6 +35,7 @@ CONTRACT = ("SM_MODEL_DIR", "SM_OUTPUT_DATA_DIR", "SM_CHANNEL_TRAIN", "SM_CHANNE
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--max_steps", type=int, default=-1, help="if > 0, overrides --epochs")
     parser.add_argument("--train_batch_size", type=int, default=32)
     parser.add_argument("--eval_batch_size", type=int, default=64)
     parser.add_argument("--warmup_steps", type=int, default=0)
@@ -41,7 +43,69 @@ def parse_args(argv=None):
     parser.add_argument("--learning_rate", type=float, default=5e-5)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--logging_steps", type=int, default=10)
+    # Speed. The defaults are the fast recipe; the guide's ("seed") recipe is
+    # --precision fp32 --pad_to_max_length true --group_by_length false
+    # --attn_implementation eager --optim adamw_torch.
+    parser.add_argument("--precision", choices=("auto", "bf16", "fp16", "fp32"), default="auto",
+                        help="auto: bf16 where the GPU has it, fp16 on older GPUs, fp32 on CPU")
+    parser.add_argument("--pad_to_max_length", type=boolean, default=False,
+                        help="pad every batch to the tokenizer's max length, not the longest row")
+    parser.add_argument("--group_by_length", type=boolean, default=True,
+                        help="batch rows of similar length together (less padding)")
+    parser.add_argument("--attn_implementation", default="sdpa", choices=("sdpa", "eager"))
+    parser.add_argument("--optim", default="auto",
+                        help="auto: fused AdamW on GPU, plain AdamW on CPU; or any Trainer optim name")
+    parser.add_argument("--torch_compile", type=boolean, default=False)
+    parser.add_argument("--dataloader_num_workers", type=int, default=None,
+                        help="default: 2 on GPU (collation off the training loop), 0 on CPU")
     return parser.parse_args(argv)
+
+
+def boolean(value: str) -> bool:
+    """SageMaker passes booleans as `True`/`False`; accept the usual spellings."""
+    if value.lower() in ("true", "1", "yes"):
+        return True
+    if value.lower() in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
+
+
+def precision(choice: str) -> dict:
+    """TrainingArguments flags for the chosen precision."""
+    if choice == "auto":
+        if not torch.cuda.is_available():
+            choice = "fp32"
+        else:
+            choice = "bf16" if torch.cuda.is_bf16_supported() else "fp16"  # V100, T4: fp16
+    return {"bf16": choice == "bf16", "fp16": choice == "fp16"}
+
+
+def length_grouping(enabled: bool) -> dict:
+    """Length-grouped batches, named as this transformers release names them (4.x or 5.x)."""
+    if not enabled:
+        return {}
+    if "train_sampling_strategy" in TrainingArguments.__dataclass_fields__:
+        return {"train_sampling_strategy": "group_by_length"}
+    return {"group_by_length": True}
+
+
+def collator(tokenizer, pad_to_max_length: bool):
+    """Pad each batch to its longest row (rounded up to 8, for tensor cores), or, as the guide
+    does, every batch to the tokenizer's maximum length."""
+    if pad_to_max_length:
+        return DataCollatorWithPadding(tokenizer, padding="max_length",
+                                       max_length=tokenizer.model_max_length)
+    return DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8)
+
+
+def workers(count):
+    return count if count is not None else (2 if torch.cuda.is_available() else 0)
+
+
+def optimizer(choice: str) -> str:
+    if choice != "auto":
+        return choice
+    return "adamw_torch_fused" if torch.cuda.is_available() else "adamw_torch"
 
 
 def read_contract():
@@ -90,10 +154,12 @@ def main(argv=None):
         source, num_labels=len(label_names),
         id2label=dict(enumerate(label_names)),
         label2id={name: i for i, name in enumerate(label_names)},
+        attn_implementation=args.attn_implementation,
     )
     training_args = TrainingArguments(
         output_dir=tempfile.mkdtemp(prefix="trainer-"),
         num_train_epochs=args.epochs,
+        max_steps=args.max_steps,
         per_device_train_batch_size=args.train_batch_size,
         per_device_eval_batch_size=args.eval_batch_size,
         warmup_steps=args.warmup_steps,
@@ -103,13 +169,18 @@ def main(argv=None):
         logging_steps=args.logging_steps,
         save_strategy="no",
         report_to="none",
+        **length_grouping(args.group_by_length),
+        optim=optimizer(args.optim),
+        torch_compile=args.torch_compile,
+        dataloader_num_workers=workers(args.dataloader_num_workers),
+        **precision(args.precision),
     )
     trainer = Trainer(
         model=model,
         args=training_args,
         train_dataset=train_dataset,
         eval_dataset=test_dataset,
-        data_collator=DataCollatorWithPadding(tokenizer),
+        data_collator=collator(tokenizer, args.pad_to_max_length),
         compute_metrics=classification_metrics,
     )
     trainer.train()

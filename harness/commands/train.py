@@ -3,6 +3,7 @@
 import json
 import shutil
 import tarfile
+import threading
 
 from harness import plot
 from harness.errors import StepError
@@ -12,6 +13,8 @@ from harness.job import Job
 def train(job: Job) -> dict:
     with job.step("train"):
         channels = job.run.require("channels", "prepare")
+        # Import the plotting library while the job runs, not after it.
+        threading.Thread(target=plot.load_pyplot, daemon=True).start()
         result = job.mode.train(channels, job.hyperparameters())
         output = job.run.path / "output"
         archive = job.mode.download(result["output_artifact"], job.run.path / "output.tar.gz")

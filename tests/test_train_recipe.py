@@ -1,0 +1,60 @@
+"""train.py's speed switches, as functions of the script itself (imported, not copied)."""
+
+import argparse
+import importlib.util
+
+import pytest
+
+from tests.conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def train_py():
+    spec = importlib.util.spec_from_file_location("train_script", REPO / "train" / "train.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_fast_recipe_is_the_default_and_the_guide_recipe_is_one_flag_set_away(train_py):
+    fast = train_py.parse_args([])
+    assert (fast.precision, fast.pad_to_max_length, fast.group_by_length,
+            fast.attn_implementation, fast.optim) == ("auto", False, True, "sdpa", "auto")
+    seed = train_py.parse_args(["--precision", "fp32", "--pad_to_max_length", "True",
+                                "--group_by_length", "False", "--attn_implementation", "eager",
+                                "--optim", "adamw_torch"])
+    assert (seed.pad_to_max_length, seed.group_by_length) == (True, False)
+
+
+@pytest.mark.parametrize("text, value", [("True", True), ("false", False), ("1", True)])
+def test_booleans_as_sagemaker_passes_them(train_py, text, value):
+    assert train_py.boolean(text) is value
+    with pytest.raises(argparse.ArgumentTypeError):
+        train_py.boolean("maybe")
+
+
+def test_cpu_gets_fp32_plain_adamw_and_no_workers(train_py):
+    assert train_py.precision("auto") == {"bf16": False, "fp16": False}  # no GPU here
+    assert train_py.precision("fp16") == {"bf16": False, "fp16": True}
+    assert train_py.optimizer("auto") == "adamw_torch"
+    assert train_py.workers(None) == 0 and train_py.workers(3) == 3
+
+
+def test_length_grouping_uses_this_transformers_name(train_py):
+    from transformers import TrainingArguments
+
+    flags = train_py.length_grouping(True)
+    TrainingArguments(output_dir="unused", **flags)  # accepted by the installed release
+    assert train_py.length_grouping(False) == {}
+
+
+def test_dynamic_padding_against_the_guide_padding(train_py, tiny_bert):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_bert)
+    rows = [{"input_ids": list(range(100, 100 + n)), "attention_mask": [1] * n, "labels": 0}
+            for n in (5, 11)]
+    dynamic = train_py.collator(tokenizer, pad_to_max_length=False)(rows)
+    padded = train_py.collator(tokenizer, pad_to_max_length=True)(rows)
+    assert dynamic["input_ids"].shape == (2, 16)  # longest row, rounded up to 8
+    assert padded["input_ids"].shape == (2, tokenizer.model_max_length)
