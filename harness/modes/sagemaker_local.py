@@ -52,22 +52,26 @@ def compose_projects(container_root: Path) -> list[str]:
 class SageMakerLocalMode(Mode):
     name = "sagemaker-local"
 
+    @property
+    def image_uri(self) -> str:
+        """The configured image, else harness's image for this checkout."""
+        return self.settings.image_uri or image.default_image()
+
     def estimator_arguments(self, hyperparameters: dict[str, Any]) -> dict[str, Any]:
         return {**estimator_arguments(self.config, self.settings, hyperparameters),
-                "image_uri": self.settings.image_uri or image.default_image(),
-                "py_version": PY_VERSION, "role": ROLE}
+                "image_uri": self.image_uri, "py_version": PY_VERSION, "role": ROLE}
 
     def describe(self) -> dict[str, str]:
         return {"session": "LocalSession: LocalStack S3, containers under docker-compose",
                 "inference instance": self.settings.inference_instance_type,
-                "inference image": self.settings.image_uri or image.default_image()}
+                "inference image": self.image_uri}
 
     def preflight(self, step: str) -> None:
         self.engine  # noqa: B018 - every step drives Docker
         if step in ("prepare", "train", "deploy"):
             self.s3_url  # noqa: B018 - and these need LocalStack
         if step in ("train", "deploy"):
-            self.image_uri  # noqa: B018 - and the image
+            docker_engine.require_image(self.engine, self.image_uri, image.BUILD_HINT)
 
     @cached_property
     def engine(self):
@@ -88,13 +92,6 @@ class SageMakerLocalMode(Mode):
         if bucket not in [b["Name"] for b in client.list_buckets().get("Buckets", [])]:
             client.create_bucket(Bucket=bucket)
         return client
-
-    @cached_property
-    def image_uri(self) -> str:
-        uri = self.settings.image_uri or image.default_image()
-        docker_engine.require_image(self.engine, uri, image.BUILD_HINT)
-        return uri
-
 
     def save_dataset(self, dataset, channel: str) -> str:
         self.s3  # noqa: B018 - the bucket must exist first
