@@ -68,7 +68,8 @@ def _ensure_image(engine) -> None:
     except docker.errors.APIError:
         script = repo_file("container/localstack/build.sh")
         if subprocess.run(["bash", str(script)], cwd=ROOT).returncode != 0:
-            raise HarnessError(f"could not pull or build {IMAGE}", f"see the output of {script}")
+            raise HarnessError(f"could not pull or build {IMAGE}",
+                               f"see the output of {script}") from None
 
 
 def up(timeout_s: float = 120) -> str:

@@ -4,7 +4,6 @@ import io
 import json
 import tarfile
 import time
-from pathlib import Path
 
 import boto3
 import pytest
