@@ -23,13 +23,19 @@ def client():
     return engine
 
 
-def require_image(engine, image: str, build_hint: str) -> None:
+def has_image(engine, image: str) -> bool:
     import docker
 
     try:
         engine.images.get(image)
+        return True
     except docker.errors.ImageNotFound:
-        raise HarnessError(f"Docker image {image} is missing", build_hint) from None
+        return False
+
+
+def require_image(engine, image: str, build_hint: str) -> None:
+    if not has_image(engine, image):
+        raise HarnessError(f"Docker image {image} is missing", build_hint)
 
 
 def bridge_gateway(engine) -> str:
@@ -41,15 +47,12 @@ def bridge_gateway(engine) -> str:
     return ipam.get("Gateway") or str(next(ipaddress.ip_network(ipam["Subnet"]).hosts()))
 
 
-def remove_compose_projects(engine, projects: list[str]) -> list[str]:
-    """Force-remove every container of these docker-compose projects; return their names."""
-    removed = []
+def remove_compose_projects(engine, projects: list[str]) -> None:
+    """Force-remove every container of these docker-compose projects."""
     for project in projects:
         for container in engine.containers.list(
                 all=True, filters={"label": f"com.docker.compose.project={project}"}):
             container.remove(force=True)
-            removed.append(container.name)
-    return removed
 
 
 def remove_network_if_unused(engine, name: str) -> None:

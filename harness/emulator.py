@@ -58,11 +58,8 @@ def _ensure_image(engine) -> None:
     """Pull LocalStack; where no registry can be reached, build the same release from PyPI."""
     import docker
 
-    try:
-        engine.images.get(IMAGE)
+    if docker_engine.has_image(engine, IMAGE):
         return
-    except docker.errors.ImageNotFound:
-        pass
     try:
         engine.images.pull(IMAGE)
     except docker.errors.APIError:

@@ -33,12 +33,8 @@ def build(force: bool = False) -> tuple[str, bool]:
     """Build the default image unless it exists; return (image, built)."""
     engine = docker_engine.client()
     image = default_image()
-    if not force:
-        try:
-            docker_engine.require_image(engine, image, BUILD_HINT)
-            return image, False
-        except HarnessError:
-            pass
+    if not force and docker_engine.has_image(engine, image):
+        return image, False
     tag = image.split(":", 1)[1]
     result = subprocess.run(["bash", str(repo_file("container/build.sh")), tag], cwd=ROOT)
     if result.returncode != 0:
