@@ -65,3 +65,13 @@ def estimator_arguments(config, settings, hyperparameters: dict[str, Any]) -> di
             "source_dir": str(config.resolve(config.source_dir)),
             "hyperparameters": hyperparameters, "output_path": config.s3_uri(),
             "instance_type": settings.instance_type, "instance_count": settings.instance_count}
+
+
+def dataset_uri(config, channel: str) -> str:
+    """Where both SageMaker modes store a tokenized split."""
+    return config.s3_uri("data", channel)
+
+
+def folder_uri(config, channel: str) -> str:
+    """Where both SageMaker modes upload a local folder (pretrained weights) as a channel."""
+    return config.s3_uri("channels", channel)

@@ -14,7 +14,7 @@ from typing import Any
 from harness.config import resolve_model, split_s3_uri
 from harness.errors import HarnessError, StepError
 from harness.modes.base import Mode
-from harness.sdk import ACCOUNT, estimator_arguments, recording_session
+from harness.sdk import ACCOUNT, dataset_uri, estimator_arguments, folder_uri, recording_session
 from harness.training_job import job_name
 
 ROLE_HINT = ("set modes.sagemaker.role to the ARN of a role SageMaker can assume, e.g. "
@@ -113,19 +113,13 @@ class SageMakerMode(Mode):
                                 role=self.role, name=f"{self.endpoint_name}-model",
                                 sagemaker_session=self.session)
 
-    def dataset_uri(self, channel: str) -> str:
-        return self.config.s3_uri("data", channel)
-
-    def folder_uri(self, channel: str) -> str:
-        return self.config.s3_uri("channels", channel)
-
     def save_dataset(self, dataset, channel: str) -> str:
-        target = self.dataset_uri(channel)
+        target = dataset_uri(self.config, channel)
         dataset.save_to_disk(target)  # s3fs, with the AWS credentials of the environment
         return target
 
     def upload_folder(self, folder: Path, channel: str) -> str:
-        target = self.folder_uri(channel)
+        target = folder_uri(self.config, channel)
         bucket, prefix = split_s3_uri(target)
         self.session.upload_data(str(folder), bucket=bucket, key_prefix=prefix)
         return target
@@ -216,8 +210,8 @@ class SageMakerMode(Mode):
 
     def dry_run(self, hyperparameters: dict[str, Any]) -> list[dict]:
         channels = self.run.load().get("channels") or {  # what prepare wrote, or would write
-            **{split: self.dataset_uri(split) for split in ("train", "test")},
-            **({"model": self.folder_uri("model")}
+            **{split: dataset_uri(self.config, split) for split in ("train", "test")},
+            **({"model": folder_uri(self.config, "model")}
                if Path(resolve_model(self.config)).is_dir() else {})}
         rehearsal, calls = self.rehearsal()
         rehearsal.plan(channels, hyperparameters)

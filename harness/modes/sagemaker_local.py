@@ -15,9 +15,9 @@ from typing import Any
 
 from harness import docker_engine, emulator, image, local_endpoint
 from harness.config import split_s3_uri
-from harness.sdk import TELEMETRY_OFF, estimator_arguments
 from harness.errors import StepError
 from harness.modes.base import Mode
+from harness.sdk import TELEMETRY_OFF, dataset_uri, estimator_arguments, folder_uri
 from harness.training_job import job_name
 
 CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test",
@@ -95,7 +95,7 @@ class SageMakerLocalMode(Mode):
 
     def save_dataset(self, dataset, channel: str) -> str:
         self.s3  # noqa: B018 - the bucket must exist first
-        target = self.config.s3_uri("data", channel)
+        target = dataset_uri(self.config, channel)
         dataset.save_to_disk(target, storage_options={
             "key": CREDENTIALS["aws_access_key_id"], "secret": CREDENTIALS["aws_secret_access_key"],
             "client_kwargs": {"endpoint_url": self.s3_url,
@@ -103,7 +103,7 @@ class SageMakerLocalMode(Mode):
         return target
 
     def upload_folder(self, folder: Path, channel: str) -> str:
-        target = self.config.s3_uri("channels", channel)
+        target = folder_uri(self.config, channel)
         bucket, prefix = split_s3_uri(target)
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             self.s3.upload_file(str(path), bucket, f"{prefix}/{path.relative_to(folder).as_posix()}")
@@ -161,7 +161,11 @@ class SageMakerLocalMode(Mode):
             with contextlib.suppress(psutil.Error):
                 if "docker-compose" in " ".join(child.cmdline()):
                     child.terminate()
-        docker_engine.remove_compose_projects(self.engine, compose_projects(root))
+        self._remove_projects(compose_projects(root), root)
+
+    def _remove_projects(self, projects: list[str], root: Path) -> None:
+        """The SDK leaves its containers, its network and its folder behind: remove them."""
+        docker_engine.remove_compose_projects(self.engine, projects)
         docker_engine.remove_network_if_unused(self.engine, NETWORK)
         shutil.rmtree(root, ignore_errors=True)
 
@@ -196,9 +200,7 @@ class SageMakerLocalMode(Mode):
 
     def delete(self, endpoint: dict[str, Any]) -> None:
         local_endpoint.stop(endpoint, grace_s=30)  # the host deletes the endpoint on SIGTERM
-        docker_engine.remove_compose_projects(self.engine, endpoint["projects"])
-        docker_engine.remove_network_if_unused(self.engine, NETWORK)
-        shutil.rmtree(endpoint["container_root"], ignore_errors=True)
+        self._remove_projects(endpoint["projects"], Path(endpoint["container_root"]))
 
 
 class Tee:
