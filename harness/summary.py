@@ -15,6 +15,9 @@ def render(state: dict, run_path: str) -> str:
     if metrics:
         lines.append("  metrics:   " + "  ".join(
             f"{key.removeprefix('eval_')} {metrics[key]:.4f}" for key in METRICS if key in metrics))
+    if metrics.get("train_samples_per_second"):
+        lines.append(f"  {'speed:':<10} {metrics['train_samples_per_second']:.1f} training "
+                     "samples/s (steady state)")
     training = state.get("training") or {}
     for label, key in (("model", "model_artifact"), ("output", "output_artifact")):
         if key in training:

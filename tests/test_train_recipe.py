@@ -58,3 +58,18 @@ def test_dynamic_padding_against_the_guide_padding(train_py, tiny_bert):
     padded = train_py.collator(tokenizer, pad_to_max_length=True)(rows)
     assert dynamic["input_ids"].shape == (2, 16)  # longest row, rounded up to 8
     assert padded["input_ids"].shape == (2, tokenizer.model_max_length)
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_fast_padding_matches_the_tokenizer_padding(train_py, tiny_bert, side):
+    from transformers import AutoTokenizer, DataCollatorWithPadding
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_bert, padding_side=side)
+    rows = [{**tokenizer(text), "labels": label}
+            for text, label in (("short one", 0), ("a much longer review " * 5, 1), ("x", 1))]
+    fast = train_py.collator(tokenizer, pad_to_max_length=False)(rows)
+    reference = DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8)(rows)
+    assert set(fast) == set(reference) >= {"input_ids", "attention_mask", "token_type_ids"}
+    for key in reference:
+        assert fast[key].dtype == reference[key].dtype, key
+        assert fast[key].tolist() == reference[key].tolist(), key

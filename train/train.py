@@ -15,6 +15,7 @@ import logging
 import os
 import sys
 import tempfile
+import time
 
 import numpy as np
 import torch
@@ -24,6 +25,7 @@ from transformers import (
     AutoTokenizer,
     DataCollatorWithPadding,
     Trainer,
+    TrainerCallback,
     TrainingArguments,
     set_seed,
 )
@@ -95,7 +97,69 @@ def collator(tokenizer, pad_to_max_length: bool):
     if pad_to_max_length:
         return DataCollatorWithPadding(tokenizer, padding="max_length",
                                        max_length=tokenizer.model_max_length)
-    return DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8)
+    return PadToLongest(tokenizer.pad_token_id, tokenizer.padding_side)
+
+
+class PadToLongest:
+    """Pads rows of token ids to the batch's longest, rounded up to a multiple of 8.
+    numpy rather than tokenizer.pad: 128 IMDb-length rows take 2 ms instead of 28 ms."""
+
+    def __init__(self, pad_token_id: int, padding_side: str = "right", multiple: int = 8):
+        self.pad_token_id = pad_token_id or 0
+        self.left = padding_side == "left"
+        self.multiple = multiple
+
+    def __call__(self, rows: list[dict]) -> dict:
+        width = max(len(row["input_ids"]) for row in rows)
+        width = -(-width // self.multiple) * self.multiple
+        batch = {}
+        for key, first in rows[0].items():
+            if not isinstance(first, (list, np.ndarray)):
+                batch[key] = torch.tensor([row[key] for row in rows])
+                continue
+            padded = np.full((len(rows), width), self.pad_token_id if key == "input_ids" else 0,
+                             dtype=np.int64)
+            for i, row in enumerate(rows):
+                values = row[key]
+                if self.left:
+                    padded[i, width - len(values):] = values
+                else:
+                    padded[i, :len(values)] = values
+            batch[key] = torch.from_numpy(padded)
+        return batch
+
+
+class Throughput(TrainerCallback):
+    """Steady-state training samples/s: from the end of step `skip` (CUDA start-up, allocator
+    warm-up and compilation behind it) to the last step, evaluation time left out."""
+
+    def __init__(self, skip: int = 5):
+        self.skip = skip
+        self.start = self.end = None
+        self.steps = 0
+        self.paused = 0.0
+
+    def _now(self) -> float:
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        return time.perf_counter()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == self.skip:
+            self.start = self._now()
+        elif state.global_step > self.skip:
+            self.steps += 1
+            self.end = self._now() if state.global_step == state.max_steps else time.perf_counter()
+
+    def on_evaluate(self, args, state, control, **kwargs):
+        if self.end is not None and state.global_step < state.max_steps:
+            self.paused += time.perf_counter() - self.end
+
+    def samples_per_second(self, args) -> float | None:
+        if not self.steps:
+            return None
+        samples = self.steps * args.train_batch_size * args.gradient_accumulation_steps
+        return samples * args.world_size / (self.end - self.start - self.paused)
 
 
 def workers(count):
@@ -156,6 +220,7 @@ def main(argv=None):
         label2id={name: i for i, name in enumerate(label_names)},
         attn_implementation=args.attn_implementation,
     )
+    throughput = Throughput()
     training_args = TrainingArguments(
         output_dir=tempfile.mkdtemp(prefix="trainer-"),
         num_train_epochs=args.epochs,
@@ -169,6 +234,7 @@ def main(argv=None):
         logging_steps=args.logging_steps,
         save_strategy="no",
         report_to="none",
+        logging_nan_inf_filter=False,  # its NaN check syncs host and GPU on every step
         **length_grouping(args.group_by_length),
         optim=optimizer(args.optim),
         torch_compile=args.torch_compile,
@@ -182,9 +248,11 @@ def main(argv=None):
         eval_dataset=test_dataset,
         data_collator=collator(tokenizer, args.pad_to_max_length),
         compute_metrics=classification_metrics,
+        callbacks=[throughput],
     )
     trainer.train()
     eval_result = trainer.evaluate()
+    eval_result["train_samples_per_second"] = throughput.samples_per_second(training_args)
 
     trainer.save_model(os.environ["SM_MODEL_DIR"])
     if trainer.is_world_process_zero():
