@@ -85,12 +85,19 @@ def main():
     """Fine-tune Transformers models and deploy them the SageMaker way, locally first."""
 
 
+reclaim_option = click.option(
+    "--interrupt-after-checkpoint", "interrupt_after", type=click.IntRange(min=0), default=0,
+    metavar="N", help="Rehearse a spot reclaim: kill training once N checkpoints are complete, "
+                      "then restart it on the saved checkpoints (local and sagemaker-local).")
+
+
 @main.command()
 @click.option("--dry-run", is_flag=True,
               help="Print the SageMaker API requests the run would make, and stop.")
+@reclaim_option
 @job_options
 @spends_money
-def run(job, dry_run):
+def run(job, dry_run, interrupt_after):
     """The whole flow: prepare, train, deploy, predict, delete."""
     if dry_run:
         from harness.commands.dry_run import dry_run as plan
@@ -101,7 +108,7 @@ def run(job, dry_run):
         return
     from harness.commands.run import run as run_flow
 
-    run_flow(job, announce)
+    run_flow(job, announce, interrupt_after=interrupt_after)
     show_summary(job)
 
 
@@ -116,13 +123,14 @@ def prepare(job):
 
 
 @main.command()
+@reclaim_option
 @job_options
 @spends_money
-def train(job):
+def train(job, interrupt_after):
     """Run train/train.py as a training job on the prepared channels."""
     from harness.commands.train import train as step
 
-    step(job)
+    step(job, interrupt_after=interrupt_after)
     show_summary(job)
 
 

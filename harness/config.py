@@ -64,6 +64,7 @@ class Hyperparameters(Strict):
     optim: str | None = None
     torch_compile: bool | None = None
     dataloader_num_workers: int | None = Field(default=None, ge=0)
+    checkpoint_steps: int | None = Field(default=None, ge=0)  # 0: each epoch (train.py's default)
 
 
 class ModeSettings(Strict):
@@ -124,6 +125,12 @@ class S3Config(Strict):
     prefix: str = ""
 
 
+class CheckpointConfig(Strict):
+    """`/opt/ml/checkpoints`, synced to `s3://<bucket>/<prefix>/<job>/checkpoints`, in every mode."""
+
+    enabled: bool = False
+
+
 class EndpointConfig(Strict):
     port: int = Field(default=8080, gt=0, lt=65536)
     max_body_bytes: int = Field(default=6 * 1024 * 1024, gt=0)
@@ -139,6 +146,7 @@ class JobConfig(Strict):
     hyperparameters: Hyperparameters = Hyperparameters()
     modes: ModesConfig = ModesConfig()
     s3: S3Config = S3Config()
+    checkpoints: CheckpointConfig = CheckpointConfig()
     endpoint: EndpointConfig = EndpointConfig()
     source_dir: str = "../train"
     entry_point: str = "train.py"

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+
+def kill_group(pid: int) -> None:
+    """SIGKILL the process group led by `pid`: no chance to clean up, as on a lost machine."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
 
 
 def stop_group(pid: int, grace_s: float = 10) -> None:
@@ -36,13 +44,16 @@ def _group_alive(pgid: int) -> bool:
         return False
 
 
-def run_tee(cmd: list[str], *, env: dict[str, str], cwd: Path, log: Path) -> int:
+def run_tee(cmd: list[str], *, env: dict[str, str], cwd: Path, log: Path,
+            on_start: Callable[[subprocess.Popen], None] | None = None) -> int:
     """Run `cmd`, streaming its output to the terminal and to `log`; return its exit code."""
     log.parent.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True)
+    if on_start:
+        on_start(proc)
     try:
-        with open(log, "wb") as sink:
+        with open(log, "ab") as sink:
             while chunk := os.read(proc.stdout.fileno(), 65536):
                 sys.stdout.buffer.write(chunk)
                 sys.stdout.flush()

@@ -6,13 +6,18 @@ It reads only the SageMaker training contract, so the same file runs unchanged u
 - data comes from `SM_CHANNEL_TRAIN` / `SM_CHANNEL_TEST` (datasets saved with `save_to_disk`,
   with a `labels` ClassLabel column); pretrained weights from `SM_CHANNEL_MODEL` when that
   channel exists, else from the hub id in `--model_name`;
-- the model goes to `SM_MODEL_DIR`, metrics to `SM_OUTPUT_DATA_DIR`.
+- the model goes to `SM_MODEL_DIR`, metrics to `SM_OUTPUT_DATA_DIR`;
+- when `/opt/ml/checkpoints` exists (SageMaker creates it for `checkpoint_s3_uri`; the toolkit's
+  `SAGEMAKER_BASE_DIR` relocates `/opt/ml`), checkpoints are saved there and a restarted job
+  resumes from the newest complete one.
 """
 
 import argparse
 import json
 import logging
 import os
+import re
+import shutil
 import sys
 import tempfile
 import time
@@ -32,6 +37,7 @@ from transformers import (
 
 logger = logging.getLogger("train")
 CONTRACT = ("SM_MODEL_DIR", "SM_OUTPUT_DATA_DIR", "SM_CHANNEL_TRAIN", "SM_CHANNEL_TEST")
+COMPLETE = "checkpoint-complete"  # written last: a checkpoint without it is half-written
 
 
 def parse_args(argv=None):
@@ -45,6 +51,8 @@ def parse_args(argv=None):
     parser.add_argument("--learning_rate", type=float, default=5e-5)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--logging_steps", type=int, default=10)
+    parser.add_argument("--checkpoint_steps", type=int, default=0,
+                        help="with a checkpoint folder: save every N steps (0: every epoch)")
     # Speed. The defaults are the fast recipe; the guide's ("seed") recipe is
     # --precision fp32 --pad_to_max_length true --group_by_length false
     # --attn_implementation eager --optim adamw_torch.
@@ -136,7 +144,7 @@ class Throughput(TrainerCallback):
     def __init__(self, skip: int = 5):
         self.skip = skip
         self.start = self.end = None
-        self.steps = 0
+        self.seen = self.steps = 0  # steps this process ran (a resumed job starts mid-way)
         self.paused = 0.0
 
     def _now(self) -> float:
@@ -145,9 +153,10 @@ class Throughput(TrainerCallback):
         return time.perf_counter()
 
     def on_step_end(self, args, state, control, **kwargs):
-        if state.global_step == self.skip:
+        self.seen += 1
+        if self.seen == self.skip:
             self.start = self._now()
-        elif state.global_step > self.skip:
+        elif self.seen > self.skip:
             self.steps += 1
             self.end = self._now() if state.global_step == state.max_steps else time.perf_counter()
 
@@ -170,6 +179,44 @@ def optimizer(choice: str) -> str:
     if choice != "auto":
         return choice
     return "adamw_torch_fused" if torch.cuda.is_available() else "adamw_torch"
+
+
+def checkpoint_folder() -> str | None:
+    folder = os.path.join(os.environ.get("SAGEMAKER_BASE_DIR", "/opt/ml"), "checkpoints")
+    return folder if os.path.isdir(folder) else None
+
+
+def latest_complete_checkpoint(folder: str | None) -> str | None:
+    """The newest `checkpoint-N` holding the completion mark; half-written ones are removed."""
+    if not folder:
+        return None
+    found = sorted((int(m.group(1)), name) for name in os.listdir(folder)
+                   if (m := re.fullmatch(r"checkpoint-(\d+)", name)))
+    complete = [name for _, name in found if os.path.exists(os.path.join(folder, name, COMPLETE))]
+    for _, name in found:
+        if name not in complete:
+            logger.warning("removing the incomplete checkpoint %s", name)
+            shutil.rmtree(os.path.join(folder, name), ignore_errors=True)
+    return os.path.join(folder, complete[-1]) if complete else None
+
+
+def checkpointing(folder: str | None, every_steps: int) -> dict:
+    """TrainingArguments for saving into the checkpoint folder (nothing saved without one)."""
+    if not folder:
+        return {"save_strategy": "no"}
+    strategy = {"save_strategy": "steps", "save_steps": every_steps} if every_steps > 0 else \
+        {"save_strategy": "epoch"}
+    return {**strategy, "save_total_limit": 2}
+
+
+class MarkComplete(TrainerCallback):
+    """Marks each checkpoint complete once the Trainer has written all of it."""
+
+    def on_save(self, args, state, control, **kwargs):
+        if state.is_world_process_zero:
+            path = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
+            with open(os.path.join(path, COMPLETE), "w") as f:
+                f.write(str(state.global_step))
 
 
 def read_contract():
@@ -221,8 +268,9 @@ def main(argv=None):
         attn_implementation=args.attn_implementation,
     )
     throughput = Throughput()
+    checkpoints = checkpoint_folder()
     training_args = TrainingArguments(
-        output_dir=tempfile.mkdtemp(prefix="trainer-"),
+        output_dir=checkpoints or tempfile.mkdtemp(prefix="trainer-"),
         num_train_epochs=args.epochs,
         max_steps=args.max_steps,
         per_device_train_batch_size=args.train_batch_size,
@@ -232,7 +280,7 @@ def main(argv=None):
         seed=args.seed,
         eval_strategy="epoch",
         logging_steps=args.logging_steps,
-        save_strategy="no",
+        **checkpointing(checkpoints, args.checkpoint_steps),
         report_to="none",
         logging_nan_inf_filter=False,  # its NaN check syncs host and GPU on every step
         **length_grouping(args.group_by_length),
@@ -248,9 +296,12 @@ def main(argv=None):
         eval_dataset=test_dataset,
         data_collator=collator(tokenizer, args.pad_to_max_length),
         compute_metrics=classification_metrics,
-        callbacks=[throughput],
+        callbacks=[throughput, MarkComplete()],
     )
-    trainer.train()
+    resume = latest_complete_checkpoint(checkpoints)
+    if resume:
+        logger.info("resuming from %s", resume)
+    trainer.train(resume_from_checkpoint=resume)
     eval_result = trainer.evaluate()
     eval_result["train_samples_per_second"] = throughput.samples_per_second(training_args)
 

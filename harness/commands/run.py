@@ -9,7 +9,7 @@ from harness.errors import StepError
 from harness.job import Job
 
 
-def run(job: Job, announce=print) -> dict:
+def run(job: Job, announce=print, interrupt_after: int = 0) -> dict:
     endpoint = job.run.load().get("endpoint")
     if endpoint:
         raise StepError(f"endpoint {endpoint['name']} from an earlier run is still up at "
@@ -18,7 +18,7 @@ def run(job: Job, announce=print) -> dict:
     announce("prepare")
     prepare(job)
     announce("train")
-    train(job)
+    train(job, interrupt_after=interrupt_after)
     announce("deploy")
     deploy(job)
     try:

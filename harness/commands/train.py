@@ -10,12 +10,12 @@ from harness.errors import StepError
 from harness.job import Job
 
 
-def train(job: Job) -> dict:
+def train(job: Job, interrupt_after: int = 0) -> dict:
     with job.step("train"):
         channels = job.run.require("channels", "prepare")
         # Import the plotting library while the job runs, not after it.
         threading.Thread(target=plot.load_pyplot, daemon=True).start()
-        result = job.mode.train(channels, job.hyperparameters())
+        result = job.mode.train(channels, job.hyperparameters(), interrupt_after)
         output = job.run.path / "output"
         archive = job.mode.download(result["output_artifact"], job.run.path / "output.tar.gz")
         shutil.rmtree(output, ignore_errors=True)

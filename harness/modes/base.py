@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
+from harness.checkpoints import Reclaim, with_restarts
 from harness.config import JobConfig, ModeSettings
 from harness.errors import HarnessError
 from harness.run_dir import RunDir
@@ -48,8 +50,31 @@ class Mode(ABC):
         """Make a local folder (pretrained weights) available as an input channel."""
 
     @abstractmethod
-    def train(self, channels: dict[str, str], hyperparameters: dict[str, Any]) -> dict[str, str]:
-        """Run train.py as a training job; return job_name, model_artifact, output_artifact."""
+    def train(self, channels: dict[str, str], hyperparameters: dict[str, Any],
+              interrupt_after: int = 0) -> dict[str, str]:
+        """Run train.py as a training job; return job_name, model_artifact, output_artifact.
+        `interrupt_after` > 0 rehearses a spot reclaim after that many checkpoints."""
+
+    def with_checkpoints(self, attempt: Callable[[Reclaim], None], folder: Path, job: str,
+                         interrupt_after: int) -> None:
+        """Run a training attempt with `folder` as its `/opt/ml/checkpoints`, synced to storage
+        (`save_checkpoints` / `restore_checkpoints`), restarting it after a rehearsed reclaim."""
+        if not self.config.checkpoints.enabled:
+            if interrupt_after:
+                raise HarnessError("a spot reclaim needs checkpoints to resume from",
+                                   "set checkpoints.enabled: true (e.g. --set checkpoints.enabled=true)")
+            return attempt(Reclaim(folder, 0))
+        with_restarts(attempt, folder=folder, interrupt_after=interrupt_after,
+                      restore=lambda local: self.restore_checkpoints(local, job),
+                      save=lambda local: self.save_checkpoints(local, job))
+
+    def save_checkpoints(self, folder: Path, job: str) -> None:
+        """Copy a job's checkpoint folder to `<job>/checkpoints` in storage."""
+        raise NotImplementedError
+
+    def restore_checkpoints(self, folder: Path, job: str) -> None:
+        """Fill an empty checkpoint folder from `<job>/checkpoints` in storage."""
+        raise NotImplementedError
 
     @abstractmethod
     def download(self, uri: str, destination: Path) -> Path:

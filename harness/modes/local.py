@@ -16,7 +16,8 @@ from typing import Any
 from harness import local_endpoint
 from harness.errors import StepError
 from harness.modes.base import Mode
-from harness.process import run_tee
+from harness.checkpoints import Reclaim
+from harness.process import kill_group, run_tee
 from harness.training_job import TrainingJobTree, encode_hyperparameters, job_name
 
 
@@ -39,7 +40,8 @@ class LocalMode(Mode):
     def upload_folder(self, folder: Path, channel: str) -> str:
         return str(folder)  # already on this machine: the channel links to it
 
-    def train(self, channels: dict[str, str], hyperparameters: dict[str, Any]) -> dict[str, str]:
+    def train(self, channels: dict[str, str], hyperparameters: dict[str, Any],
+              interrupt_after: int = 0) -> dict[str, str]:
         name = job_name(self.config.name)
         source_dir = self.config.resolve(self.config.source_dir)
         tree = TrainingJobTree(self.run.path / "job")
@@ -55,17 +57,35 @@ class LocalMode(Mode):
                "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
                "--num_cpu_threads_per_process", env["SM_NUM_CPUS"],
                str(source_dir / self.config.entry_point), *args]
+        # SAGEMAKER_BASE_DIR is the toolkit's own variable for where /opt/ml is.
+        env = {**os.environ, **env, "SAGEMAKER_BASE_DIR": str(tree.root)}
         log = self.run.path / "train.log"
-        code = run_tee(cmd, env={**os.environ, **env}, cwd=source_dir, log=log)
-        if code != 0:
-            tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
-            tree.mark(failure=tail)
-            raise StepError(f"train.py failed with exit code {code}:\n{tail}",
-                            f"full log: {log}; failure file: {tree.output_dir / 'failure'}")
+        log.write_text("")
+
+        def attempt(reclaim: Reclaim) -> None:
+            def started(proc):
+                reclaim.kill = lambda: kill_group(proc.pid)
+
+            code = run_tee(cmd, env=env, cwd=source_dir, log=log, on_start=started)
+            if code != 0:
+                tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
+                tree.mark(failure=tail)
+                raise StepError(f"train.py failed with exit code {code}:\n{tail}",
+                                f"full log: {log}; failure file: {tree.output_dir / 'failure'}")
+
+        self.with_checkpoints(attempt, tree.root / "checkpoints", name, interrupt_after)
         tree.mark(failure=None)
         archives = tree.pack(self.storage / name / "output")
         return {"job_name": name, "model_artifact": str(archives["model"]),
                 "output_artifact": str(archives["output"])}
+
+    def save_checkpoints(self, folder: Path, job: str) -> None:
+        shutil.copytree(folder, self.storage / job / "checkpoints", dirs_exist_ok=True)
+
+    def restore_checkpoints(self, folder: Path, job: str) -> None:
+        stored = self.storage / job / "checkpoints"
+        if stored.is_dir():
+            shutil.copytree(stored, folder, dirs_exist_ok=True)
 
     def download(self, uri: str, destination: Path) -> Path:
         destination.parent.mkdir(parents=True, exist_ok=True)
