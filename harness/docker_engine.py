@@ -55,6 +55,14 @@ def remove_compose_projects(engine, projects: list[str]) -> None:
             container.remove(force=True)
 
 
+def kill_compose_projects(engine, projects: list[str]) -> None:
+    """SIGKILL the running containers of these docker-compose projects (a lost machine)."""
+    for project in projects:
+        for container in engine.containers.list(
+                filters={"label": f"com.docker.compose.project={project}"}):
+            container.kill()
+
+
 def remove_network_if_unused(engine, name: str) -> None:
     import docker
 

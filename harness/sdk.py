@@ -72,6 +72,11 @@ def dataset_uri(config, channel: str) -> str:
     return config.s3_uri("data", channel)
 
 
+def checkpoint_uri(config, job: str) -> str:
+    """A job's `checkpoint_s3_uri`; the emulated modes sync `/opt/ml/checkpoints` to it too."""
+    return config.s3_uri(job, "checkpoints")
+
+
 def folder_uri(config, channel: str) -> str:
     """Where both SageMaker modes upload a local folder (pretrained weights) as a channel."""
     return config.s3_uri("channels", channel)

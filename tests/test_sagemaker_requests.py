@@ -2,6 +2,7 @@
 against the SageMaker service model. No test calls AWS or needs credentials."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -33,7 +34,20 @@ def guide(tmp_path, *overrides):
                                f"source_dir={REPO / 'train'}", *overrides])
 
 
-def expect_training_job(stub, *, region, instance_type, spot=False):
+class Matches:
+    """A Stubber expectation for a string matching a regex (the job name is made at run time)."""
+
+    def __init__(self, pattern: str):
+        self.pattern = pattern
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, str) and re.fullmatch(self.pattern, other) is not None
+
+    def __repr__(self) -> str:
+        return f"Matches({self.pattern!r})"
+
+
+def expect_training_job(stub, *, region, instance_type, spot=False, checkpoints=False):
     image = (f"763104351884.dkr.ecr.{region}.amazonaws.com/huggingface-pytorch-training:"
              "2.8.0-transformers4.56.2-gpu-py312-cu129-ubuntu22.04")
     prefix = "s3://harness-artifacts/imdb-distilbert"
@@ -56,7 +70,9 @@ def expect_training_job(stub, *, region, instance_type, spot=False):
                                  "InstanceType": instance_type},
               "RoleArn": ROLE, "InputDataConfig": channels, "HyperParameters": hyperparameters,
               "DebugHookConfig": ANY, "ProfilerConfig": ANY,
-              **({"EnableManagedSpotTraining": True} if spot else {})}
+              **({"EnableManagedSpotTraining": True} if spot else {}),
+              **({"CheckpointConfig": {"S3Uri": Matches(
+                  rf"{prefix}/imdb-distilbert-[0-9-]+/checkpoints")}} if checkpoints else {})}
     stub.add_response("create_training_job", {"TrainingJobArn": "arn:aws:sagemaker:us-east-1:111122223333:x"}, params)
 
 
@@ -79,17 +95,21 @@ CHANNELS = {split: f"s3://harness-artifacts/imdb-distilbert/data/{split}"
             for split in ("train", "test")}
 
 
+SPOT = ("modes.sagemaker.use_spot_instances=true", "modes.sagemaker.max_wait_s=20000")
+
+
 @pytest.mark.parametrize("overrides, region, instance_type, spot", [
     ((), "us-east-1", "ml.p3.2xlarge", False),
     (("modes.sagemaker.region=eu-west-1",), "eu-west-1", "ml.p3.2xlarge", False),
     (("modes.sagemaker.instance_type=ml.g5.xlarge",), "us-east-1", "ml.g5.xlarge", False),
-    (("modes.sagemaker.use_spot_instances=true", "modes.sagemaker.max_wait_s=20000"),
-     "us-east-1", "ml.p3.2xlarge", True),
+    (SPOT, "us-east-1", "ml.p3.2xlarge", True),
+    ((*SPOT, "checkpoints.enabled=true"), "us-east-1", "ml.p3.2xlarge", True),
 ])
 def test_requests_of_the_whole_run(tmp_path, overrides, region, instance_type, spot):
     config = guide(tmp_path, *overrides)
     mode, stub = stubbed_mode(config, region)
-    expect_training_job(stub, region=region, instance_type=instance_type, spot=spot)
+    expect_training_job(stub, region=region, instance_type=instance_type, spot=spot,
+                        checkpoints=config.checkpoints.enabled)
     expect_endpoint(stub, region=region)
     hyperparameters = {**config.hyperparameters.model_dump(exclude_none=True),
                        "model_name": "distilbert-base-uncased"}

@@ -14,7 +14,8 @@ from typing import Any
 from harness.config import resolve_model, split_s3_uri
 from harness.errors import HarnessError, StepError
 from harness.modes.base import Mode
-from harness.sdk import ACCOUNT, dataset_uri, estimator_arguments, folder_uri, recording_session
+from harness.sdk import (ACCOUNT, checkpoint_uri, dataset_uri, estimator_arguments, folder_uri,
+                         recording_session)
 from harness.training_job import job_name
 
 ROLE_HINT = ("set modes.sagemaker.role to the ARN of a role SageMaker can assume, e.g. "
@@ -100,10 +101,12 @@ class SageMakerMode(Mode):
                 "max_run": s.max_run_s, "use_spot_instances": s.use_spot_instances,
                 "max_wait": s.max_wait_s}
 
-    def estimator(self, hyperparameters: dict[str, Any]):
+    def estimator(self, hyperparameters: dict[str, Any], job: str):
         from sagemaker.huggingface import HuggingFace
 
-        return HuggingFace(**self.estimator_arguments(hyperparameters),
+        checkpoints = ({"checkpoint_s3_uri": checkpoint_uri(self.config, job)}
+                       if self.config.checkpoints.enabled else {})
+        return HuggingFace(**self.estimator_arguments(hyperparameters), **checkpoints,
                            sagemaker_session=self.session)
 
     def model(self, model_artifact: str):
@@ -130,9 +133,13 @@ class SageMakerMode(Mode):
         s3.download_file(*split_s3_uri(uri), str(destination))
         return destination
 
-    def train(self, channels: dict[str, str], hyperparameters: dict[str, Any]) -> dict[str, str]:
+    def train(self, channels: dict[str, str], hyperparameters: dict[str, Any],
+              interrupt_after: int = 0) -> dict[str, str]:
+        if interrupt_after:
+            raise HarnessError("spot reclaims are rehearsed in local and sagemaker-local; on "
+                               "SageMaker they are real", "drop --interrupt-after-checkpoint")
         name = job_name(self.config.name)
-        self.estimator(hyperparameters).fit(channels, job_name=name, wait=True, logs="All")
+        self.estimator(hyperparameters, name).fit(channels, job_name=name, wait=True, logs="All")
         output = self.config.s3_uri(name, "output")
         return {"job_name": name, "model_artifact": f"{output}/model.tar.gz",
                 "output_artifact": f"{output}/output.tar.gz"}
@@ -221,7 +228,7 @@ class SageMakerMode(Mode):
         """Issue the run's SageMaker requests without waiting: against a recording session,
         this is the dry run."""
         name = job_name(self.config.name)
-        self.estimator(hyperparameters).fit(channels, job_name=name, wait=False)
+        self.estimator(hyperparameters, name).fit(channels, job_name=name, wait=False)
         self.model(self.config.s3_uri(name, "output", "model.tar.gz")).deploy(
             initial_instance_count=1, instance_type=self.settings.inference_instance_type,
             endpoint_name=self.endpoint_name, wait=False)

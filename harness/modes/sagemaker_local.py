@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from harness import docker_engine, emulator, image, local_endpoint
+from harness.checkpoints import Reclaim
 from harness.config import split_s3_uri
 from harness.errors import StepError
 from harness.modes.base import Mode
-from harness.sdk import TELEMETRY_OFF, dataset_uri, estimator_arguments, folder_uri
+from harness.sdk import (TELEMETRY_OFF, checkpoint_uri, dataset_uri, estimator_arguments,
+                         folder_uri)
 from harness.training_job import job_name
 
 CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test",
@@ -40,6 +42,29 @@ def local_session(s3_url: str, bucket: str, container_root: Path, serving_port: 
     session.config = {"local": {"local_code": True, "container_root": str(container_root),
                                 "serving_port": serving_port}}
     return session
+
+
+@contextlib.contextmanager
+def checkpoint_volume(host_dir: Path | None):
+    """Mount `host_dir` at /opt/ml/checkpoints in training containers, as SageMaker's checkpoint
+    config does. SDK local mode rejects `checkpoint_s3_uri`, so its volume list is extended."""
+    if host_dir is None:
+        yield
+        return
+    from sagemaker.local import image as sdk_image
+
+    container = sdk_image._SageMakerContainer
+    original = container._prepare_training_volumes
+
+    def with_checkpoints(self, *args, **kwargs):
+        return [*original(self, *args, **kwargs),
+                sdk_image._Volume(str(host_dir), "/opt/ml/checkpoints")]
+
+    container._prepare_training_volumes = with_checkpoints
+    try:
+        yield
+    finally:
+        container._prepare_training_volumes = original
 
 
 def compose_projects(container_root: Path) -> list[str]:
@@ -103,7 +128,9 @@ class SageMakerLocalMode(Mode):
         return target
 
     def upload_folder(self, folder: Path, channel: str) -> str:
-        target = folder_uri(self.config, channel)
+        return self._upload_tree(folder, folder_uri(self.config, channel))
+
+    def _upload_tree(self, folder: Path, target: str) -> str:
         bucket, prefix = split_s3_uri(target)
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             self.s3.upload_file(str(path), bucket, f"{prefix}/{path.relative_to(folder).as_posix()}")
@@ -118,25 +145,45 @@ class SageMakerLocalMode(Mode):
         return local_session(self.s3_url, self.config.s3.bucket, container_root,
                              self.config.endpoint.port)
 
-    def train(self, channels: dict[str, str], hyperparameters: dict[str, Any]) -> dict[str, str]:
+    def train(self, channels: dict[str, str], hyperparameters: dict[str, Any],
+              interrupt_after: int = 0) -> dict[str, str]:
         from sagemaker.huggingface import HuggingFace
 
         name = job_name(self.config.name)
         root = self.run.path / "sagemaker-local" / "train"
-        estimator = HuggingFace(
-            **self.estimator_arguments(hyperparameters), sagemaker_session=self._session(root),
-            environment={"S3_ENDPOINT_URL": self.s3_url, "AWS_ENDPOINT_URL_S3": self.s3_url})
+        checkpoints = self.run.path / "sagemaker-local" / "checkpoints"
         output = self.config.s3_uri(name, "output")
         log = self.run.path / "train.log"
-        try:
-            with open(log, "w") as sink, contextlib.redirect_stdout(Tee(sys.stdout, sink)):
-                estimator.fit(channels, job_name=name)  # the SDK prints container logs to stdout
-        except Exception as e:
-            raise self._failure(name, output, log) from e
-        finally:
-            self._remove_containers(root)
+
+        def attempt(reclaim: Reclaim) -> None:
+            estimator = HuggingFace(
+                **self.estimator_arguments(hyperparameters), sagemaker_session=self._session(root),
+                environment={"S3_ENDPOINT_URL": self.s3_url, "AWS_ENDPOINT_URL_S3": self.s3_url})
+            reclaim.kill = lambda: docker_engine.kill_compose_projects(
+                self.engine, compose_projects(root))
+            try:
+                with contextlib.redirect_stdout(Tee(sys.stdout, sink)), \
+                        checkpoint_volume(checkpoints if self.config.checkpoints.enabled else None):
+                    estimator.fit(channels, job_name=name)  # the SDK prints container logs
+            except Exception as e:
+                raise self._failure(name, output, log) from e
+            finally:
+                self._remove_containers(root)
+
+        with open(log, "w") as sink:
+            self.with_checkpoints(attempt, checkpoints, name, interrupt_after)
         return {"job_name": name, "model_artifact": f"{output}/model.tar.gz",
                 "output_artifact": f"{output}/output.tar.gz"}
+
+    def save_checkpoints(self, folder: Path, job: str) -> None:
+        self._upload_tree(folder, checkpoint_uri(self.config, job))
+
+    def restore_checkpoints(self, folder: Path, job: str) -> None:
+        bucket, prefix = split_s3_uri(checkpoint_uri(self.config, job))
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix + "/")
+        for item in (obj for page in pages for obj in page.get("Contents", [])):
+            self.download(f"s3://{bucket}/{item['Key']}",
+                          folder / item["Key"].removeprefix(prefix + "/"))
 
     def _failure(self, name: str, output: str, log: Path) -> StepError:
         """The container's last lines (the traceback) and its failure file, which is fetched

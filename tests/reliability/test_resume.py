@@ -66,6 +66,31 @@ def test_local_reclaim_resumes_to_the_same_metrics(checkpointed):
     assert names and all((stored / name / "checkpoint-complete").is_file() for name in names)
 
 
+def test_sagemaker_local_reclaim_resumes_to_the_same_metrics(checkpointed, sagemaker_local_stack):
+    import boto3
+
+    from harness.modes.sagemaker_local import CREDENTIALS
+
+    reclaimed = checkpointed("reclaimed")
+    run = reclaim_and_compare(checkpointed("unbroken"), reclaimed, "sagemaker-local")
+    # The checkpoints went to LocalStack's S3, where a new instance would fetch them from.
+    s3 = boto3.client("s3", endpoint_url=sagemaker_local_stack, **CREDENTIALS)
+    keys = [o["Key"] for o in s3.list_objects_v2(
+        Bucket="harness-artifacts", Prefix=f"reclaimed/{run['training']['job_name']}/checkpoints/"
+    ).get("Contents", [])]
+    assert any(key.endswith("/checkpoint-complete") for key in keys)
+    assert_no_containers_left()
+
+
+def assert_no_containers_left():
+    import docker
+
+    engine = docker.from_env()
+    assert not [c.name for c in engine.containers.list(all=True)
+                if "com.docker.compose.project" in c.labels
+                and c.labels["com.docker.compose.project"] != "harness"]
+
+
 def test_reclaim_without_checkpoints_is_refused(tiny_job):
     harness("prepare", "-c", str(tiny_job))
     result = harness("train", "-c", str(tiny_job), "--interrupt-after-checkpoint", "1",
