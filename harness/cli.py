@@ -258,3 +258,22 @@ def emulator_status():
     services = ", ".join(f"{k} {v}" for k, v in sorted(state.get("services", {}).items())
                          if v in ("available", "running"))
     click.echo(f"LocalStack {state.get('version', '?')} at {url}: {services}")
+
+
+@main.command()
+def cleanup():
+    """Remove what crashed runs left: processes, containers and the SDK's network whose
+    harness command is gone. Running jobs and recorded endpoints are kept."""
+    from harness import cleanup as leftovers
+    from harness import docker_engine
+
+    with errors_as_messages():
+        try:
+            engine = docker_engine.client()
+        except HarnessError as e:
+            engine = None
+            click.secho(f"skipping containers: {e.message}", fg="yellow", err=True)
+        removed = leftovers.cleanup(engine)
+    for line in removed:
+        click.echo(f"removed {line}")
+    click.echo(f"{len(removed)} leftover(s) removed" if removed else "nothing to clean up")

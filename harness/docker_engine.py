@@ -63,7 +63,8 @@ def kill_compose_projects(engine, projects: list[str]) -> None:
             container.kill()
 
 
-def remove_network_if_unused(engine, name: str) -> None:
+def remove_network_if_unused(engine, name: str) -> bool:
+    """Remove the network when no container uses it; say whether it was removed."""
     import docker
 
     try:
@@ -71,5 +72,7 @@ def remove_network_if_unused(engine, name: str) -> None:
         network.reload()
         if not network.attrs.get("Containers"):
             network.remove()
+            return True
     except docker.errors.NotFound:
         pass
+    return False

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import modes
+from harness import cleanup, modes
 from harness.config import JobConfig, load_config, resolve_model
 from harness.modes.base import Mode
 from harness.run_dir import RunDir
@@ -41,6 +41,7 @@ class Job:
 
 def open_job(config_path: str | Path, overrides: list[str], mode_flag: str | None) -> Job:
     config = load_config(config_path, overrides)
+    cleanup.claim(config.run_path)  # what this command starts is labelled as its own
     name = modes.choose(mode_flag)
     mode_class = modes.load(name)
     return Job(config, mode_class(config, RunDir(config.run_path, name)))

@@ -13,7 +13,7 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
-from harness import local_endpoint
+from harness import cleanup, local_endpoint
 from harness.errors import StepError
 from harness.modes.base import Mode
 from harness.checkpoints import Reclaim
@@ -104,7 +104,7 @@ class LocalMode(Mode):
         return local_endpoint.start(command, name=name, port=ep.port,
                                     startup_timeout_s=ep.startup_timeout_s,
                                     log=self.run.path / "endpoint" / "server.log",
-                                    env=dict(os.environ))
+                                    env=cleanup.endpoint_env(self.run.path))
 
     def predict(self, endpoint: dict[str, Any], payload: Any) -> Any:
         return local_endpoint.invoke(endpoint["url"], payload)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 import sys
 import tarfile
@@ -13,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from harness import docker_engine, emulator, image, local_endpoint
+from harness import cleanup, docker_engine, emulator, image, local_endpoint
 from harness.checkpoints import Reclaim
 from harness.config import split_s3_uri
 from harness.errors import StepError
@@ -40,7 +39,8 @@ def local_session(s3_url: str, bucket: str, container_root: Path, serving_port: 
                            default_bucket=bucket, disable_local_code=False,
                            sagemaker_config=TELEMETRY_OFF)
     session.config = {"local": {"local_code": True, "container_root": str(container_root),
-                                "serving_port": serving_port}}
+                                "serving_port": serving_port,
+                                "container_config": {"labels": cleanup.container_labels()}}}
     return session
 
 
@@ -229,7 +229,8 @@ class SageMakerLocalMode(Mode):
             endpoint = local_endpoint.start(
                 [sys.executable, "-m", HOST_MODULE, json.dumps(spec)], name=self.endpoint_name,
                 port=ep.port, startup_timeout_s=ep.startup_timeout_s,
-                log=self.run.path / "endpoint" / "host.log", env=dict(os.environ))
+                log=self.run.path / "endpoint" / "host.log",
+                env=cleanup.endpoint_env(self.run.path))
         except BaseException:
             self._remove_containers(root)
             raise

@@ -6,12 +6,14 @@ called `deploy()`, so that process must outlive `harness deploy`. Started by the
 """
 
 import json
+import os
 import signal
 import sys
 import threading
 import time
 from pathlib import Path
 
+from harness import cleanup
 from harness.modes.sagemaker_local import local_session
 
 stopping = threading.Event()
@@ -24,6 +26,7 @@ def _exit(*_):
 
 def main() -> None:
     spec = json.loads(sys.argv[1])
+    os.environ[cleanup.OWNER] = cleanup.owner_of(os.getpid())  # its containers live as long as it
     signal.signal(signal.SIGTERM, _exit)
     signal.signal(signal.SIGINT, _exit)
     from sagemaker.huggingface import HuggingFaceModel

@@ -1,0 +1,107 @@
+"""Ownership labels on everything harness starts, and `harness cleanup` for what a crash left.
+
+Every process harness starts carries `HARNESS_OWNER` and `HARNESS_RUN` in its environment, and
+every container it starts carries them as labels (`harness.owner`, `harness.run`). The owner is
+`<pid>:<start time>` of the process whose life the resource belongs to; a resource whose owner
+is gone is a leftover. Endpoints outlive the command that started them, so they are owned by
+their run's record instead: an endpoint process its run's state.json no longer names is a leftover.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from pathlib import Path
+
+OWNER = "HARNESS_OWNER"
+RUN = "HARNESS_RUN"
+ENDPOINT = "endpoint"  # the owner of an endpoint process: its run's state.json
+LABEL_OWNER, LABEL_RUN = "harness.owner", "harness.run"
+
+
+def owner_of(pid: int) -> str:
+    import psutil
+
+    return f"{pid}:{psutil.Process(pid).create_time():.2f}"
+
+
+def claim(run_dir: Path) -> None:
+    """Make this process the owner of whatever it (and its children) start from now on."""
+    os.environ[OWNER] = owner_of(os.getpid())
+    os.environ[RUN] = str(run_dir.resolve())
+
+
+def container_labels() -> dict[str, str]:
+    return {LABEL_OWNER: os.environ.get(OWNER, ""), LABEL_RUN: os.environ.get(RUN, "")}
+
+
+def endpoint_env(run_dir: Path) -> dict[str, str]:
+    """The environment of a detached endpoint process: owned by its run's record."""
+    return {**os.environ, OWNER: ENDPOINT, RUN: str(run_dir.resolve())}
+
+
+def alive(owner: str) -> bool:
+    import psutil
+
+    pid, _, started = owner.partition(":")
+    try:
+        return f"{psutil.Process(int(pid)).create_time():.2f}" == started
+    except (ValueError, psutil.Error):
+        return False
+
+
+def recorded_endpoint_pids(run: str) -> set[int]:
+    """The endpoint process ids the run's state files name."""
+    pids = set()
+    for state in Path(run).glob("**/state.json"):
+        with contextlib.suppress(OSError, ValueError):
+            endpoint = json.loads(state.read_text()).get("endpoint") or {}
+            if endpoint.get("pid"):
+                pids.add(endpoint["pid"])
+    return pids
+
+
+def leftover_processes() -> list:
+    """Processes harness started whose owner is gone, oldest first."""
+    import psutil
+
+    found = []
+    for proc in psutil.process_iter(["pid", "create_time"]):
+        with contextlib.suppress(psutil.Error):
+            env = proc.environ()
+            owner = env.get(OWNER)
+            if not owner or proc.pid == os.getpid():
+                continue
+            if owner == ENDPOINT:
+                stale = proc.pid not in recorded_endpoint_pids(env.get(RUN, ""))
+            else:
+                stale = not alive(owner)
+            if stale:
+                found.append(proc)
+    return sorted(found, key=lambda p: p.info["create_time"])
+
+
+def leftover_containers(engine) -> list:
+    return [c for c in engine.containers.list(all=True, filters={"label": LABEL_OWNER})
+            if not alive(c.labels[LABEL_OWNER])]
+
+
+def cleanup(engine) -> list[str]:
+    """Stop and remove every leftover; return what was removed, one line each."""
+    import psutil
+
+    from harness import docker_engine
+
+    removed = []
+    for proc in leftover_processes():
+        with contextlib.suppress(psutil.Error):
+            removed.append(f"process {proc.pid}: {' '.join(proc.cmdline())[:100]}")
+            proc.kill()
+    if engine is not None:
+        for container in leftover_containers(engine):
+            removed.append(f"container {container.name} (run {container.labels.get(LABEL_RUN)})")
+            container.remove(force=True)
+        if docker_engine.remove_network_if_unused(engine, "sagemaker-local"):
+            removed.append("network sagemaker-local")
+    return removed

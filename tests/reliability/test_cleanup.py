@@ -1,0 +1,98 @@
+"""Nothing harness starts outlives it unnoticed: a SIGKILLed command's leftovers are found by
+their labels and removed by `harness cleanup`, while live endpoints are kept."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+
+from harness import cleanup
+from tests.conftest import harness, state, write_config
+
+
+def labelled_processes(run) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if proc.environ().get(cleanup.RUN) == str(run.resolve()):
+                found.append(proc)
+        except psutil.Error:
+            pass
+    return found
+
+
+def kill_harness_when(config, mode: str, ready) -> None:
+    """Start `harness train`, wait until `ready()`, then SIGKILL the command alone."""
+    cli = subprocess.Popen([sys.executable, "-m", "harness", "train", "-c", str(config),
+                            "--mode", mode], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while not ready():
+        assert cli.poll() is None and time.monotonic() < deadline, "training never started"
+        time.sleep(0.5)
+    os.kill(cli.pid, signal.SIGKILL)
+    cli.wait()
+
+
+def long_job(tmp_path, tiny_bert, sentiment_files):
+    return write_config(
+        tmp_path, model=str(tiny_bert),
+        dataset={"train_file": str(sentiment_files["train"]),
+                 "test_file": str(sentiment_files["test"]), "max_length": 64},
+        hyperparameters={"epochs": 400, "train_batch_size": 4, "logging_steps": 1})
+
+
+def test_cleanup_stops_the_training_a_killed_command_left(tmp_path, tiny_bert, sentiment_files):
+    config = long_job(tmp_path, tiny_bert, sentiment_files)
+    run = tmp_path / "run"
+    harness("prepare", "-c", str(config))
+    kill_harness_when(config, "local", lambda: "'loss'" in (
+        (run / "train.log").read_text() if (run / "train.log").exists() else ""))
+    orphans = labelled_processes(run)
+    assert orphans, "the training process should have outlived the killed command"
+    result = harness("cleanup")
+    assert f"process {orphans[0].pid}" in result.stdout
+    psutil.wait_procs(orphans, timeout=10)
+    assert not labelled_processes(run)
+    assert "nothing to clean up" in harness("cleanup").stdout
+
+
+def test_cleanup_keeps_a_recorded_endpoint(tiny_job):
+    harness("prepare", "-c", str(tiny_job))
+    harness("train", "-c", str(tiny_job))
+    harness("deploy", "-c", str(tiny_job))
+    endpoint = state(tiny_job)["endpoint"]
+    try:
+        harness("cleanup")
+        assert psutil.pid_exists(endpoint["pid"])
+        harness("predict", "-c", str(tiny_job), "fine")
+    finally:
+        harness("delete", "-c", str(tiny_job))
+
+
+def test_cleanup_removes_containers_of_a_killed_command(tmp_path, tiny_bert, sentiment_files,
+                                                         sagemaker_local_stack):
+    import docker
+
+    engine = docker.from_env()
+    config = long_job(tmp_path, tiny_bert, sentiment_files)
+    run = (tmp_path / "run").resolve()
+    harness("prepare", "-c", str(config), "--mode", "sagemaker-local")
+
+    def containers():
+        return engine.containers.list(all=True, filters={"label": f"{cleanup.LABEL_RUN}={run}"})
+
+    kill_harness_when(config, "sagemaker-local",
+                      lambda: any(c.status == "running" for c in containers()))
+    assert containers(), "the training container should have outlived the killed command"
+    result = harness("cleanup")
+    assert "container" in result.stdout
+    assert not containers()
+    assert not labelled_processes(run)  # the SDK's docker-compose went too
+    for network in engine.networks.list(names=["sagemaker-local"]):  # only if another job's
+        network.reload()
+        assert network.attrs["Containers"]
