@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from harness.errors import ConfigError
+from harness.serving.limits import Limits
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 PACKAGE_PREFIX = "package:"
@@ -133,10 +134,16 @@ class CheckpointConfig(Strict):
 
 class EndpointConfig(Strict):
     port: int = Field(default=8080, gt=0, lt=65536)
-    max_body_bytes: int = Field(default=6 * 1024 * 1024, gt=0)
+    max_body_bytes: int = Field(default=Limits.max_body_bytes, gt=0)
+    max_batch_size: int = Field(default=Limits.max_batch_size, gt=0)
+    request_timeout_s: float = Field(default=Limits.request_timeout_s, gt=0)
     startup_timeout_s: float = Field(default=120, gt=0)
     sample_inputs: list[str] = Field(default=["I love using the new Inference DLC.",
                                               "This was a waste of two hours."], min_length=1)
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(self.max_body_bytes, self.max_batch_size, self.request_timeout_s)
 
 
 class JobConfig(Strict):

@@ -30,11 +30,11 @@ def _log_tail(log: Path, lines: int = 25) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def serve_command(model_dir: Path, *, name: str, port: int, max_body_bytes: int) -> list[str]:
-    """The model server for one unpacked model folder, on loopback."""
+def serve_command(model_dir: Path, *, name: str, port: int) -> list[str]:
+    """The model server for one unpacked model folder, on loopback; its limits come from the
+    environment (`Limits.to_env()`)."""
     return [sys.executable, "-m", SERVER_MODULE, "--model-dir", str(model_dir),
-            "--host", "127.0.0.1", "--port", str(port), "--endpoint-name", name,
-            "--max-body-bytes", str(max_body_bytes)]
+            "--host", "127.0.0.1", "--port", str(port), "--endpoint-name", name]
 
 
 def start(cmd: list[str], *, name: str, port: int, startup_timeout_s: float, log: Path,

@@ -7,6 +7,7 @@ import threading
 import pytest
 
 from harness.serving.handler import Handler
+from harness.serving.limits import Limits
 from harness.serving.server import ModelServer
 
 NAME = "sentiment-endpoint"
@@ -14,7 +15,7 @@ NAME = "sentiment-endpoint"
 
 @pytest.fixture(scope="module")
 def server(tiny_classifier):
-    srv = ModelServer(("127.0.0.1", 0), Handler(tiny_classifier), NAME, max_body_bytes=4096)
+    srv = ModelServer(("127.0.0.1", 0), Handler(tiny_classifier), NAME, Limits(max_body_bytes=4096))
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     yield srv

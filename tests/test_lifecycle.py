@@ -40,7 +40,7 @@ def alive(processes):
 
 
 def start_endpoint(model_dir, tmp_path, port, timeout_s=60):
-    command = local_endpoint.serve_command(model_dir, name="t", port=port, max_body_bytes=1024)
+    command = local_endpoint.serve_command(model_dir, name="t", port=port)
     return local_endpoint.start(command, name="t", port=port, startup_timeout_s=timeout_s,
                                 log=tmp_path / "server.log", env=dict(os.environ))
 

@@ -99,12 +99,12 @@ class LocalMode(Mode):
         with tarfile.open(model_artifact) as tar:  # as SageMaker unpacks it into /opt/ml/model
             tar.extractall(model_dir, filter="data")
         ep, name = self.config.endpoint, self.endpoint_name
-        command = local_endpoint.serve_command(model_dir, name=name, port=ep.port,
-                                               max_body_bytes=ep.max_body_bytes)
+        command = local_endpoint.serve_command(model_dir, name=name, port=ep.port)
         return local_endpoint.start(command, name=name, port=ep.port,
                                     startup_timeout_s=ep.startup_timeout_s,
                                     log=self.run.path / "endpoint" / "server.log",
-                                    env=cleanup.endpoint_env(self.run.path))
+                                    env={**cleanup.endpoint_env(self.run.path),
+                                         **ep.limits.to_env()})
 
     def predict(self, endpoint: dict[str, Any], payload: Any) -> Any:
         return local_endpoint.invoke(endpoint["url"], payload)

@@ -219,12 +219,13 @@ class SageMakerLocalMode(Mode):
     def deploy(self, model_artifact: str) -> dict[str, Any]:
         root = self.run.path / "sagemaker-local" / "serve"
         shutil.rmtree(root, ignore_errors=True)
+        ep = self.config.endpoint
         spec = {"s3_url": self.s3_url, "bucket": self.config.s3.bucket,
-                "container_root": str(root), "port": self.config.endpoint.port,
+                "container_root": str(root), "port": ep.port,
                 "model_data": model_artifact, "image_uri": self.image_uri,
                 "instance_type": self.settings.inference_instance_type,
-                "endpoint_name": self.endpoint_name, "role": ROLE}
-        ep = self.config.endpoint
+                "endpoint_name": self.endpoint_name, "role": ROLE,
+                "startup_timeout_s": ep.startup_timeout_s, "env": ep.limits.to_env()}
         try:
             endpoint = local_endpoint.start(
                 [sys.executable, "-m", HOST_MODULE, json.dumps(spec)], name=self.endpoint_name,

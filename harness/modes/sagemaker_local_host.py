@@ -17,6 +17,17 @@ from harness import cleanup
 from harness.modes.sagemaker_local import local_session
 
 stopping = threading.Event()
+SDK_PING_INTERVAL_S = 5  # how often SDK local mode checks the container's /ping
+
+
+def allow_startup(startup_timeout_s: float) -> None:
+    """SDK local mode gives up on the serving container's /ping after its module constant
+    HEALTH_CHECK_TIMEOUT_LIMIT (120 s), read at every check. Raise it past
+    `endpoint.startup_timeout_s`, so that harness's own wait, with its clear error, decides.
+    This process exists for one endpoint, so the change reaches nothing else."""
+    from sagemaker.local import entities
+
+    entities.HEALTH_CHECK_TIMEOUT_LIMIT = startup_timeout_s + 2 * SDK_PING_INTERVAL_S
 
 
 def _exit(*_):
@@ -31,10 +42,11 @@ def main() -> None:
     signal.signal(signal.SIGINT, _exit)
     from sagemaker.huggingface import HuggingFaceModel
 
+    allow_startup(spec["startup_timeout_s"])
     session = local_session(spec["s3_url"], spec["bucket"], Path(spec["container_root"]),
                             spec["port"])
     model = HuggingFaceModel(model_data=spec["model_data"], image_uri=spec["image_uri"],
-                             role=spec["role"], sagemaker_session=session)
+                             role=spec["role"], env=spec["env"], sagemaker_session=session)
     try:
         # Local mode's create_endpoint already waits for /ping; wait=True would add a 30 s poll.
         model.deploy(initial_instance_count=1, instance_type=spec["instance_type"],

@@ -1,4 +1,7 @@
-"""`python -m harness.serving`: serve one model folder (the container's `serve`)."""
+"""`python -m harness.serving`: serve one model folder (the container's `serve`).
+
+The limits come from the environment (see harness/serving/limits.py), as in a SageMaker
+serving container."""
 
 import argparse
 import logging
@@ -7,6 +10,7 @@ import signal
 import sys
 
 from harness.serving.handler import Handler
+from harness.serving.limits import Limits
 from harness.serving.server import ModelServer
 
 
@@ -18,17 +22,16 @@ def main(argv=None) -> None:
                         default=int(os.environ.get("SAGEMAKER_BIND_TO_PORT", 8080)))
     parser.add_argument("--endpoint-name", default=None,
                         help="answer the Runtime API path only for this endpoint name")
-    parser.add_argument("--max-body-bytes", type=int, default=6 * 1024 * 1024)
     args = parser.parse_args(argv)
+    limits = Limits.from_env()
     logging.basicConfig(level=logging.INFO, stream=sys.stdout,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
-    handler = Handler(args.model_dir)
-    server = ModelServer((args.host, args.port), handler, args.endpoint_name,
-                         args.max_body_bytes)
+    handler = Handler(args.model_dir, limits.max_batch_size)
+    server = ModelServer((args.host, args.port), handler, args.endpoint_name, limits)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    logging.getLogger("harness.serving").info("serving %s on %s:%d", args.model_dir,
-                                              args.host, args.port)
+    logging.getLogger("harness.serving").info("serving %s on %s:%d with %s", args.model_dir,
+                                              args.host, args.port, limits)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -14,12 +14,16 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from harness.serving.limits import Limits
+
 JSON = "application/json"
 HOOKS = ("input_fn", "predict_fn", "output_fn")
+BATCHED_TASK = "text-classification"  # where one call on many inputs answers each as alone
 
 
 class BadRequest(Exception):
-    """The request is at fault; `status` is the HTTP status to answer with."""
+    """A request answered with an error: `status` is the HTTP status (4xx: the request is at
+    fault; 504: no prediction in time), the message says why and what to do."""
 
     def __init__(self, message: str, status: int = 400):
         super().__init__(message)
@@ -41,7 +45,11 @@ def infer_task(model_dir: Path) -> str:
 def default_model_fn(model_dir: str):
     from transformers import pipeline
 
-    return pipeline(infer_task(Path(model_dir)), model=model_dir, device=_device())
+    task = infer_task(Path(model_dir))
+    # Inputs longer than the model takes are cut to fit, not refused; a request may still
+    # send `"parameters": {"truncation": false}`.
+    defaults = {"truncation": True} if task == BATCHED_TASK else {}
+    return pipeline(task, model=model_dir, device=_device(), **defaults)
 
 
 def _device() -> int:
@@ -63,7 +71,8 @@ def default_input_fn(body: bytes, content_type: str) -> Any:
         raise BadRequest(f"body is not valid JSON: {e}") from None
 
 
-def default_predict_fn(data: Any, model) -> Any:
+def parse_request(data: Any) -> tuple[str | list[str], dict[str, Any]]:
+    """`inputs` and `parameters` of a request, checked."""
     if not isinstance(data, dict) or "inputs" not in data:
         raise BadRequest('expected a JSON object with an "inputs" key, e.g. {"inputs": "text"}')
     inputs, parameters = data["inputs"], data.get("parameters") or {}
@@ -72,6 +81,11 @@ def default_predict_fn(data: Any, model) -> Any:
     if not inputs or not (isinstance(inputs, str) or
                           (isinstance(inputs, list) and all(isinstance(i, str) for i in inputs))):
         raise BadRequest('"inputs" must be a non-empty string or a list of strings')
+    return inputs, parameters
+
+
+def default_predict_fn(data: Any, model) -> Any:
+    inputs, parameters = parse_request(data)
     try:
         return model(inputs, **parameters)
     except (TypeError, ValueError) as e:
@@ -99,8 +113,9 @@ def load_user_module(model_dir: Path):
 class Handler:
     """Loads the model once; turns a request body into a response body."""
 
-    def __init__(self, model_dir: str | Path):
+    def __init__(self, model_dir: str | Path, max_batch_size: int = Limits.max_batch_size):
         model_dir = Path(model_dir)
+        self.max_batch_size = max_batch_size
         user = load_user_module(model_dir)
 
         def hook(name: str, default: Callable) -> Callable:
@@ -114,10 +129,21 @@ class Handler:
         self.predict_fn = hook("predict_fn", default_predict_fn)
         self.output_fn = hook("output_fn", default_output_fn)
         self.model = hook("model_fn", default_model_fn)(str(model_dir))
+        defaults = (default_input_fn, default_predict_fn, default_output_fn)
+        self.batchable = (not self.transform_fn and getattr(self.model, "task", "") == BATCHED_TASK
+                          and (self.input_fn, self.predict_fn, self.output_fn) == defaults)
 
     def __call__(self, body: bytes, content_type: str, accept: str) -> bytes:
         if self.transform_fn:
             return self.transform_fn(self.model, body, content_type, accept)
-        data = self.input_fn(body, content_type)
+        data = self.check_batch_size(self.input_fn(body, content_type))
         prediction = self.predict_fn(data, self.model)
         return self.output_fn(prediction, accept)
+
+    def check_batch_size(self, data: Any) -> Any:
+        inputs = data.get("inputs") if isinstance(data, dict) else None
+        if isinstance(inputs, list) and len(inputs) > self.max_batch_size:
+            raise BadRequest(f'"inputs" has {len(inputs)} items, more than the limit of '
+                             f"{self.max_batch_size} (endpoint.max_batch_size); split the "
+                             "request or raise endpoint.max_batch_size")
+        return data

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
+import socket
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from harness.serving.handler import BadRequest, Handler
+from harness.serving.limits import Limits
+from harness.serving.worker import ModelWorker
 
 logger = logging.getLogger("harness.serving")
 RUNTIME_PATH = re.compile(r"^/endpoints/([^/]+)/invocations$")
@@ -16,15 +18,18 @@ RUNTIME_PATH = re.compile(r"^/endpoints/([^/]+)/invocations$")
 
 class ModelServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = socket.SOMAXCONN  # the listen backlog: socketserver's 5 resets a burst
 
     def __init__(self, address: tuple[str, int], handler: Handler, endpoint_name: str | None,
-                 max_body_bytes: int, request_timeout_s: float = 60):
-        self.handler = handler
+                 limits: Limits):
         self.endpoint_name = endpoint_name
-        self.max_body_bytes = max_body_bytes
-        self.request_timeout_s = request_timeout_s
-        self.predict_lock = threading.Lock()  # pipelines are not thread-safe
+        self.limits = limits
+        self.worker = ModelWorker(handler)
         super().__init__(address, RequestHandler)
+
+    def server_close(self) -> None:
+        super().server_close()
+        self.worker.stop()
 
 
 class RequestHandler(BaseHTTPRequestHandler):
@@ -32,7 +37,7 @@ class RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def setup(self) -> None:
-        self.timeout = self.server.request_timeout_s  # a stalled client cannot hold a thread
+        self.timeout = self.server.limits.request_timeout_s  # a stalled client cannot hold a thread
         super().setup()
 
     def log_message(self, fmt: str, *args) -> None:
@@ -55,10 +60,7 @@ class RequestHandler(BaseHTTPRequestHandler):
                                        f"Endpoint {runtime.group(1)} not found; this server "
                                        f"hosts {self.server.endpoint_name}")
         try:
-            body = self._read_body()
-            with self.server.predict_lock:
-                result = self.server.handler(body, self.headers.get("Content-Type", ""),
-                                             self.headers.get("Accept", ""))
+            result = self._predict(self._read_body())
         except BadRequest as e:
             return self._model_error(runtime, e.status, str(e))
         except Exception as e:  # a bug in the model or user code: report it, keep serving
@@ -68,20 +70,38 @@ class RequestHandler(BaseHTTPRequestHandler):
             result = result.encode()
         self._send(200, result, "application/json")
 
+    def _predict(self, body: bytes) -> bytes | str:
+        future = self.server.worker.submit((body, self.headers.get("Content-Type", ""),
+                                            self.headers.get("Accept", "")))
+        timeout_s = self.server.limits.request_timeout_s
+        try:
+            return future.result(timeout=timeout_s)
+        except TimeoutError:
+            future.cancel()  # still queued: the model never sees it
+            raise BadRequest(f"no prediction within {timeout_s:g} s (endpoint.request_timeout_s); "
+                             "send fewer inputs per request or raise endpoint.request_timeout_s",
+                             504) from None
+
     def _read_body(self) -> bytes:
         length = self.headers.get("Content-Length")
         if length is None or not length.isdigit():
             self.close_connection = True
             raise BadRequest("missing or invalid Content-Length header", 411)
-        if int(length) > self.server.max_body_bytes:
+        if int(length) > self.server.limits.max_body_bytes:
             self.close_connection = True  # the unread body must not be parsed as a request
             raise BadRequest(f"body of {length} bytes exceeds the limit of "
-                             f"{self.server.max_body_bytes} bytes", 413)
-        return self.rfile.read(int(length))
+                             f"{self.server.limits.max_body_bytes} bytes "
+                             "(endpoint.max_body_bytes)", 413)
+        try:
+            return self.rfile.read(int(length))
+        except TimeoutError:  # the socket's timeout: a client that stopped sending
+            self.close_connection = True
+            raise BadRequest(f"the body did not arrive within "
+                             f"{self.server.limits.request_timeout_s:g} s", 408) from None
 
     def _drain(self) -> None:
         length = self.headers.get("Content-Length", "")
-        if length.isdigit() and int(length) <= self.server.max_body_bytes:
+        if length.isdigit() and int(length) <= self.server.limits.max_body_bytes:
             self.rfile.read(int(length))
         else:
             self.close_connection = True
