@@ -7,6 +7,8 @@ It reads only the SageMaker training contract, so the same file runs unchanged u
   with a `labels` ClassLabel column); pretrained weights from `SM_CHANNEL_MODEL` when that
   channel exists, else from the hub id in `--model_name`;
 - the model goes to `SM_MODEL_DIR`, metrics to `SM_OUTPUT_DATA_DIR`.
+Started by torchrun (several processes or hosts: `accelerate launch`, SageMaker's
+torch_distributed), Trainer trains data-parallel and only process 0 writes the model and metrics.
 """
 
 import argparse
@@ -98,6 +100,12 @@ def collator(tokenizer, pad_to_max_length: bool):
     return DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8)
 
 
+def cpu_only() -> bool:
+    """No GPU (CUDA or Apple's): say so, because only then does accelerate join several
+    processes into one CPU (gloo) process group; otherwise each would train alone."""
+    return not (torch.cuda.is_available() or torch.backends.mps.is_available())
+
+
 def workers(count):
     return count if count is not None else (2 if torch.cuda.is_available() else 0)
 
@@ -174,7 +182,14 @@ def main(argv=None):
         torch_compile=args.torch_compile,
         dataloader_num_workers=workers(args.dataloader_num_workers),
         **precision(args.precision),
+        use_cpu=cpu_only(),
+        # A classifier's loss is a per-batch mean and DDP averages the gradients: global mean.
+        # Trainer's token averaging (on by default) would scale it by the number of processes.
+        average_tokens_across_devices=False,
     )
+    logger.info("host %s of %s: process %d of %d (local %d)", os.environ.get("SM_CURRENT_HOST"),
+                os.environ.get("SM_HOSTS"), training_args.process_index,
+                training_args.world_size, training_args.local_process_index)
     trainer = Trainer(
         model=model,
         args=training_args,
@@ -198,6 +213,8 @@ def main(argv=None):
         with open(os.path.join(out, "log_history.json"), "w") as f:
             json.dump(trainer.state.log_history, f, indent=2)
         logger.info("eval %s", json.dumps(eval_result))
+        logger.info("model saved to %s on host %s", os.environ["SM_MODEL_DIR"],
+                    os.environ.get("SM_CURRENT_HOST"))
 
 
 if __name__ == "__main__":
