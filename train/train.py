@@ -21,6 +21,7 @@ import tempfile
 import numpy as np
 import torch
 from datasets import load_from_disk
+from torch.distributed.elastic.multiprocessing.errors import record
 from transformers import (
     AutoModelForSequenceClassification,
     AutoTokenizer,
@@ -142,6 +143,7 @@ def classification_metrics(eval_pred):
             "precision": float(np.mean(precision)), "recall": float(np.mean(recall))}
 
 
+@record  # under torchrun: this process's traceback goes into torchrun's failure report
 def main(argv=None):
     logging.basicConfig(level=logging.INFO, stream=sys.stdout,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
