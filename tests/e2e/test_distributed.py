@@ -10,6 +10,7 @@ import io
 import json
 import re
 import tarfile
+import uuid
 
 import psutil
 import pytest
@@ -50,7 +51,8 @@ def steady_bert(tmp_path_factory):
 def trained(folder, model, files, *, mode: str, batch: int, modes: dict) -> dict:
     """Prepare and train a 2-epoch job of 32 rows; its state and log."""
     config = write_config(
-        folder, model=str(model), modes=modes, s3={"prefix": f"dist-{folder.name}"},
+        # LocalStack is shared with whatever else runs on this machine: a prefix of its own
+        folder, model=str(model), modes=modes, s3={"prefix": f"dist-{uuid.uuid4().hex[:12]}"},
         dataset={"train_file": str(files["train"]), "test_file": str(files["test"]),
                  "max_length": 64},
         hyperparameters={"epochs": 2, "train_batch_size": batch, "eval_batch_size": 16,
@@ -120,4 +122,8 @@ def test_two_containers_match_one_process(tmp_path, steady_bert, sentiment_files
     with tarfile.open(fileobj=io.BytesIO(model)) as tar:
         names = tar.getnames()
     assert "model.safetensors" in names and len(names) == len(set(names))
-    assert leftovers() == ([], [])
+    # Other jobs may share this engine: none of this job's containers may remain, and the
+    # SDK's network only while someone else's containers still run.
+    containers, networks = leftovers()
+    assert [name for name in containers if name.endswith(hosts)] == []
+    assert networks == [] or containers
