@@ -194,8 +194,8 @@ def promote(job):
         raise HarnessError(f"promotion would also change {', '.join(result['unexpected'])}",
                            "make those the same in both modes' settings")
     click.echo("\n* differs. Only the session, the instance types and the image (with its "
-               "Python) change, plus settings that exist only in the cloud (max_run, spot, "
-               "code_location).")
+               "Python) change, plus the instance count and settings that exist only in the "
+               "cloud (max_run, spot, code_location).")
 
 
 def _short(value) -> str:

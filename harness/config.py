@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from harness.errors import ConfigError
 from harness.serving.limits import Limits
@@ -76,6 +83,25 @@ class ModeSettings(Strict):
 
 
 class LocalSettings(ModeSettings):
+    """`local`: this machine is the one instance; it scales out with processes."""
+
+    instance_type: str = "local"
+    inference_instance_type: str = "local"
+    processes: int = Field(default=1, gt=0)  # train.py processes (one per GPU, or per core)
+
+    @field_validator("instance_count")
+    @classmethod
+    def one_instance(cls, count: int) -> int:
+        if count != 1:
+            raise ValueError("local mode has one instance, this machine; for several train.py "
+                             "processes set modes.local.processes, for several instances use "
+                             "modes.sagemaker-local.instance_count")
+        return count
+
+
+class SageMakerLocalSettings(ModeSettings):
+    """`sagemaker-local`: `instance_count` containers (algo-1..N) on one compose network."""
+
     instance_type: str = "local"
     inference_instance_type: str = "local"
 
@@ -114,7 +140,8 @@ class SageMakerSettings(ModeSettings):
 
 class ModesConfig(Strict):
     local: LocalSettings = LocalSettings()
-    sagemaker_local: LocalSettings = Field(default=LocalSettings(), alias="sagemaker-local")
+    sagemaker_local: SageMakerLocalSettings = Field(default=SageMakerLocalSettings(),
+                                                    alias="sagemaker-local")
     sagemaker: SageMakerSettings = SageMakerSettings()
 
     def for_mode(self, mode: str) -> ModeSettings:

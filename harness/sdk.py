@@ -14,6 +14,9 @@ os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")  # v2 is the SDK wit
 TELEMETRY_OFF = {"SchemaVersion": "1.0",
                  "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}}}
 ACCOUNT = "123456789012"
+# Every SageMaker job starts train.py through torchrun on each instance, one process per GPU
+# (one on a CPU instance): the same launcher whether it runs on 1 or N instances, 1 or 8 GPUs.
+DISTRIBUTION = {"torch_distributed": {"enabled": True}}
 
 
 class _Answer:
@@ -64,7 +67,8 @@ def estimator_arguments(config, settings, hyperparameters: dict[str, Any]) -> di
     return {"entry_point": config.entry_point,
             "source_dir": str(config.resolve(config.source_dir)),
             "hyperparameters": hyperparameters, "output_path": config.s3_uri(),
-            "instance_type": settings.instance_type, "instance_count": settings.instance_count}
+            "instance_type": settings.instance_type, "instance_count": settings.instance_count,
+            "distribution": DISTRIBUTION}
 
 
 def dataset_uri(config, channel: str) -> str:

@@ -132,6 +132,30 @@ def require_docker() -> None:
         pytest.skip(f"no Docker engine: {e}")
 
 
+def read_object(s3_url: str, uri: str) -> bytes:
+    """An object from LocalStack's S3."""
+    import boto3
+
+    from harness.modes.sagemaker_local import CREDENTIALS
+
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    client = boto3.client("s3", endpoint_url=s3_url, **CREDENTIALS)
+    return client.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def leftovers() -> tuple[list[str], list[str]]:
+    """Containers the SDK started (any on its network) and the network itself."""
+    from harness import docker_engine
+    from harness.modes.sagemaker_local import NETWORK
+
+    engine = docker_engine.client()
+    containers = [c.name for c in engine.containers.list(all=True)
+                  if "com.docker.compose.project" in c.labels
+                  and c.labels["com.docker.compose.project"] != "harness"]
+    networks = [n.name for n in engine.networks.list(names=[NETWORK])]
+    return containers, networks
+
+
 @pytest.fixture(scope="session")
 def sagemaker_local_stack() -> str:
     """A running engine, LocalStack up and the training image built (each reused if there)."""

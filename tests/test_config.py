@@ -34,6 +34,13 @@ def test_guide_config_reproduces_the_guide():
      ["modes.sagemaker.instance_typ: unknown key"]),
     ({"s3": {"bucket": "x"}}, ["s3.bucket"]),
     ({"dataset": {"name": "imdb"}}, ["dataset", "not both"]),
+    ({"modes": {"local": {"instance_count": 2}}},
+     ["modes.local.instance_count", "set modes.local.processes"]),
+    ({"modes": {"local": {"processes": 0}}}, ["modes.local.processes", "greater than 0"]),
+    ({"modes": {"sagemaker-local": {"processes": 2}}},
+     ["modes.sagemaker-local.processes: unknown key"]),
+    ({"modes": {"sagemaker-local": {"instance_count": 0}}},
+     ["modes.sagemaker-local.instance_count", "greater than 0"]),
 ])
 def test_invalid_config_names_file_and_key(tmp_path, sections, expected):
     path = write_config(tmp_path, **sections)

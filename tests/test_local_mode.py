@@ -107,6 +107,17 @@ def test_failing_script_keeps_the_traceback(tmp_path, tiny_job):
     assert "training" not in state(config)
 
 
+def test_more_processes_than_cores_says_how_many_fit(tiny_job):
+    import os
+
+    result = harness("train", "-c", str(tiny_job), "--set", "modes.local.processes=99",
+                     check=False)
+    assert result.returncode == 1
+    assert f"modes.local.processes is 99, but this machine has {os.cpu_count()} CPU cores" \
+        in result.stderr
+    assert f"set modes.local.processes to at most {os.cpu_count()}" in result.stderr
+
+
 def test_steps_out_of_order_say_what_to_run(tiny_job):
     result = harness("train", "-c", str(tiny_job), check=False)
     assert result.returncode == 1

@@ -1,6 +1,7 @@
 """`sagemaker` mode at the API-request level: botocore's Stubber validates every request
 against the SageMaker service model. No test calls AWS or needs credentials."""
 
+import json
 import os
 import re
 import subprocess
@@ -47,7 +48,7 @@ class Matches:
         return f"Matches({self.pattern!r})"
 
 
-def expect_training_job(stub, *, region, instance_type, spot=False, checkpoints=False):
+def expect_training_job(stub, *, region, instance_type, count=1, spot=False, checkpoints=False):
     image = (f"763104351884.dkr.ecr.{region}.amazonaws.com/huggingface-pytorch-training:"
              "2.8.0-transformers4.56.2-gpu-py312-cu129-ubuntu22.04")
     prefix = "s3://harness-artifacts/imdb-distilbert"
@@ -61,12 +62,15 @@ def expect_training_job(stub, *, region, instance_type, spot=False, checkpoints=
                        "logging_steps": "10", "model_name": '"distilbert-base-uncased"',
                        "sagemaker_submit_directory": ANY, "sagemaker_program": '"train.py"',
                        "sagemaker_container_log_level": "20", "sagemaker_job_name": ANY,
-                       "sagemaker_region": f'"{region}"'}
+                       "sagemaker_region": f'"{region}"',
+                       # torchrun on every instance, one process per GPU (the HF DLC's launcher)
+                       "sagemaker_torch_distributed_enabled": "true",
+                       "sagemaker_instance_type": f'"{instance_type}"'}
     params = {"AlgorithmSpecification": {"TrainingInputMode": "File", "TrainingImage": image,
                                          "EnableSageMakerMetricsTimeSeries": True},
               "OutputDataConfig": {"S3OutputPath": prefix}, "TrainingJobName": ANY,
               "StoppingCondition": stopping,
-              "ResourceConfig": {"VolumeSizeInGB": 30, "InstanceCount": 1,
+              "ResourceConfig": {"VolumeSizeInGB": 30, "InstanceCount": count,
                                  "InstanceType": instance_type},
               "RoleArn": ROLE, "InputDataConfig": channels, "HyperParameters": hyperparameters,
               "DebugHookConfig": ANY, "ProfilerConfig": ANY,
@@ -98,17 +102,19 @@ CHANNELS = {split: f"s3://harness-artifacts/imdb-distilbert/data/{split}"
 SPOT = ("modes.sagemaker.use_spot_instances=true", "modes.sagemaker.max_wait_s=20000")
 
 
-@pytest.mark.parametrize("overrides, region, instance_type, spot", [
-    ((), "us-east-1", "ml.p3.2xlarge", False),
-    (("modes.sagemaker.region=eu-west-1",), "eu-west-1", "ml.p3.2xlarge", False),
-    (("modes.sagemaker.instance_type=ml.g5.xlarge",), "us-east-1", "ml.g5.xlarge", False),
-    (SPOT, "us-east-1", "ml.p3.2xlarge", True),
-    ((*SPOT, "checkpoints.enabled=true"), "us-east-1", "ml.p3.2xlarge", True),
+@pytest.mark.parametrize("overrides, region, instance_type, count, spot", [
+    ((), "us-east-1", "ml.p3.2xlarge", 1, False),
+    (("modes.sagemaker.region=eu-west-1",), "eu-west-1", "ml.p3.2xlarge", 1, False),
+    (("modes.sagemaker.instance_type=ml.g5.xlarge",), "us-east-1", "ml.g5.xlarge", 1, False),
+    (SPOT, "us-east-1", "ml.p3.2xlarge", 1, True),
+    ((*SPOT, "checkpoints.enabled=true"), "us-east-1", "ml.p3.2xlarge", 1, True),
+    (("modes.sagemaker.instance_count=2",), "us-east-1", "ml.p3.2xlarge", 2, False),
+    (("modes.sagemaker.instance_type=ml.p3.16xlarge",), "us-east-1", "ml.p3.16xlarge", 1, False),
 ])
-def test_requests_of_the_whole_run(tmp_path, overrides, region, instance_type, spot):
+def test_requests_of_the_whole_run(tmp_path, overrides, region, instance_type, count, spot):
     config = guide(tmp_path, *overrides)
     mode, stub = stubbed_mode(config, region)
-    expect_training_job(stub, region=region, instance_type=instance_type, spot=spot,
+    expect_training_job(stub, region=region, instance_type=instance_type, count=count, spot=spot,
                         checkpoints=config.checkpoints.enabled)
     expect_endpoint(stub, region=region)
     hyperparameters = {**config.hyperparameters.model_dump(exclude_none=True),
@@ -183,6 +189,30 @@ def test_dry_run_needs_no_credentials_and_prints_none(tmp_path):
     assert not (tmp_path / "run").exists() or "training" not in (tmp_path / "run").iterdir()
 
 
+def printed_request(stdout: str, operation: str) -> dict:
+    """One request of a dry run's output: its name on a line, then its JSON."""
+    lines = stdout.splitlines()
+    start = lines.index(operation) + 1
+    end = next(i for i in range(start, len(lines)) if lines[i] and not lines[i][0] in " {}")
+    return json.loads("\n".join(lines[start:end]))
+
+
+@pytest.mark.parametrize("count, instance_type, cost", [
+    (2, "ml.p3.2xlarge", "2 x ml.p3.2xlarge at $3.825/h, at most $30.60"),
+    (1, "ml.p3.16xlarge", "1 x ml.p3.16xlarge at $28.152/h, at most $112.61"),
+])
+def test_dry_run_shows_instances_and_distribution(tmp_path, count, instance_type, cost):
+    config = write_config(tmp_path, modes={"sagemaker": {
+        "role": ROLE, "instance_type": instance_type, "instance_count": count}})
+    result = cli("run", "-c", str(config), "--mode", "sagemaker", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    job = printed_request(result.stdout, "CreateTrainingJob")
+    assert job["ResourceConfig"] == {"InstanceCount": count, "InstanceType": instance_type,
+                                     "VolumeSizeInGB": 30}
+    assert job["HyperParameters"]["sagemaker_torch_distributed_enabled"] == "true"
+    assert cost in cli("train", "-c", str(config), "--mode", "sagemaker").stdout
+
+
 def test_spending_needs_yes_and_shows_the_estimate(tmp_path):
     config = write_config(tmp_path, modes={"sagemaker": {"role": ROLE}})
     result = cli("train", "-c", str(config), "--mode", "sagemaker")
@@ -195,8 +225,18 @@ def test_promote_shows_only_session_instances_and_image_change(tmp_path):
     result = cli("promote", "-c", str(write_config(tmp_path)))
     assert result.returncode == 0, result.stderr
     changed = [line.split()[1] for line in result.stdout.splitlines() if line.startswith("* ") and not line.startswith("* differs")]
-    assert set(changed) <= {"instance_type", "image_uri", "py_version", "role", "session",
+    assert set(changed) <= {"instance_type", "instance_count", "image_uri", "py_version", "role", "session",
                             "inference", "code_location", "max_run", "use_spot_instances",
                             "max_wait"}
     assert "hyperparameters" not in changed and "entry_point" not in changed
     assert "Only the session, the instance types and the image" in result.stdout
+
+
+def test_promote_allows_another_instance_count(tmp_path):
+    config = write_config(tmp_path, modes={
+        "sagemaker-local": {"instance_count": 2},
+        "sagemaker": {"instance_type": "ml.p3.16xlarge", "instance_count": 1}})
+    result = cli("promote", "-c", str(config))
+    assert result.returncode == 0, result.stderr
+    assert "* instance_count      2\n                      -> 1" in result.stdout
+    assert '  distribution        {"torch_distributed": {"enabled": true}}' in result.stdout

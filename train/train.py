@@ -10,6 +10,8 @@ It reads only the SageMaker training contract, so the same file runs unchanged u
 - when `/opt/ml/checkpoints` exists (SageMaker creates it for `checkpoint_s3_uri`; the toolkit's
   `SAGEMAKER_BASE_DIR` relocates `/opt/ml`), checkpoints are saved there and a restarted job
   resumes from the newest complete one.
+Started by torchrun (several processes or hosts: `accelerate launch`, SageMaker's
+torch_distributed), Trainer trains data-parallel and only process 0 writes the model and metrics.
 """
 
 import argparse
@@ -25,6 +27,7 @@ import time
 import numpy as np
 import torch
 from datasets import load_from_disk
+from torch.distributed.elastic.multiprocessing.errors import record
 from transformers import (
     AutoModelForSequenceClassification,
     AutoTokenizer,
@@ -171,6 +174,12 @@ class Throughput(TrainerCallback):
         return samples * args.world_size / (self.end - self.start - self.paused)
 
 
+def cpu_only() -> bool:
+    """No GPU (CUDA or Apple's): say so, because only then does accelerate join several
+    processes into one CPU (gloo) process group; otherwise each would train alone."""
+    return not (torch.cuda.is_available() or torch.backends.mps.is_available())
+
+
 def workers(count):
     return count if count is not None else (2 if torch.cuda.is_available() else 0)
 
@@ -245,6 +254,7 @@ def classification_metrics(eval_pred):
             "precision": float(np.mean(precision)), "recall": float(np.mean(recall))}
 
 
+@record  # under torchrun: this process's traceback goes into torchrun's failure report
 def main(argv=None):
     logging.basicConfig(level=logging.INFO, stream=sys.stdout,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -288,7 +298,14 @@ def main(argv=None):
         torch_compile=args.torch_compile,
         dataloader_num_workers=workers(args.dataloader_num_workers),
         **precision(args.precision),
+        use_cpu=cpu_only(),
+        # A classifier's loss is a per-batch mean and DDP averages the gradients: global mean.
+        # Trainer's token averaging (on by default) would scale it by the number of processes.
+        average_tokens_across_devices=False,
     )
+    logger.info("host %s of %s: process %d of %d (local %d)", os.environ.get("SM_CURRENT_HOST"),
+                os.environ.get("SM_HOSTS"), training_args.process_index,
+                training_args.world_size, training_args.local_process_index)
     trainer = Trainer(
         model=model,
         args=training_args,
@@ -317,6 +334,8 @@ def main(argv=None):
         with open(os.path.join(out, "log_history.json"), "w") as f:
             json.dump(trainer.state.log_history, f, indent=2)
         logger.info("eval %s", json.dumps(eval_result))
+        logger.info("model saved to %s on host %s", os.environ["SM_MODEL_DIR"],
+                    os.environ.get("SM_CURRENT_HOST"))
 
 
 if __name__ == "__main__":

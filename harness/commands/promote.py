@@ -3,10 +3,11 @@
 from harness import modes
 from harness.job import Job
 
-# What promotion is allowed to change: the session, the instance types and the image
-# (the image brings its Python), plus settings only the cloud has.
-EXPECTED = {"session", "instance_type", "image_uri", "py_version", "role", "inference instance",
-            "inference image", "code_location", "max_run", "use_spot_instances", "max_wait"}
+# What promotion is allowed to change: the session, the instances (type and count) and the
+# image (the image brings its Python), plus settings only the cloud has.
+EXPECTED = {"session", "instance_type", "instance_count", "image_uri", "py_version", "role",
+            "inference instance", "inference image", "code_location", "max_run",
+            "use_spot_instances", "max_wait"}
 
 
 def promote(job: Job, source: str = "sagemaker-local", target: str = "sagemaker") -> dict:

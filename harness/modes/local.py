@@ -8,21 +8,59 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import sys
 import tarfile
 from pathlib import Path
 from typing import Any
 
 from harness import cleanup, local_endpoint
-from harness.errors import StepError
+from harness.errors import HarnessError, StepError
 from harness.modes.base import Mode
 from harness.checkpoints import Reclaim
 from harness.process import kill_group, run_tee
 from harness.training_job import TrainingJobTree, encode_hyperparameters, job_name
 
 
+def launch_command(processes: int, cores: int) -> list[str]:
+    """`accelerate launch` for `processes` train.py processes sharing `cores`.
+
+    One process gets all cores, as in a training container (accelerate's CPU default is 1).
+    Several are started by accelerate's torchrun launcher (`--multi_gpu` names it, on CPU too:
+    train.py then forms a gloo process group), on a free rendezvous port, the cores split."""
+    if processes == 1:
+        spread = ["--num_processes", "1"]
+    else:
+        spread = ["--multi_gpu", "--num_processes", str(processes),
+                  "--main_process_port", str(free_port())]
+    return [sys.executable, "-m", "accelerate.commands.launch", *spread, "--num_machines", "1",
+            "--mixed_precision", "no", "--dynamo_backend", "no",
+            "--num_cpu_threads_per_process", str(max(1, cores // processes))]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class LocalMode(Mode):
     name = "local"
+
+    def preflight(self, step: str) -> None:
+        processes = self.settings.processes
+        if step != "train" or processes == 1:
+            return
+        import torch
+
+        gpus = torch.cuda.device_count()
+        limit, unit = (gpus, "GPUs") if gpus else (os.cpu_count() or 1, "CPU cores")
+        if processes > limit:
+            raise HarnessError(f"modes.local.processes is {processes}, but this machine has "
+                               f"{limit} {unit}: one process each is the most",
+                               f"set modes.local.processes to at most {limit}, or emulate more "
+                               "machines with --mode sagemaker-local and "
+                               "modes.sagemaker-local.instance_count")
 
     @property
     def storage(self) -> Path:
@@ -52,10 +90,7 @@ class LocalMode(Mode):
             channels={channel: Path(uri) for channel, uri in channels.items()},
             code=source_dir)
         env, args = tree.toolkit_environment()
-        # All cores to the one process, as in a training container (accelerate's CPU default is 1).
-        cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "1",
-               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-               "--num_cpu_threads_per_process", env["SM_NUM_CPUS"],
+        cmd = [*launch_command(self.settings.processes, int(env["SM_NUM_CPUS"])),
                str(source_dir / self.config.entry_point), *args]
         # SAGEMAKER_BASE_DIR is the toolkit's own variable for where /opt/ml is.
         env = {**os.environ, **env, "SAGEMAKER_BASE_DIR": str(tree.root)}

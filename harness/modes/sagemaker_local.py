@@ -186,8 +186,9 @@ class SageMakerLocalMode(Mode):
                           folder / item["Key"].removeprefix(prefix + "/"))
 
     def _failure(self, name: str, output: str, log: Path) -> StepError:
-        """The container's last lines (the traceback) and its failure file, which is fetched
-        from output.tar.gz as the SDK uploaded it."""
+        """The start of the toolkit's failure file (SageMaker's FailureReason: the script's
+        error first, before torchrun's own report), fetched from output.tar.gz as the SDK
+        uploaded it; the container's last lines where there is none."""
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
         local = self.run.path / "output"
         shutil.rmtree(local, ignore_errors=True)
@@ -198,8 +199,10 @@ class SageMakerLocalMode(Mode):
         except Exception:  # no artifacts at all: the container never ran
             return StepError(f"training job {name} failed before train.py ran:\n{tail}",
                              f"full log: {log}")
-        return StepError(f"training job {name} failed:\n{tail}",
-                         f"full log: {log}; failure file: {local / 'failure'}")
+        failure = local / "failure"
+        reason = failure.read_text(errors="replace") if failure.exists() else tail
+        return StepError(f"training job {name} failed:\n" + "\n".join(reason.splitlines()[:40]),
+                         f"full log: {log}; failure file: {failure}")
 
     def _remove_containers(self, root: Path) -> None:
         import psutil

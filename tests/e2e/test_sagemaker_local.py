@@ -5,34 +5,21 @@ import json
 import tarfile
 import time
 
-import boto3
 import pytest
 
-from harness import docker_engine, local_endpoint
-from harness.modes.sagemaker_local import CREDENTIALS, NETWORK
-from tests.conftest import DEFAULT_CONFIG, free_port, harness, state, write_config
+from harness import local_endpoint
+from tests.conftest import (
+    DEFAULT_CONFIG,
+    free_port,
+    harness,
+    leftovers,
+    read_object,
+    state,
+    write_config,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("sagemaker_local_stack")]
 MODE = ("--mode", "sagemaker-local")
-
-
-def s3(url):
-    return boto3.client("s3", endpoint_url=url, **CREDENTIALS)
-
-
-def read_object(url, uri):
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    return s3(url).get_object(Bucket=bucket, Key=key)["Body"].read()
-
-
-def leftovers():
-    """Containers the SDK started (any on its network) and the network itself."""
-    engine = docker_engine.client()
-    containers = [c.name for c in engine.containers.list(all=True)
-                  if "com.docker.compose.project" in c.labels
-                  and c.labels["com.docker.compose.project"] != "harness"]
-    networks = [n.name for n in engine.networks.list(names=[NETWORK])]
-    return containers, networks
 
 
 def test_run_default_config(tmp_path, sagemaker_local_stack):
