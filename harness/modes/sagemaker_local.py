@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import sys
 import tarfile
@@ -27,6 +28,9 @@ ROLE = "arn:aws:iam::000000000000:role/harness-local"
 NETWORK = "sagemaker-local"  # the SDK's compose network
 HOST_MODULE = "harness.modes.sagemaker_local_host"
 PY_VERSION = "py311"  # the Python of harness's image
+# Importing the SDK builds a default Session, whose credential lookup asks EC2's metadata
+# service (an AWS address); nothing in this mode may, so botocore is told not to.
+os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 
 
 def local_session(s3_url: str, bucket: str, container_root: Path, serving_port: int):
