@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
+from harness import cleanup
 from harness.errors import HarnessError
 
 START_HINT = ("start the Docker engine: `sudo systemctl start docker` (or `sudo dockerd &`); "
@@ -53,6 +55,15 @@ def remove_compose_projects(engine, projects: list[str]) -> None:
         for container in engine.containers.list(
                 all=True, filters={"label": f"com.docker.compose.project={project}"}):
             container.remove(force=True)
+
+
+def give_back(engine, image: str, folder: Path, uid: int, gid: int) -> None:
+    """Make `folder` (which containers wrote into as root) owned by uid:gid again, from a
+    throwaway container: the host user may not be allowed to change or delete those files."""
+    if folder.exists():
+        engine.containers.run(image, ["chown", "-R", f"{uid}:{gid}", "/folder"], remove=True,
+                              entrypoint=[], volumes={str(folder.resolve()): {"bind": "/folder"}},
+                              network_mode="none", labels=cleanup.container_labels())
 
 
 def kill_compose_projects(engine, projects: list[str]) -> None:

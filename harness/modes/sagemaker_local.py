@@ -221,6 +221,9 @@ class SageMakerLocalMode(Mode):
         """The SDK leaves its containers, its network and its folder behind: remove them."""
         docker_engine.remove_compose_projects(self.engine, projects)
         docker_engine.remove_network_if_unused(self.engine, NETWORK)
+        if os.getuid() != 0:  # containers wrote as root: take the files back before deleting
+            docker_engine.give_back(self.engine, self.image_uri, root.parent, os.getuid(),
+                                    os.getgid())
         shutil.rmtree(root, ignore_errors=True)
 
     def deploy(self, model_artifact: str) -> dict[str, Any]:

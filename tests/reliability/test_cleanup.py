@@ -96,3 +96,19 @@ def test_cleanup_removes_containers_of_a_killed_command(tmp_path, tiny_bert, sen
     for network in engine.networks.list(names=["sagemaker-local"]):  # only if another job's
         network.reload()
         assert network.attrs["Containers"]
+
+
+def test_files_containers_wrote_as_root_are_given_back(tmp_path, sagemaker_local_stack):
+    """What a non-root user gets before harness deletes a run's container folders."""
+    import docker
+
+    from harness import docker_engine, image
+
+    engine = docker.from_env()
+    folder = tmp_path / "written-by-root"
+    folder.mkdir()
+    engine.containers.run(image.default_image(), ["sh", "-c", "mkdir /f/sub && touch /f/sub/x"],
+                          entrypoint=[], remove=True, volumes={str(folder): {"bind": "/f"}})
+    assert (folder / "sub" / "x").stat().st_uid == 0
+    docker_engine.give_back(engine, image.default_image(), folder, 4321, 4321)
+    assert {(p.stat().st_uid, p.stat().st_gid) for p in folder.rglob("*")} == {(4321, 4321)}
