@@ -35,14 +35,13 @@ class Reclaim(threading.Thread):
         super().__init__(daemon=True)
         self.folder, self.after = folder, after
         self.kill: Callable[[], None] | None = None
-        self.fired_at: str | None = None  # the newest complete checkpoint when it fired
+        self.fired = False
         self.done = threading.Event()
 
     def run(self) -> None:
         while not self.done.wait(0.2):
-            names = complete(self.folder)
-            if self.kill and len(names) >= self.after:
-                self.fired_at = names[-1]
+            if self.kill and len(complete(self.folder)) >= self.after:
+                self.fired = True
                 self.kill()
                 return
 
@@ -70,10 +69,11 @@ def with_restarts(attempt: Callable[[Reclaim], T], *, folder: Path, interrupt_af
             try:
                 return attempt(reclaim)
             except StepError:
-                if not reclaim.fired_at:
+                if not reclaim.fired:
                     raise
             finally:
                 save(folder)
-        print(f"harness: spot reclaim rehearsed: the job was killed after {reclaim.fired_at}; "
+        # The job is dead now: nothing newer than this can appear.
+        print(f"harness: spot reclaim rehearsed: the job was killed after {complete(folder)[-1]}; "
               "restarting it on the checkpoints restored from storage", flush=True)
     raise AssertionError("unreachable: the second attempt is never reclaimed")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import socket
@@ -90,6 +91,15 @@ def write_config(folder: Path, **sections) -> Path:
     path = folder / "job.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
+
+
+@pytest.fixture(scope="session")
+def train_py():
+    """train/train.py imported as a module (its functions, not a copy of them)."""
+    spec = importlib.util.spec_from_file_location("train_script", REPO / "train" / "train.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture

@@ -1,19 +1,8 @@
 """train.py's speed switches, as functions of the script itself (imported, not copied)."""
 
 import argparse
-import importlib.util
 
 import pytest
-
-from tests.conftest import REPO
-
-
-@pytest.fixture(scope="module")
-def train_py():
-    spec = importlib.util.spec_from_file_location("train_script", REPO / "train" / "train.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_fast_recipe_is_the_default_and_the_guide_recipe_is_one_flag_set_away(train_py):

@@ -37,6 +37,7 @@ from transformers import (
     TrainingArguments,
     set_seed,
 )
+from transformers.trainer_pt_utils import LengthGroupedSampler
 
 logger = logging.getLogger("train")
 CONTRACT = ("SM_MODEL_DIR", "SM_OUTPUT_DATA_DIR", "SM_CHANNEL_TRAIN", "SM_CHANNEL_TEST")
@@ -109,6 +110,30 @@ def collator(tokenizer, pad_to_max_length: bool):
         return DataCollatorWithPadding(tokenizer, padding="max_length",
                                        max_length=tokenizer.model_max_length)
     return PadToLongest(tokenizer.pad_token_id, tokenizer.padding_side)
+
+
+class EpochSeeded(torch.utils.data.Sampler):
+    """A length-grouped order drawn from seed + epoch rather than the global RNG, so a job
+    resumed mid-epoch, in any epoch, trains on the batches an unbroken one does (Trainer's
+    sampler draws from the global RNG, which a resume restores too late to match)."""
+
+    def __init__(self, sampler, seed: int, epoch):
+        self.sampler, self.seed, self.epoch = sampler, seed, epoch
+
+    def __len__(self) -> int:
+        return len(self.sampler)
+
+    def __iter__(self):
+        self.sampler.generator = torch.Generator().manual_seed(self.seed + self.epoch())
+        return iter(self.sampler)
+
+
+class ResumableTrainer(Trainer):
+    def _get_train_sampler(self, *args, **kwargs):
+        sampler = super()._get_train_sampler(*args, **kwargs)
+        if isinstance(sampler, LengthGroupedSampler):
+            return EpochSeeded(sampler, self.args.seed, lambda: int(self.state.epoch or 0))
+        return sampler
 
 
 class PadToLongest:
@@ -306,7 +331,7 @@ def main(argv=None):
     logger.info("host %s of %s: process %d of %d (local %d)", os.environ.get("SM_CURRENT_HOST"),
                 os.environ.get("SM_HOSTS"), training_args.process_index,
                 training_args.world_size, training_args.local_process_index)
-    trainer = Trainer(
+    trainer = ResumableTrainer(
         model=model,
         args=training_args,
         train_dataset=train_dataset,

@@ -1,0 +1,38 @@
+"""Ctrl-C at a sagemaker-local step leaves no container, network, process or bound port."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness import local_endpoint
+from harness.config import load_config
+from tests.conftest import harness
+from tests.reliability.test_cleanup import labelled_processes
+from tests.test_lifecycle import alive, cli, interrupt_when, wait_for
+
+
+@pytest.mark.parametrize("step", ["train", "deploy"])
+def test_ctrl_c_in_sagemaker_local_leaves_nothing(step, tiny_job, sagemaker_local_stack):
+    import docker
+
+    engine = docker.from_env()
+    run = (tiny_job.parent / "run").resolve()
+    harness("prepare", "-c", str(tiny_job), "--mode", "sagemaker-local")
+    if step == "deploy":
+        harness("train", "-c", str(tiny_job), "--mode", "sagemaker-local")
+    more = ["--set", "hyperparameters.epochs=300"] if step == "train" else []
+
+    def containers():
+        return engine.containers.list(all=True, filters={"label": f"harness.run={run}"})
+
+    proc = cli(step, "-c", str(tiny_job), "--mode", "sagemaker-local", *more)
+    code, children, _ = interrupt_when(
+        proc, lambda: any(c.status == "running" for c in containers()), timeout_s=240)
+    assert code == 130
+    wait_for(lambda: not alive(children), 60)
+    assert not containers()
+    assert not labelled_processes(run)
+    for network in engine.networks.list(names=["sagemaker-local"]):  # only if another job's
+        network.reload()
+        assert network.attrs["Containers"]
+    assert not local_endpoint.listening(load_config(tiny_job).endpoint.port)
