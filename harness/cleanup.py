@@ -82,9 +82,11 @@ def leftover_processes() -> list:
     return sorted(found, key=lambda p: p.info["create_time"])
 
 
-def leftover_containers(engine) -> list:
-    return [c for c in engine.containers.list(all=True, filters={"label": LABEL_OWNER})
-            if not alive(c.labels[LABEL_OWNER])]
+def leftover_containers(engine, run: Path | None = None) -> list:
+    """Containers whose owner is gone (only those of `run`, if given)."""
+    label = f"{LABEL_RUN}={run.resolve()}" if run else LABEL_OWNER
+    return [c for c in engine.containers.list(all=True, filters={"label": label})
+            if not alive(c.labels.get(LABEL_OWNER, ""))]
 
 
 def cleanup(engine) -> list[str]:

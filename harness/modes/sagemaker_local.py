@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import sys
 import tarfile
 from functools import cached_property
@@ -46,6 +47,25 @@ def local_session(s3_url: str, bucket: str, container_root: Path, serving_port: 
                                 "serving_port": serving_port,
                                 "container_config": {"labels": cleanup.container_labels()}}}
     return session
+
+
+@contextlib.contextmanager
+def interrupts_kept():
+    """Raise KeyboardInterrupt after a Ctrl-C even when the SDK returns normally: it counts
+    docker-compose's exit code 130 (its own Ctrl-C) as a successful job."""
+    seen = []
+
+    def interrupted(signum, frame):
+        seen.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if seen:
+        raise KeyboardInterrupt
 
 
 @contextlib.contextmanager
@@ -166,7 +186,7 @@ class SageMakerLocalMode(Mode):
             reclaim.kill = lambda: docker_engine.kill_compose_projects(
                 self.engine, compose_projects(root))
             try:
-                with contextlib.redirect_stdout(Tee(sys.stdout, sink)), \
+                with contextlib.redirect_stdout(Tee(sys.stdout, sink)), interrupts_kept(), \
                         checkpoint_volume(checkpoints if self.config.checkpoints.enabled else None):
                     estimator.fit(channels, job_name=name)  # the SDK prints container logs
             except Exception as e:
@@ -216,6 +236,8 @@ class SageMakerLocalMode(Mode):
                 if "docker-compose" in " ".join(child.cmdline()):
                     child.terminate()
         self._remove_projects(compose_projects(root), root)
+        for container in cleanup.leftover_containers(self.engine, self.run.path):
+            container.remove(force=True)  # e.g. an endpoint's, once its host process stopped
 
     def _remove_projects(self, projects: list[str], root: Path) -> None:
         """The SDK leaves its containers, its network and its folder behind: remove them."""

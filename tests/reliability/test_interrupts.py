@@ -28,7 +28,7 @@ def test_ctrl_c_in_sagemaker_local_leaves_nothing(step, tiny_job, sagemaker_loca
     proc = cli(step, "-c", str(tiny_job), "--mode", "sagemaker-local", *more)
     code, children, _ = interrupt_when(
         proc, lambda: any(c.status == "running" for c in containers()), timeout_s=240)
-    assert code == 130
+    assert code == 130, proc.stderr.read().splitlines()[-12:]
     wait_for(lambda: not alive(children), 60)
     assert not containers()
     assert not labelled_processes(run)
