@@ -125,6 +125,13 @@ def harness(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedPro
     return result
 
 
+def deployed(config: Path) -> dict:
+    """prepare, train and deploy through the CLI; return the endpoint's record."""
+    for step in ("prepare", "train", "deploy"):
+        harness(step, "-c", str(config))
+    return state(config)["endpoint"]
+
+
 def state(config: Path) -> dict:
     return json.loads((config.parent / "run" / "state.json").read_text())
 

@@ -16,7 +16,7 @@ import pytest
 from harness import local_endpoint
 from harness.config import load_config
 from harness.errors import StepError
-from tests.conftest import free_port, harness, state
+from tests.conftest import deployed, free_port, harness, state
 
 
 def wait_for(predicate, timeout_s=120, interval_s=0.2):
@@ -93,10 +93,7 @@ def test_slow_server_times_out_and_is_stopped(tiny_classifier, tmp_path):
 
 
 def test_cli_deploy_predict_delete(tiny_job):
-    harness("prepare", "-c", str(tiny_job))
-    harness("train", "-c", str(tiny_job))
-    harness("deploy", "-c", str(tiny_job))
-    endpoint = state(tiny_job)["endpoint"]
+    endpoint = deployed(tiny_job)
     try:
         assert local_endpoint.listening(endpoint["port"])
         out = harness("predict", "-c", str(tiny_job), "great film", "awful film").stdout

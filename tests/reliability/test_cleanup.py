@@ -12,7 +12,7 @@ import time
 import psutil
 
 from harness import cleanup
-from tests.conftest import harness, state, write_config
+from tests.conftest import deployed, harness, write_config
 
 
 def labelled_processes(run) -> list[psutil.Process]:
@@ -62,10 +62,7 @@ def test_cleanup_stops_the_training_a_killed_command_left(tmp_path, tiny_bert, s
 
 
 def test_cleanup_keeps_a_recorded_endpoint(tiny_job):
-    harness("prepare", "-c", str(tiny_job))
-    harness("train", "-c", str(tiny_job))
-    harness("deploy", "-c", str(tiny_job))
-    endpoint = state(tiny_job)["endpoint"]
+    endpoint = deployed(tiny_job)
     try:
         harness("cleanup")
         assert psutil.pid_exists(endpoint["pid"])
