@@ -66,7 +66,7 @@ def leftover_processes() -> list:
     """Processes harness started whose owner is gone, oldest first."""
     import psutil
 
-    found = []
+    found, endpoints = [], {}  # run -> the endpoint pids its state names, read once per run
     for proc in psutil.process_iter(["pid", "create_time"]):
         with contextlib.suppress(psutil.Error):
             env = proc.environ()
@@ -74,7 +74,10 @@ def leftover_processes() -> list:
             if not owner or proc.pid == os.getpid():
                 continue
             if owner == ENDPOINT:
-                stale = proc.pid not in recorded_endpoint_pids(env.get(RUN, ""))
+                run = env.get(RUN, "")
+                if run not in endpoints:
+                    endpoints[run] = recorded_endpoint_pids(run)
+                stale = proc.pid not in endpoints[run]
             else:
                 stale = not alive(owner)
             if stale:
@@ -94,6 +97,7 @@ def cleanup(engine) -> list[str]:
     import psutil
 
     from harness import docker_engine
+    from harness.modes.sagemaker_local import NETWORK
 
     removed = []
     for proc in leftover_processes():
@@ -104,6 +108,6 @@ def cleanup(engine) -> list[str]:
         for container in leftover_containers(engine):
             removed.append(f"container {container.name} (run {container.labels.get(LABEL_RUN)})")
             container.remove(force=True)
-        if docker_engine.remove_network_if_unused(engine, "sagemaker-local"):
-            removed.append("network sagemaker-local")
+        if docker_engine.remove_network_if_unused(engine, NETWORK):
+            removed.append(f"network {NETWORK}")
     return removed

@@ -49,12 +49,16 @@ def bridge_gateway(engine) -> str:
     return ipam.get("Gateway") or str(next(ipaddress.ip_network(ipam["Subnet"]).hosts()))
 
 
+def compose_containers(engine, projects: list[str], *, stopped: bool = True) -> list:
+    """The containers of these docker-compose projects (running ones only, unless `stopped`)."""
+    return [container for project in projects for container in engine.containers.list(
+        all=stopped, filters={"label": f"com.docker.compose.project={project}"})]
+
+
 def remove_compose_projects(engine, projects: list[str]) -> None:
     """Force-remove every container of these docker-compose projects."""
-    for project in projects:
-        for container in engine.containers.list(
-                all=True, filters={"label": f"com.docker.compose.project={project}"}):
-            container.remove(force=True)
+    for container in compose_containers(engine, projects):
+        container.remove(force=True)
 
 
 def give_back(engine, image: str, folder: Path, uid: int, gid: int) -> None:
@@ -68,10 +72,8 @@ def give_back(engine, image: str, folder: Path, uid: int, gid: int) -> None:
 
 def kill_compose_projects(engine, projects: list[str]) -> None:
     """SIGKILL the running containers of these docker-compose projects (a lost machine)."""
-    for project in projects:
-        for container in engine.containers.list(
-                filters={"label": f"com.docker.compose.project={project}"}):
-            container.kill()
+    for container in compose_containers(engine, projects, stopped=False):
+        container.kill()
 
 
 def remove_network_if_unused(engine, name: str) -> bool:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from harness.modes.local import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = REPO / "configs" / "default.yaml"
@@ -65,12 +66,6 @@ def sentiment_files(tmp_path_factory) -> dict[str, Path]:
         files[split] = folder / f"{split}.jsonl"
         files[split].write_text("\n".join(lines[:rows]) + "\n")
     return files
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def write_config(folder: Path, **sections) -> Path:
