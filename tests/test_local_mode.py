@@ -1,6 +1,7 @@
 """Local mode: the SageMaker job tree, the env contract train.py sees, artifacts and failures."""
 
 import json
+import os
 import subprocess
 import sys
 import tarfile
@@ -71,9 +72,12 @@ def test_train_py_refuses_to_run_outside_the_contract(tmp_path):
     assert "missing SageMaker environment variables: SM_MODEL_DIR" in result.stderr
 
 
-def test_train_produces_sagemaker_artifacts(tiny_job):
+def test_train_produces_sagemaker_artifacts(tiny_job, tmp_path):
     harness("prepare", "-c", str(tiny_job))
-    harness("train", "-c", str(tiny_job))
+    scratch = tmp_path / "tmpdir"
+    scratch.mkdir()
+    harness("train", "-c", str(tiny_job), env={**os.environ, "TMPDIR": str(scratch)})
+    assert list(scratch.iterdir()) == []  # nothing left in the temp folder
     run = state(tiny_job)
     job = tiny_job.parent / "run" / "job"
     assert sorted(p.name for p in (job / "input" / "config").iterdir()) == [

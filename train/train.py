@@ -304,8 +304,9 @@ def main(argv=None):
     )
     throughput = Throughput()
     checkpoints = checkpoint_folder()
+    scratch = tempfile.TemporaryDirectory(prefix="trainer-")  # removed when train.py exits
     training_args = TrainingArguments(
-        output_dir=checkpoints or tempfile.mkdtemp(prefix="trainer-"),
+        output_dir=checkpoints or scratch.name,
         num_train_epochs=args.epochs,
         max_steps=args.max_steps,
         per_device_train_batch_size=args.train_batch_size,
