@@ -10,7 +10,7 @@ both. Per side it prints wall time and CPU time (user + system, the process and 
 
 Single runs of the default config vary by ±10% on a shared 2-core machine, more than the
 target. So the bench also measures harness's fixed cost per job alone: both sides run a replay
-script in place of train.py, which copies the first harness run's model and output files into
+script in place of train.py, which copies the last harness run's model and output files into
 place in a fraction of a second. harness still lays out the tree, computes the toolkit's
 environment, packs the same 90 MB model and plots the same curves, and the short runs carry
 little noise. It prints the ratio that cost gives on the full config.

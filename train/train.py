@@ -304,7 +304,8 @@ def main(argv=None):
     )
     throughput = Throughput()
     checkpoints = checkpoint_folder()
-    scratch = tempfile.TemporaryDirectory(prefix="trainer-")  # removed when train.py exits
+    # Without a checkpoint folder Trainer still wants an output_dir: one removed on exit.
+    scratch = None if checkpoints else tempfile.TemporaryDirectory(prefix="trainer-")
     training_args = TrainingArguments(
         output_dir=checkpoints or scratch.name,
         num_train_epochs=args.epochs,
