@@ -67,8 +67,10 @@ class Hyperparameters(Strict):
     # Speed switches; unset ones keep train.py's fast defaults (see its --help).
     precision: Literal["auto", "bf16", "fp16", "fp32"] | None = None
     pad_to_max_length: bool | None = None
+    pad_to_multiple_of: int | None = Field(default=None, gt=0)
     group_by_length: bool | None = None
     attn_implementation: Literal["sdpa", "eager"] | None = None
+    cudnn_attention: bool | None = None
     optim: str | None = None
     torch_compile: bool | None = None
     dataloader_num_workers: int | None = Field(default=None, ge=0)

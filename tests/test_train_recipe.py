@@ -7,12 +7,19 @@ import pytest
 
 def test_fast_recipe_is_the_default_and_the_guide_recipe_is_one_flag_set_away(train_py):
     fast = train_py.parse_args([])
-    assert (fast.precision, fast.pad_to_max_length, fast.group_by_length,
-            fast.attn_implementation, fast.optim) == ("auto", False, True, "sdpa", "auto")
+    assert (fast.precision, fast.pad_to_max_length, fast.pad_to_multiple_of, fast.group_by_length,
+            fast.attn_implementation, fast.cudnn_attention, fast.optim) == (
+        "auto", False, 8, True, "sdpa", False, "auto")
     seed = train_py.parse_args(["--precision", "fp32", "--pad_to_max_length", "True",
                                 "--group_by_length", "False", "--attn_implementation", "eager",
                                 "--optim", "adamw_torch"])
     assert (seed.pad_to_max_length, seed.group_by_length) == (True, False)
+
+
+def test_every_config_hyperparameter_is_a_train_py_argument(train_py):
+    from harness.config import Hyperparameters
+
+    assert set(Hyperparameters.model_fields) <= set(vars(train_py.parse_args([])))
 
 
 @pytest.mark.parametrize("text, value", [("True", True), ("false", False), ("1", True)])
@@ -20,6 +27,13 @@ def test_booleans_as_sagemaker_passes_them(train_py, text, value):
     assert train_py.boolean(text) is value
     with pytest.raises(argparse.ArgumentTypeError):
         train_py.boolean("maybe")
+
+
+@pytest.mark.parametrize("text", ["0", "-8", "eight"])
+def test_pad_multiple_must_be_a_positive_whole_number(train_py, text):
+    with pytest.raises(argparse.ArgumentTypeError):
+        train_py.positive(text)
+    assert train_py.positive("64") == 64
 
 
 def test_cpu_gets_fp32_plain_adamw_and_no_workers(train_py):
@@ -47,6 +61,9 @@ def test_dynamic_padding_against_the_guide_padding(train_py, tiny_bert):
     padded = train_py.collator(tokenizer, pad_to_max_length=True)(rows)
     assert dynamic["input_ids"].shape == (2, 16)  # longest row, rounded up to 8
     assert padded["input_ids"].shape == (2, tokenizer.model_max_length)
+    bucketed = train_py.collator(tokenizer, pad_to_max_length=False, multiple=64)(rows)
+    assert bucketed["input_ids"].shape == (2, 64)
+    assert bucketed["input_ids"][:, :16].tolist() == dynamic["input_ids"].tolist()
 
 
 @pytest.mark.parametrize("side", ["right", "left"])
