@@ -2,6 +2,7 @@
 
     python bench/train_throughput.py [--arch distilbert-base] [--steps 60] [--batch-size 32]
         [--harness-batch-size 128 256] [--compile] [--tokenizer PATH]
+        [--harness-hp KEY=VALUE ...]
 
 Both recipes run the same train/train.py (through the SageMaker environment contract) on the
 same synthetic data of IMDb's shape: token lengths drawn from the real IMDb train lengths
@@ -11,7 +12,9 @@ model is a randomly initialised DistilBERT-base (or a tiny one with --arch tiny,
 The seed recipe runs at --batch-size (the guide's 32). harness's runs at the same batch size
 and, where --harness-batch-size differs, at that one too: batch size is a recipe setting, and
 padding-free batches make larger ones fit. --compile adds a torch.compile run at the largest
-batch size. Every run takes the same number of steps.
+batch size. --harness-hp sets train.py hyperparameters for harness's runs (e.g.
+cudnn_attention=true, to compare a switch against the default). Every run takes the same
+number of steps.
 
 Printed per run: steady-state samples/s (train.py's own measure: start-up and evaluation
 left out), real (non-padding) tokens/s, model FLOP utilisation where the GPU's peak is known,
@@ -118,7 +121,10 @@ def main() -> None:
                         help="tokenizer folder (default: the offline MiniLM package's)")
     parser.add_argument("--learning-rate", type=float, default=3e-4)
     parser.add_argument("--lengths", type=Path, default=LENGTHS)
+    parser.add_argument("--harness-hp", metavar="KEY=VALUE", nargs="+", default=[], type=key_value,
+                        help="train.py hyperparameters for harness's runs, e.g. pad_to_multiple_of=64")
     args = parser.parse_args()
+    harness_recipe = {**HARNESS_RECIPE, **dict(args.harness_hp)}
     if not args.lengths.is_file():
         sys.exit(f"{args.lengths} not found: pass --lengths with IMDb's token-length array")
     with tempfile.TemporaryDirectory() as scratch:
@@ -131,12 +137,13 @@ def main() -> None:
         params = make_model(args.arch, scratch / "pretrained", args.tokenizer or minilm())
         real_tokens = float(np.mean([len(ids) for ids in train["input_ids"]]))
         peak = peak_flops()
-        runs = [("seed", SEED_RECIPE, args.batch_size), ("harness", HARNESS_RECIPE, args.batch_size)]
-        runs += [(f"harness-{size}", HARNESS_RECIPE, size)
+        runs = [("seed", SEED_RECIPE, args.batch_size), ("harness", harness_recipe, args.batch_size)]
+        runs += [(f"harness-{size}", harness_recipe, size)
                  for size in args.harness_batch_size if size != args.batch_size]
         if args.compile:
-            runs.append((f"compiled-{big}", {"torch_compile": True}, big))
-        print(f"{args.arch}, {params / 1e6:.0f}M parameters, {args.steps} steps, "
+            runs.append((f"compiled-{big}", {**harness_recipe, "torch_compile": True}, big))
+        print(f"{args.arch}, {params / 1e6:.0f}M parameters, {args.steps} steps, harness: "
+              f"{harness_recipe or 'train.py defaults'}, "
               f"{real_tokens:.0f} real tokens per review, on {torch_device()}")
         print(f"{'run':<14}{'batch':>6}{'samples/s':>12}{'tokens/s':>12}{'MFU':>8}"
               f"{'eval acc':>10}", flush=True)
@@ -149,6 +156,13 @@ def main() -> None:
                   f"{r['eval_accuracy']:>10.3f}", flush=True)
     ratio = results[runs[-1][0]]["samples_per_s"] / results["seed"]["samples_per_s"]
     print(f"RATIO train_throughput {ratio:.2f}")
+
+
+def key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not (key and sep):
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key, value
 
 
 def minilm() -> str:
