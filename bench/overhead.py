@@ -56,6 +56,7 @@ def sides(config: str, scratch: str, overrides: list[str]) -> dict[str, tuple]:
     """Per side: (command, environment, the metrics.json it writes). Both train the same config
     (plus `overrides`) from the same channels."""
     from harness.job import open_job
+    from harness.modes.local import launch_command
 
     sets = [f"run_dir={scratch}/run", *overrides]
     state = json.loads((Path(scratch) / "run" / "state.json").read_text())
@@ -69,10 +70,8 @@ def sides(config: str, scratch: str, overrides: list[str]) -> dict[str, tuple]:
         "harness": ([sys.executable, "-m", "harness", "train", "-c", config,
                      *(arg for value in sets for arg in ("--set", value))], {**os.environ},
                     Path(scratch) / "run" / "output" / "data" / "metrics.json"),
-        "direct": ([sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "1",
-                    "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-                    "--num_cpu_threads_per_process", str(os.cpu_count()), str(script),
-                    *direct_args], {**os.environ, **env},
+        "direct": ([*launch_command(1, os.cpu_count()), str(script), *direct_args],
+                   {**os.environ, **env},
                    Path(scratch) / "direct" / "data" / "metrics.json"),
     }
 

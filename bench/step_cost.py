@@ -25,14 +25,15 @@ SETTINGS = {"default": {}, "no-cudnn-sdpa": {"cudnn_sdp": False}}
 def measure(arch: str, batch_sizes: list[int], widths: int, cudnn_sdp: bool = True) -> dict:
     import numpy as np
     import torch
-    from transformers import DistilBertConfig, DistilBertForSequenceClassification
+    from transformers import DistilBertForSequenceClassification
+
+    from train_throughput import model_config
 
     cuda = torch.cuda.is_available()
     device = "cuda" if cuda else "cpu"
     if cuda:
         torch.backends.cuda.enable_cudnn_sdp(cudnn_sdp)
-    config = DistilBertConfig() if arch == "distilbert-base" else DistilBertConfig(
-        dim=128, n_layers=2, n_heads=2, hidden_dim=512)
+    config = model_config(arch)
     config._attn_implementation = "sdpa"
     model = DistilBertForSequenceClassification(config).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5, fused=cuda)

@@ -61,12 +61,18 @@ def synthetic_imdb(lengths_file: Path, rows: int, seed: int, vocab: int = 30522)
     return data.cast_column("labels", ClassLabel(names=["NEGATIVE", "POSITIVE"]))
 
 
-def make_model(arch: str, folder: Path, tokenizer: str) -> int:
-    from transformers import AutoTokenizer, DistilBertConfig, DistilBertModel
+def model_config(arch: str):
+    """DistilBERT-base, or a tiny DistilBERT for CPUs."""
+    from transformers import DistilBertConfig
 
-    config = DistilBertConfig() if arch == "distilbert-base" else DistilBertConfig(
+    return DistilBertConfig() if arch == "distilbert-base" else DistilBertConfig(
         dim=128, n_layers=2, n_heads=2, hidden_dim=512)
-    model = DistilBertModel(config)
+
+
+def make_model(arch: str, folder: Path, tokenizer: str) -> int:
+    from transformers import AutoTokenizer, DistilBertModel
+
+    model = DistilBertModel(model_config(arch))
     model.save_pretrained(folder)
     AutoTokenizer.from_pretrained(tokenizer).save_pretrained(folder)
     return sum(p.numel() for p in model.parameters())
