@@ -1,7 +1,7 @@
 """Checkpoints as SageMaker keeps them, and spot reclaims rehearsed in the emulated modes.
 
-A job's `/opt/ml/checkpoints` is synced to `<job>/checkpoints` in the mode's storage. A restart
-begins, like a new spot instance, with that folder emptied and filled from storage; train.py
+A job's complete checkpoints in `/opt/ml/checkpoints` are saved to `<job>/checkpoints` in the
+mode's storage; one the job was killed while writing never is. A restart begins, like a new spot instance, with that folder emptied and filled from storage; train.py
 then resumes from the newest complete checkpoint.
 """
 
@@ -60,7 +60,7 @@ def with_restarts(attempt: Callable[[Reclaim], T], *, folder: Path, interrupt_af
                   restore: Callable[[Path], None], save: Callable[[Path], None]) -> T:
     """Run `attempt`; with `interrupt_after` > 0, kill it after that many complete checkpoints
     and run it again, like a new instance, on the checkpoints restored from storage.
-    Checkpoints are saved to storage whatever happens."""
+    Complete checkpoints are saved to storage whatever happens."""
     for after in (interrupt_after, 0):
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
@@ -72,7 +72,8 @@ def with_restarts(attempt: Callable[[Reclaim], T], *, folder: Path, interrupt_af
                 if not reclaim.fired:
                     raise
             finally:
-                save(folder)
+                for name in complete(folder):
+                    save(folder / name)
         # The job is dead now: nothing newer than this can appear.
         print(f"harness: spot reclaim rehearsed: the job was killed after {complete(folder)[-1]}; "
               "restarting it on the checkpoints restored from storage", flush=True)

@@ -58,7 +58,7 @@ class Mode(ABC):
     def with_checkpoints(self, attempt: Callable[[Reclaim], None], folder: Path, job: str,
                          interrupt_after: int) -> None:
         """Run a training attempt with `folder` as its `/opt/ml/checkpoints`, synced to storage
-        (`save_checkpoints` / `restore_checkpoints`), restarting it after a rehearsed reclaim."""
+        (`save_checkpoint` / `restore_checkpoints`), restarting it after a rehearsed reclaim."""
         if not self.config.checkpoints.enabled:
             if interrupt_after:
                 raise HarnessError("a spot reclaim needs checkpoints to resume from",
@@ -66,10 +66,10 @@ class Mode(ABC):
             return attempt(Reclaim(folder, 0))
         with_restarts(attempt, folder=folder, interrupt_after=interrupt_after,
                       restore=lambda local: self.restore_checkpoints(local, job),
-                      save=lambda local: self.save_checkpoints(local, job))
+                      save=lambda checkpoint: self.save_checkpoint(checkpoint, job))
 
-    def save_checkpoints(self, folder: Path, job: str) -> None:
-        """Copy a job's checkpoint folder to `<job>/checkpoints` in storage."""
+    def save_checkpoint(self, checkpoint: Path, job: str) -> None:
+        """Copy one complete checkpoint folder to `<job>/checkpoints/<its name>` in storage."""
         raise NotImplementedError
 
     def restore_checkpoints(self, folder: Path, job: str) -> None:

@@ -114,8 +114,9 @@ class LocalMode(Mode):
         return {"job_name": name, "model_artifact": str(archives["model"]),
                 "output_artifact": str(archives["output"])}
 
-    def save_checkpoints(self, folder: Path, job: str) -> None:
-        shutil.copytree(folder, self.storage / job / "checkpoints", dirs_exist_ok=True)
+    def save_checkpoint(self, checkpoint: Path, job: str) -> None:
+        shutil.copytree(checkpoint, self.storage / job / "checkpoints" / checkpoint.name,
+                        dirs_exist_ok=True)
 
     def restore_checkpoints(self, folder: Path, job: str) -> None:
         stored = self.storage / job / "checkpoints"

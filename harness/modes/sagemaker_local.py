@@ -199,8 +199,8 @@ class SageMakerLocalMode(Mode):
         return {"job_name": name, "model_artifact": f"{output}/model.tar.gz",
                 "output_artifact": f"{output}/output.tar.gz"}
 
-    def save_checkpoints(self, folder: Path, job: str) -> None:
-        self._upload_tree(folder, checkpoint_uri(self.config, job))
+    def save_checkpoint(self, checkpoint: Path, job: str) -> None:
+        self._upload_tree(checkpoint, f"{checkpoint_uri(self.config, job)}/{checkpoint.name}")
 
     def restore_checkpoints(self, folder: Path, job: str) -> None:
         bucket, prefix = split_s3_uri(checkpoint_uri(self.config, job))

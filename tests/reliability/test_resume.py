@@ -6,6 +6,8 @@ import re
 
 import pytest
 
+from harness.checkpoints import MARK, with_restarts
+from harness.errors import StepError
 from tests.conftest import harness, state, write_config
 
 TOLERANCE = 1e-6  # the parity tolerance: same seed, same CPU, same builds
@@ -102,3 +104,19 @@ def test_a_half_written_checkpoint_is_never_resumed_from(train_py, tmp_path):
     assert train_py.latest_complete_checkpoint(str(tmp_path)) == str(tmp_path / "checkpoint-6")
     assert not (tmp_path / "checkpoint-9").exists()
     assert train_py.latest_complete_checkpoint(None) is None
+
+
+def test_a_checkpoint_killed_mid_write_never_reaches_storage(tmp_path):
+    folder, saved = tmp_path / "checkpoints", []
+
+    def killed_while_writing_the_second(reclaim):
+        for step, complete in ((3, True), (6, False)):
+            (folder / f"checkpoint-{step}").mkdir()
+            if complete:
+                (folder / f"checkpoint-{step}" / MARK).write_text(str(step))
+        raise StepError("train.py failed with exit code -9", "")
+
+    with pytest.raises(StepError):
+        with_restarts(killed_while_writing_the_second, folder=folder, interrupt_after=0,
+                      restore=lambda local: None, save=lambda checkpoint: saved.append(checkpoint.name))
+    assert saved == ["checkpoint-3"]
