@@ -57,8 +57,8 @@ def test_dynamic_padding_against_the_guide_padding(train_py, tiny_bert):
     tokenizer = AutoTokenizer.from_pretrained(tiny_bert)
     rows = [{"input_ids": list(range(100, 100 + n)), "attention_mask": [1] * n, "labels": 0}
             for n in (5, 11)]
-    dynamic = train_py.collator(tokenizer, pad_to_max_length=False)(rows)
-    padded = train_py.collator(tokenizer, pad_to_max_length=True)(rows)
+    dynamic = train_py.collator(tokenizer, pad_to_max_length=False, multiple=8)(rows)
+    padded = train_py.collator(tokenizer, pad_to_max_length=True, multiple=8)(rows)
     assert dynamic["input_ids"].shape == (2, 16)  # longest row, rounded up to 8
     assert padded["input_ids"].shape == (2, tokenizer.model_max_length)
     bucketed = train_py.collator(tokenizer, pad_to_max_length=False, multiple=64)(rows)
@@ -73,7 +73,7 @@ def test_fast_padding_matches_the_tokenizer_padding(train_py, tiny_bert, side):
     tokenizer = AutoTokenizer.from_pretrained(tiny_bert, padding_side=side)
     rows = [{**tokenizer(text), "labels": label}
             for text, label in (("short one", 0), ("a much longer review " * 5, 1), ("x", 1))]
-    fast = train_py.collator(tokenizer, pad_to_max_length=False)(rows)
+    fast = train_py.collator(tokenizer, pad_to_max_length=False, multiple=8)(rows)
     reference = DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8)(rows)
     assert set(fast) == set(reference) >= {"input_ids", "attention_mask", "token_type_ids"}
     for key in reference:
