@@ -88,7 +88,8 @@ def leftover_processes() -> list:
 def leftover_containers(engine, run: Path | None = None) -> list:
     """Containers whose owner is gone (only those of `run`, if given)."""
     label = f"{LABEL_RUN}={run.resolve()}" if run else LABEL_OWNER
-    return [c for c in engine.containers.list(all=True, filters={"label": label})
+    return [c for c in engine.containers.list(all=True, filters={"label": label},
+                                              ignore_removed=True)
             if not alive(c.labels.get(LABEL_OWNER, ""))]
 
 
@@ -107,7 +108,7 @@ def cleanup(engine) -> list[str]:
     if engine is not None:
         for container in leftover_containers(engine):
             removed.append(f"container {container.name} (run {container.labels.get(LABEL_RUN)})")
-            container.remove(force=True)
+            docker_engine.force_remove(container)
         if docker_engine.remove_network_if_unused(engine, NETWORK):
             removed.append(f"network {NETWORK}")
     return removed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -49,16 +50,41 @@ def bridge_gateway(engine) -> str:
     return ipam.get("Gateway") or str(next(ipaddress.ip_network(ipam["Subnet"]).hosts()))
 
 
+def labelled_containers(engine, label: str, *, stopped: bool = True) -> list:
+    """Containers with this label (running ones only, unless `stopped`). One removed while
+    they are listed (docker-compose tearing down) is left out rather than raising NotFound."""
+    return engine.containers.list(all=stopped, filters={"label": label}, ignore_removed=True)
+
+
+@contextlib.contextmanager
+def unless_gone():
+    """Ignore that a container was gone, stopped or being removed (404, 409) by the time it
+    is acted on: docker-compose may be tearing it down at the same moment."""
+    import docker
+
+    try:
+        yield
+    except docker.errors.APIError as e:
+        if e.status_code not in (404, 409):
+            raise
+
+
+def force_remove(container) -> None:
+    """Remove a container, running or not; one already gone, or going, is fine."""
+    with unless_gone():
+        container.remove(force=True)
+
+
 def compose_containers(engine, projects: list[str], *, stopped: bool = True) -> list:
     """The containers of these docker-compose projects (running ones only, unless `stopped`)."""
-    return [container for project in projects for container in engine.containers.list(
-        all=stopped, filters={"label": f"com.docker.compose.project={project}"})]
+    return [container for project in projects for container in labelled_containers(
+        engine, f"com.docker.compose.project={project}", stopped=stopped)]
 
 
 def remove_compose_projects(engine, projects: list[str]) -> None:
     """Force-remove every container of these docker-compose projects."""
     for container in compose_containers(engine, projects):
-        container.remove(force=True)
+        force_remove(container)
 
 
 def give_back(engine, image: str, folder: Path, uid: int, gid: int) -> None:
@@ -73,7 +99,8 @@ def give_back(engine, image: str, folder: Path, uid: int, gid: int) -> None:
 def kill_compose_projects(engine, projects: list[str]) -> None:
     """SIGKILL the running containers of these docker-compose projects (a lost machine)."""
     for container in compose_containers(engine, projects, stopped=False):
-        container.kill()
+        with unless_gone():
+            container.kill()
 
 
 def remove_network_if_unused(engine, name: str) -> bool:

@@ -10,6 +10,7 @@ import sys
 import time
 
 import psutil
+import pytest
 
 from harness import cleanup
 from tests.conftest import deployed, harness, write_config
@@ -81,7 +82,8 @@ def test_cleanup_removes_containers_of_a_killed_command(tmp_path, tiny_bert, sen
     harness("prepare", "-c", str(config), "--mode", "sagemaker-local")
 
     def containers():
-        return engine.containers.list(all=True, filters={"label": f"{cleanup.LABEL_RUN}={run}"})
+        return engine.containers.list(all=True, filters={"label": f"{cleanup.LABEL_RUN}={run}"},
+                                      ignore_removed=True)
 
     kill_harness_when(config, "sagemaker-local",
                       lambda: any(c.status == "running" for c in containers()))
@@ -109,3 +111,23 @@ def test_files_containers_wrote_as_root_are_given_back(tmp_path, sagemaker_local
     assert (folder / "sub" / "x").stat().st_uid == 0
     docker_engine.give_back(engine, image.default_image(), folder, 4321, 4321)
     assert {(p.stat().st_uid, p.stat().st_gid) for p in folder.rglob("*")} == {(4321, 4321)}
+
+
+def test_a_container_gone_before_harness_acts_on_it_is_no_error(sagemaker_local_stack):
+    """docker-compose may stop or remove a container between harness listing it and acting."""
+    import docker
+
+    from harness import docker_engine, image
+
+    engine = docker.from_env()
+    container = engine.containers.run(image.default_image(), ["true"], entrypoint=[],
+                                      detach=True, labels=cleanup.container_labels())
+    container.wait()
+    with docker_engine.unless_gone():
+        container.kill()  # 409: not running
+    engine.api.remove_container(container.id)
+    docker_engine.force_remove(container)  # 404: gone
+    with pytest.raises(docker.errors.APIError):  # anything else still raises
+        with docker_engine.unless_gone():
+            engine.api.create_container(image.default_image(), ["true"], host_config={
+                "Memory": 1})

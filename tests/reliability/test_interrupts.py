@@ -23,7 +23,8 @@ def test_ctrl_c_in_sagemaker_local_leaves_nothing(step, tiny_job, sagemaker_loca
     more = ["--set", "hyperparameters.epochs=300"] if step == "train" else []
 
     def containers():
-        return engine.containers.list(all=True, filters={"label": f"harness.run={run}"})
+        return engine.containers.list(all=True, filters={"label": f"harness.run={run}"},
+                                      ignore_removed=True)
 
     proc = cli(step, "-c", str(tiny_job), "--mode", "sagemaker-local", *more)
     code, children, _ = interrupt_when(
