@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 from pathlib import Path
 
 OWNER = "HARNESS_OWNER"
@@ -42,13 +43,26 @@ def endpoint_env(run_dir: Path) -> dict[str, str]:
 
 
 def alive(owner: str) -> bool:
+    """Whether the process an owner string names still runs (a zombie has ended)."""
     import psutil
 
     pid, _, started = owner.partition(":")
     try:
-        return f"{psutil.Process(int(pid)).create_time():.2f}" == started
+        proc = psutil.Process(int(pid))
+        return (f"{proc.create_time():.2f}" == started
+                and proc.status() != psutil.STATUS_ZOMBIE)
     except (ValueError, psutil.Error):
         return False
+
+
+def wait_ended(procs: list, timeout_s: float = 10) -> None:
+    import psutil
+
+    deadline = time.monotonic() + timeout_s
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            while proc.status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
+                time.sleep(0.05)
 
 
 def recorded_endpoint_pids(run: str) -> set[int]:
@@ -100,11 +114,15 @@ def cleanup(engine) -> list[str]:
     from harness import docker_engine
     from harness.modes.sagemaker_local import NETWORK
 
-    removed = []
-    for proc in leftover_processes():
-        with contextlib.suppress(psutil.Error):
-            removed.append(f"process {proc.pid}: {' '.join(proc.cmdline())[:100]}")
-            proc.kill()
+    removed, tried = [], set()
+    # Killing a leftover makes what it owned (its docker-compose, say) leftovers too: repeat.
+    while found := [proc for proc in leftover_processes() if proc.pid not in tried]:
+        for proc in found:
+            tried.add(proc.pid)
+            with contextlib.suppress(psutil.Error):
+                removed.append(f"process {proc.pid}: {' '.join(proc.cmdline())[:100]}")
+                proc.kill()
+        wait_ended(found)
     if engine is not None:
         for container in leftover_containers(engine):
             removed.append(f"container {container.name} (run {container.labels.get(LABEL_RUN)})")

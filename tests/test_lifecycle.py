@@ -111,8 +111,14 @@ def test_cli_deploy_predict_delete(tiny_job):
 
 def interrupt_when(proc, ready, timeout_s=180):
     """SIGINT the CLI (as Ctrl-C does) once `ready()` holds; return its exit code and the
-    processes it had started by then."""
-    wait_for(lambda: ready() or proc.poll() is not None, timeout_s)
+    processes it had started by then. If waiting fails, the CLI is still stopped as a user
+    would, so a failed test leaves nothing behind for the next one to trip on."""
+    try:
+        wait_for(lambda: ready() or proc.poll() is not None, timeout_s)
+    except BaseException:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+        raise
     assert proc.poll() is None, proc.communicate()
     children = psutil.Process(proc.pid).children(recursive=True)
     assert children, "the step had started no process yet"

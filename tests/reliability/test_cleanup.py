@@ -3,6 +3,7 @@ their labels and removed by `harness cleanup`, while live endpoints are kept."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -60,6 +61,38 @@ def test_cleanup_stops_the_training_a_killed_command_left(tmp_path, tiny_bert, s
     psutil.wait_procs(orphans, timeout=10)
     assert not labelled_processes(run)
     assert "nothing to clean up" in harness("cleanup").stdout
+
+
+OWNS_A_CHILD = """
+import subprocess, sys, time
+from pathlib import Path
+from harness import cleanup
+cleanup.claim(Path(sys.argv[1]))  # what this process starts is owned by it
+subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+time.sleep(600)
+"""
+
+
+def test_one_cleanup_removes_what_a_leftover_owned(tmp_path):
+    """An endpoint host whose deploy was killed owns a docker-compose process: one `harness
+    cleanup` removes both, not the host first and its docker-compose on a second call."""
+    run = tmp_path / "run"
+    host = subprocess.Popen([sys.executable, "-c", OWNS_A_CHILD, str(run)],
+                            env={**os.environ, cleanup.OWNER: "1:0.00", cleanup.RUN: str(run)})
+    deadline = time.monotonic() + 30
+    while len(labelled_processes(run)) < 2:
+        assert host.poll() is None and time.monotonic() < deadline, "the child never started"
+        time.sleep(0.1)
+    chain = labelled_processes(run)
+    try:
+        removed = "\n".join(cleanup.cleanup(None))
+        assert all(f"process {proc.pid}:" in removed for proc in chain), removed
+        assert not [p for p in labelled_processes(run) if p.status() != psutil.STATUS_ZOMBIE]
+    finally:
+        for proc in chain:
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
+        host.wait()
 
 
 def test_cleanup_keeps_a_recorded_endpoint(tiny_job):
