@@ -77,10 +77,11 @@ def test_sagemaker_local_reclaim_resumes_to_the_same_metrics(checkpointed, sagem
     run = reclaim_and_compare(checkpointed("unbroken"), reclaimed, "sagemaker-local")
     # The checkpoints went to LocalStack's S3, where a new instance would fetch them from.
     s3 = boto3.client("s3", endpoint_url=sagemaker_local_stack, **CREDENTIALS)
-    keys = [o["Key"] for o in s3.list_objects_v2(
-        Bucket="harness-artifacts", Prefix=f"reclaimed/{run['training']['job_name']}/checkpoints/"
-    ).get("Contents", [])]
-    assert any(key.endswith("/checkpoint-complete") for key in keys)
+    prefix = f"reclaimed/{run['training']['job_name']}/checkpoints/"
+    keys = {o["Key"].removeprefix(prefix) for o in s3.list_objects_v2(
+        Bucket="harness-artifacts", Prefix=prefix).get("Contents", [])}
+    names = {key.split("/")[0] for key in keys}
+    assert names and all(f"{name}/checkpoint-complete" in keys for name in names)  # complete only
     engine = docker.from_env()  # and both attempts' containers are gone
     assert not engine.containers.list(all=True, filters={
         "label": f"harness.run={(reclaimed.parent / 'run').resolve()}"})
