@@ -1,8 +1,9 @@
 """Checkpoints as SageMaker keeps them, and spot reclaims rehearsed in the emulated modes.
 
 A job's complete checkpoints in `/opt/ml/checkpoints` are saved to `<job>/checkpoints` in the
-mode's storage; one the job was killed while writing never is. A restart begins, like a new spot instance, with that folder emptied and filled from storage; train.py
-then resumes from the newest complete checkpoint.
+mode's storage; one the job was killed while writing never is. A restart begins, like a new
+spot instance, with that folder emptied and filled from storage; train.py then resumes from
+the newest complete checkpoint.
 """
 
 from __future__ import annotations

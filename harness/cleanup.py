@@ -42,27 +42,33 @@ def endpoint_env(run_dir: Path) -> dict[str, str]:
     return {**os.environ, OWNER: ENDPOINT, RUN: str(run_dir.resolve())}
 
 
+def running(proc) -> bool:
+    """Whether a psutil process still runs: a zombie has ended, whoever is yet to reap it."""
+    import psutil
+
+    try:
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
 def alive(owner: str) -> bool:
-    """Whether the process an owner string names still runs (a zombie has ended)."""
+    """Whether the process an owner string names still runs."""
     import psutil
 
     pid, _, started = owner.partition(":")
     try:
         proc = psutil.Process(int(pid))
-        return (f"{proc.create_time():.2f}" == started
-                and proc.status() != psutil.STATUS_ZOMBIE)
+        return f"{proc.create_time():.2f}" == started and running(proc)
     except (ValueError, psutil.Error):
         return False
 
 
 def wait_ended(procs: list, timeout_s: float = 10) -> None:
-    import psutil
-
+    """Wait until each of `procs` has ended (or `timeout_s` has passed)."""
     deadline = time.monotonic() + timeout_s
-    for proc in procs:
-        with contextlib.suppress(psutil.Error):
-            while proc.status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
-                time.sleep(0.05)
+    while any(running(proc) for proc in procs) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def recorded_endpoint_pids(run: str) -> set[int]:
@@ -101,9 +107,10 @@ def leftover_processes() -> list:
 
 def leftover_containers(engine, run: Path | None = None) -> list:
     """Containers whose owner is gone (only those of `run`, if given)."""
+    from harness import docker_engine
+
     label = f"{LABEL_RUN}={run.resolve()}" if run else LABEL_OWNER
-    return [c for c in engine.containers.list(all=True, filters={"label": label},
-                                              ignore_removed=True)
+    return [c for c in docker_engine.labelled_containers(engine, label)
             if not alive(c.labels.get(LABEL_OWNER, ""))]
 
 

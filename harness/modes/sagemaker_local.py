@@ -237,7 +237,8 @@ class SageMakerLocalMode(Mode):
                     child.terminate()
         self._remove_projects(compose_projects(root), root)
         for container in cleanup.leftover_containers(self.engine, self.run.path):
-            docker_engine.force_remove(container)  # e.g. an endpoint's, once its host process stopped
+            # e.g. an endpoint's, once its host process stopped
+            docker_engine.force_remove(container)
 
     def _remove_projects(self, projects: list[str], root: Path) -> None:
         """The SDK leaves its containers, its network and its folder behind: remove them."""

@@ -119,5 +119,6 @@ def test_a_checkpoint_killed_mid_write_never_reaches_storage(tmp_path):
 
     with pytest.raises(StepError):
         with_restarts(killed_while_writing_the_second, folder=folder, interrupt_after=0,
-                      restore=lambda local: None, save=lambda checkpoint: saved.append(checkpoint.name))
+                      restore=lambda local: None,
+                      save=lambda checkpoint: saved.append(checkpoint.name))
     assert saved == ["checkpoint-3"]
