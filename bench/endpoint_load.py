@@ -19,7 +19,7 @@ import threading
 import time
 from pathlib import Path
 
-from harness import local_endpoint
+from harness import endpoint_process
 
 TEXT = "A slow start, but the acting is wonderful and the ending is genuinely moving."
 
@@ -101,13 +101,13 @@ def main() -> None:
             classify(TEXT)
             inprocess.append(time.perf_counter() - started)
         port = free_port()
-        command = local_endpoint.serve_command(model_dir, name="bench", port=port)
-        endpoint = local_endpoint.start(command, name="bench", port=port, startup_timeout_s=120,
+        command = endpoint_process.serve_command(model_dir, name="bench", port=port)
+        endpoint = endpoint_process.start(command, name="bench", port=port, startup_timeout_s=120,
                                         log=Path(scratch) / "server.log", env=dict(os.environ))
         try:
             latencies, wall, errors, dropped = load_test(port, args.clients, args.requests)
         finally:
-            local_endpoint.stop(endpoint)
+            endpoint_process.stop(endpoint)
     rows = {"in-process": (inprocess, sum(inprocess)), "endpoint": (latencies, wall)}
     print(f"{total} requests; endpoint: {args.clients} concurrent clients, {errors} errors, "
           f"{dropped} dropped")

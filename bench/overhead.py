@@ -65,7 +65,7 @@ def sides(config: str, scratch: str, overrides: list[str]) -> dict[str, tuple]:
     direct_args = [f"--{k}={v}" for k, v in sorted(job.hyperparameters().items())]
     env = {"SM_MODEL_DIR": f"{scratch}/direct/model",
            "SM_OUTPUT_DATA_DIR": f"{scratch}/direct/data", "SM_NUM_GPUS": "0",
-           **{f"SM_CHANNEL_{name.upper()}": uri for name, uri in state["channels"].items()}}
+           **{f"SM_CHANNEL_{name.upper()}": uri for name, uri in state["prepared"]["channels"].items()}}
     return {
         "harness": ([sys.executable, "-m", "harness", "train", "-c", config,
                      *(arg for value in sets for arg in ("--set", value))], {**os.environ},

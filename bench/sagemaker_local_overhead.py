@@ -20,6 +20,7 @@ from pathlib import Path
 import yaml
 
 from harness.job import open_job
+from harness.names import job_name
 
 REAL_SAGEMAKER_OVERHEAD_S = 540
 PROBE = """
@@ -48,14 +49,15 @@ def main() -> None:
                              for k, v in config["dataset"].items()}
         (folder / "job.yaml").write_text(yaml.safe_dump(config))
         job = open_job(folder / "job.yaml", [], "sagemaker-local")
-        channels = {split: job.mode.save_dataset(_tiny_split(), split) for split in ("train", "test")}
+        channels = {split: job.storage.save_dataset(_tiny_split(), job.storage.dataset(split))
+                    for split in ("train", "test")}
         overheads = []
         for run in range(args.runs):
             started = time.monotonic()
-            result = job.mode.train(channels, {"seconds": args.script_seconds})
+            result = job.mode.train(job_name(job.config.name), channels,
+                                    {"seconds": args.script_seconds})
             wall = time.monotonic() - started
-            out = job.mode.download(result["output_artifact"], folder / f"output-{run}.tar.gz")
-            with tarfile.open(out) as tar:
+            with job.storage.open(result.output_artifact) as out, tarfile.open(fileobj=out) as tar:
                 probe = json.load(tar.extractfile("data/metrics.json"))
             script = probe["ended"] - probe["started"]
             overheads.append(wall - script)

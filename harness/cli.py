@@ -19,8 +19,9 @@ def job_options(command):
 
     @click.option("-c", "--config", "config_path", default=DEFAULT_CONFIG, show_default=True,
                   envvar="HARNESS_CONFIG", help="Job config (YAML).")
-    @click.option("--mode", type=click.Choice(list(modes.MODES)), default=None,
-                  help=f"Where to run [env {modes.MODE_ENV}; default {modes.DEFAULT_MODE}].")
+    @click.option("--mode", default=None, metavar="MODE",
+                  help=f"Where to run: {', '.join(modes.MODES)} [env {modes.MODE_ENV}; "
+                       f"default {modes.DEFAULT_MODE}].")
     @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
                   help="Override a config key, e.g. --set hyperparameters.epochs=1.")
     @functools.wraps(command)
@@ -56,7 +57,7 @@ def spends_money(command):
     @click.option("-y", "--yes", is_flag=True, help="Accept the cost estimate without asking.")
     @functools.wraps(command)
     def wrapper(job, yes, **kwargs):
-        estimate = None if kwargs.get("dry_run") else job.mode.cost_estimate()
+        estimate = None if kwargs.get("requests_only") else job.mode.cost_estimate()
         if estimate:
             click.echo(f"Estimated cost ({job.mode.name}):\n{estimate}")
             if not yes:
@@ -74,9 +75,9 @@ def announce(step: str) -> None:
 
 
 def show_summary(job) -> None:
-    from harness.summary import render
+    from harness import summary
 
-    click.echo(render(job.run.load(), str(job.run.path)))
+    click.echo(summary.render(job.run.load(), str(job.run.path)))
 
 
 @click.group()
@@ -91,67 +92,67 @@ reclaim_option = click.option(
                       "then restart it on the saved checkpoints (local and sagemaker-local).")
 
 
-@main.command()
-@click.option("--dry-run", is_flag=True,
+@main.command("run")
+@click.option("--dry-run", "requests_only", is_flag=True,
               help="Print the SageMaker API requests the run would make, and stop.")
 @reclaim_option
 @job_options
 @spends_money
-def run(job, dry_run, interrupt_after):
+def run_command(job, requests_only, interrupt_after):
     """The whole flow: prepare, train, deploy, predict, delete."""
-    if dry_run:
-        from harness.commands.dry_run import dry_run as plan
+    if requests_only:
+        from harness.commands.dry_run import dry_run
 
-        for request in plan(job):
+        for request in dry_run(job):
             click.secho(request["operation"], bold=True)
             click.echo(json.dumps(request["params"], indent=2, default=str))
         return
-    from harness.commands.run import run as run_flow
+    from harness.commands.run import run
 
-    run_flow(job, announce, interrupt_after=interrupt_after)
+    run(job, announce, interrupt_after=interrupt_after)
     show_summary(job)
 
 
-@main.command()
+@main.command("prepare")
 @job_options
-def prepare(job):
+def prepare_command(job):
     """Tokenize the dataset and store the train/test channels."""
-    from harness.commands.prepare import prepare as step
+    from harness.commands.prepare import prepare
 
-    state = step(job)
-    click.echo(f"channels: {json.dumps(state['channels'], indent=2)}")
+    prepared = prepare(job)
+    click.echo(f"channels: {json.dumps(prepared.channels, indent=2)}")
 
 
-@main.command()
+@main.command("train")
 @reclaim_option
 @job_options
 @spends_money
-def train(job, interrupt_after):
+def train_command(job, interrupt_after):
     """Run train/train.py as a training job on the prepared channels."""
-    from harness.commands.train import train as step
+    from harness.commands.train import train
 
-    step(job, interrupt_after=interrupt_after)
+    train(job, interrupt_after=interrupt_after)
     show_summary(job)
 
 
-@main.command()
+@main.command("deploy")
 @job_options
 @spends_money
-def deploy(job):
+def deploy_command(job):
     """Start an endpoint for the trained model."""
-    from harness.commands.deploy import deploy as step
+    from harness.commands.deploy import deploy
 
-    endpoint = step(job)["endpoint"]
-    click.echo(f"endpoint {endpoint['name']} is up at {endpoint['url']}")
+    endpoint = deploy(job)
+    click.echo(f"endpoint {endpoint.name} is up at {endpoint.url}")
 
 
-@main.command()
+@main.command("predict")
 @job_options
 @click.argument("inputs", nargs=-1)
 @click.option("--json", "raw", default=None, help="Send this JSON body instead of INPUTS.")
-def predict(job, inputs, raw):
+def predict_command(job, inputs, raw):
     """Send INPUTS (texts) or a JSON body to the endpoint."""
-    from harness.commands.predict import predict as step
+    from harness.commands.predict import predict
 
     if raw is not None:
         try:
@@ -162,26 +163,26 @@ def predict(job, inputs, raw):
         payload = {"inputs": inputs[0] if len(inputs) == 1 else list(inputs)}
     else:
         raise HarnessError("nothing to send", 'give texts, e.g. harness predict "great film"')
-    click.echo(json.dumps(step(job, payload), indent=2))
+    click.echo(json.dumps(predict(job, payload), indent=2))
 
 
-@main.command()
+@main.command("delete")
 @job_options
-def delete(job):
+def delete_command(job):
     """Stop the endpoint."""
-    from harness.commands.delete import delete as step
+    from harness.commands.delete import delete
 
-    step(job)
+    delete(job)
     click.echo("endpoint deleted")
 
 
-@main.command()
+@main.command("promote")
 @job_options
-def promote(job):
+def promote_command(job):
     """Show what changes from sagemaker-local to sagemaker for this config."""
-    from harness.commands.promote import promote as compare
+    from harness.commands.promote import promote
 
-    result = compare(job)
+    result = promote(job)
     source, target = result["modes"]
     width = max(len(key) for key, _, _ in result["rows"])
     click.secho(f"{'':<{width}}  {source}  ->  {target}", bold=True)
@@ -202,56 +203,56 @@ def _short(value) -> str:
     return json.dumps(value) if isinstance(value, dict) else str(value)
 
 
-@main.group()
-def image():
+@main.group("image")
+def image_group():
     """The SageMaker-compatible training and serving image."""
 
 
-@image.command("build")
+@image_group.command("build")
 @click.option("--force", is_flag=True, help="Rebuild even if the image exists.")
 def image_build(force):
     """Build the image (only when its inputs changed)."""
-    from harness import image as images
+    from harness import image
 
     with errors_as_messages():
-        name, built = images.build(force)
+        name, built = image.build(force)
     click.echo(f"{name} {'built' if built else 'is up to date'}")
 
 
-@main.group()
-def emulator():
+@main.group("emulator")
+def emulator_group():
     """LocalStack, the S3 of the sagemaker-local mode."""
 
 
-@emulator.command("up")
+@emulator_group.command("up")
 def emulator_up():
     """Start LocalStack 4.14.0 (pulled, or built offline) and wait until it is healthy."""
-    from harness import emulator as localstack
+    from harness import emulator
 
     with errors_as_messages():
-        url = localstack.up()
+        url = emulator.up()
     click.echo(f"LocalStack is up: S3 at {url}")
 
 
-@emulator.command("down")
+@emulator_group.command("down")
 @click.option("--volumes", is_flag=True, help="Also drop LocalStack's data volume.")
 def emulator_down(volumes):
     """Stop LocalStack."""
-    from harness import emulator as localstack
+    from harness import emulator
 
     with errors_as_messages():
-        localstack.down(volumes)
+        emulator.down(volumes)
     click.echo("LocalStack is down")
 
 
-@emulator.command("status")
+@emulator_group.command("status")
 def emulator_status():
     """Say whether LocalStack answers, and which services it runs."""
-    from harness import emulator as localstack
+    from harness import emulator
 
     with errors_as_messages():
-        url = localstack.endpoint_url()
-        state = localstack.health(url)
+        url = emulator.endpoint_url()
+        state = emulator.health(url)
     if not state:
         click.echo(f"LocalStack is not reachable at {url}; start it with `harness emulator up`")
         sys.exit(1)
@@ -260,12 +261,12 @@ def emulator_status():
     click.echo(f"LocalStack {state.get('version', '?')} at {url}: {services}")
 
 
-@main.command()
-def cleanup():
+@main.command("cleanup")
+def cleanup_command():
     """Remove what crashed runs left: processes, containers and the SDK's network whose
     harness command is gone. Running jobs and recorded endpoints are kept."""
-    from harness import cleanup as leftovers
     from harness import docker_engine
+    from harness.commands.cleanup import cleanup
 
     with errors_as_messages():
         try:
@@ -273,7 +274,7 @@ def cleanup():
         except HarnessError as e:
             engine = None
             click.secho(f"skipping containers: {e.message}", fg="yellow", err=True)
-        removed = leftovers.cleanup(engine)
+        removed = cleanup(engine)
     for line in removed:
         click.echo(f"removed {line}")
     click.echo(f"{len(removed)} leftover(s) removed" if removed else "nothing to clean up")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.resources
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,6 +23,15 @@ from harness.serving.limits import Limits
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 PACKAGE_PREFIX = "package:"
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """The model as a training job gets it: `--model_name` (a hub id, or a local folder's
+    name) and, for a local folder, the folder itself, which travels as the `model` channel."""
+
+    name: str
+    folder: Path | None
 
 
 class Strict(BaseModel):
@@ -197,19 +207,19 @@ class JobConfig(Strict):
     def s3_prefix(self) -> str:
         return (self.s3.prefix or self.name).strip("/")
 
-    def s3_uri(self, *parts: str) -> str:
-        """`s3://<bucket>/<prefix>/<parts...>`: where the SageMaker modes keep a run's data."""
-        return "/".join([f"s3://{self.s3.bucket}", self.s3_prefix, *parts])
+    @property
+    def s3_root(self) -> str:
+        """`s3://<bucket>/<prefix>`: the root of the SageMaker modes' storage."""
+        return f"s3://{self.s3.bucket}/{self.s3_prefix}"
 
     def resolve(self, value: str) -> Path:
         """A path from the config, relative to the config file's folder."""
         return (self.source.parent / value).resolve()
 
-
-def split_s3_uri(uri: str) -> tuple[str, str]:
-    """`s3://bucket/key` -> (bucket, key)."""
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    return bucket, key
+    def model_source(self) -> ModelSource:
+        resolved = resolve_model(self)
+        folder = Path(resolved) if Path(resolved).is_dir() else None
+        return ModelSource(folder.name if folder else resolved, folder)
 
 
 def _format_errors(path: Path, error: ValidationError) -> str:

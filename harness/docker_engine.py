@@ -1,4 +1,5 @@
-"""The Docker engine: reachable or a clear error, images present or how to build them."""
+"""The Docker engine: reachable or a clear error, images present or how to build them, and the
+janitor for containers and networks harness's runs leave behind."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import contextlib
 import os
 from pathlib import Path
 
-from harness import cleanup
+from harness import ownership
 from harness.errors import HarnessError
+
+SDK_NETWORK = "sagemaker-local"  # the network SDK local mode's docker-compose files use
 
 START_HINT = ("start the Docker engine: `sudo systemctl start docker` (or `sudo dockerd &`); "
               "on Debian without Docker: `sudo bash scripts/install-docker.sh`")
@@ -87,13 +90,13 @@ def remove_compose_projects(engine, projects: list[str]) -> None:
         force_remove(container)
 
 
-def give_back(engine, image: str, folder: Path, uid: int, gid: int) -> None:
+def chown_tree(engine, image: str, folder: Path, uid: int, gid: int) -> None:
     """Make `folder` (which containers wrote into as root) owned by uid:gid again, from a
     throwaway container: the host user may not be allowed to change or delete those files."""
     if folder.exists():
         engine.containers.run(image, ["chown", "-R", f"{uid}:{gid}", "/folder"], remove=True,
                               entrypoint=[], volumes={str(folder.resolve()): {"bind": "/folder"}},
-                              network_mode="none", labels=cleanup.container_labels())
+                              network_mode="none", labels=ownership.container_labels())
 
 
 def kill_compose_projects(engine, projects: list[str]) -> None:
@@ -116,3 +119,23 @@ def remove_network_if_unused(engine, name: str) -> bool:
     except docker.errors.NotFound:
         pass
     return False
+
+
+def leftover_containers(engine, run: Path | None = None) -> list:
+    """Containers harness started whose owner is gone (only those of `run`, if given)."""
+    label = f"{ownership.LABEL_RUN}={run.resolve()}" if run else ownership.LABEL_OWNER
+    return [c for c in labelled_containers(engine, label)
+            if not ownership.alive(c.labels.get(ownership.LABEL_OWNER, ""))]
+
+
+def remove_leftovers(engine) -> list[str]:
+    """Remove every leftover container, then the SDK's network if nothing uses it; return what
+    was removed, one line each."""
+    removed = []
+    for container in leftover_containers(engine):
+        removed.append(f"container {container.name} "
+                       f"(run {container.labels.get(ownership.LABEL_RUN)})")
+        force_remove(container)
+    if remove_network_if_unused(engine, SDK_NETWORK):
+        removed.append(f"network {SDK_NETWORK}")
+    return removed

@@ -7,10 +7,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import cleanup, modes
-from harness.config import JobConfig, load_config, resolve_model
+from harness import modes, ownership
+from harness.config import JobConfig, load_config
 from harness.modes.base import Mode
 from harness.run_dir import RunDir
+from harness.storage import Storage
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,10 @@ class Job:
     def run(self) -> RunDir:
         return self.mode.run
 
+    @property
+    def storage(self) -> Storage:
+        return self.mode.storage
+
     @contextmanager
     def step(self, name: str):
         """Check what the step needs, then time it and record it in the run's state."""
@@ -31,17 +36,13 @@ class Job:
         self.run.record_time(name, time.monotonic() - started)
 
     def hyperparameters(self) -> dict:
-        """What train.py gets, with `--model_name`: a hub id, or a local folder's name (the
-        folder itself travels as the `model` channel)."""
-        source = resolve_model(self.config)
-        model_name = Path(source).name if Path(source).is_dir() else source
+        """What the entry point gets: the config's hyperparameters and `--model_name`."""
         return {**self.config.hyperparameters.model_dump(exclude_none=True),
-                "model_name": model_name}
+                "model_name": self.config.model_source().name}
 
 
 def open_job(config_path: str | Path, overrides: list[str], mode_flag: str | None) -> Job:
     config = load_config(config_path, overrides)
-    cleanup.claim(config.run_path)  # what this command starts is labelled as its own
+    ownership.claim(config.run_path)  # what this command starts is labelled as its own
     name = modes.choose(mode_flag)
-    mode_class = modes.load(name)
-    return Job(config, mode_class(config, RunDir(config.run_path, name)))
+    return Job(config, modes.load(name)(config, RunDir(config.run_path, name)))

@@ -9,14 +9,17 @@ from __future__ import annotations
 import os
 from typing import Any
 
-os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")  # v2 is the SDK with local mode
-
 TELEMETRY_OFF = {"SchemaVersion": "1.0",
                  "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}}}
 ACCOUNT = "123456789012"
 # Every SageMaker job starts train.py through torchrun on each instance, one process per GPU
 # (one on a CPU instance): the same launcher whether it runs on 1 or N instances, 1 or 8 GPUs.
 DISTRIBUTION = {"torch_distributed": {"enabled": True}}
+
+
+def quiet_sdk() -> None:
+    """Before the SDK is imported: no warning that v3 exists (v2 is the SDK with local mode)."""
+    os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
 
 
 class _Answer:
@@ -63,24 +66,10 @@ def recording_session(region: str, bucket: str, sagemaker_client=None):
 
 
 def estimator_arguments(config, settings, hyperparameters: dict[str, Any]) -> dict[str, Any]:
-    """The `HuggingFace` estimator arguments both SageMaker modes share: what promotion keeps."""
+    """The `HuggingFace` estimator arguments both SageMaker modes share: what promotion keeps.
+    `output_path` is the root of both modes' storage."""
     return {"entry_point": config.entry_point,
             "source_dir": str(config.resolve(config.source_dir)),
-            "hyperparameters": hyperparameters, "output_path": config.s3_uri(),
+            "hyperparameters": hyperparameters, "output_path": config.s3_root,
             "instance_type": settings.instance_type, "instance_count": settings.instance_count,
             "distribution": DISTRIBUTION}
-
-
-def dataset_uri(config, channel: str) -> str:
-    """Where both SageMaker modes store a tokenized split."""
-    return config.s3_uri("data", channel)
-
-
-def checkpoint_uri(config, job: str) -> str:
-    """A job's `checkpoint_s3_uri`; the emulated modes sync `/opt/ml/checkpoints` to it too."""
-    return config.s3_uri(job, "checkpoints")
-
-
-def folder_uri(config, channel: str) -> str:
-    """Where both SageMaker modes upload a local folder (pretrained weights) as a channel."""
-    return config.s3_uri("channels", channel)

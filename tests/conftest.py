@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 
 import pytest
@@ -110,14 +111,36 @@ def tiny_job(tmp_path, tiny_bert, sentiment_files) -> Path:
         endpoint={"port": free_port(), "startup_timeout_s": 60})
 
 
-def harness(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
-    """Run the CLI as a user would."""
-    result = subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True,
-                            text=True, **kwargs)
-    if check and result.returncode != 0:
-        raise AssertionError(f"harness {' '.join(args)} exited {result.returncode}:\n"
-                             f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-    return result
+def harness(*args: str, check: bool = True,
+            env: dict[str, str | None] | None = None) -> subprocess.CompletedProcess:
+    """Run the CLI as a user would, in this process (click's CliRunner): the same code path
+    without a Python start-up per call. `env` sets (None: unsets) variables for the call; the
+    process environment is restored afterwards. Tests of signals and process groups run
+    `harness_process` instead. An exception the CLI lets through is printed to stderr with
+    its traceback, as Python would."""
+    from click.testing import CliRunner
+
+    from harness.cli import main
+
+    saved = dict(os.environ)
+    try:
+        result = CliRunner().invoke(main, list(args), env=env)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    stderr = result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(result.exception))
+    ran = subprocess.CompletedProcess(["harness", *args], result.exit_code, result.stdout, stderr)
+    if check and ran.returncode != 0:
+        raise AssertionError(f"harness {' '.join(args)} exited {ran.returncode}:\n"
+                             f"{ran.stdout[-3000:]}\n{ran.stderr[-3000:]}")
+    return ran
+
+
+def harness_process(*args: str, **popen) -> subprocess.Popen:
+    """The CLI as its own process, for tests that signal it or kill it."""
+    return subprocess.Popen([sys.executable, "-m", "harness", *args], **popen)
 
 
 def deployed(config: Path) -> dict:
@@ -148,7 +171,7 @@ def read_object(s3_url: str, uri: str) -> bytes:
     """An object from LocalStack's S3."""
     import boto3
 
-    from harness.modes.sagemaker_local import CREDENTIALS
+    from harness.modes.sagemaker_local.session import CREDENTIALS
 
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     client = boto3.client("s3", endpoint_url=s3_url, **CREDENTIALS)
@@ -158,13 +181,12 @@ def read_object(s3_url: str, uri: str) -> bytes:
 def leftovers() -> tuple[list[str], list[str]]:
     """Containers the SDK started (any on its network) and the network itself."""
     from harness import docker_engine
-    from harness.modes.sagemaker_local import NETWORK
 
     engine = docker_engine.client()
     containers = [c.name for c in engine.containers.list(all=True)
                   if "com.docker.compose.project" in c.labels
                   and c.labels["com.docker.compose.project"] != "harness"]
-    networks = [n.name for n in engine.networks.list(names=[NETWORK])]
+    networks = [n.name for n in engine.networks.list(names=[docker_engine.SDK_NETWORK])]
     return containers, networks
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from harness import local_endpoint
+from harness import endpoint_process
 from harness.config import load_config
 from harness.errors import StepError
 from tests.conftest import deployed, free_port, harness, state
@@ -40,21 +40,21 @@ def alive(processes):
 
 
 def start_endpoint(model_dir, tmp_path, port, timeout_s=60):
-    command = local_endpoint.serve_command(model_dir, name="t", port=port)
-    return local_endpoint.start(command, name="t", port=port, startup_timeout_s=timeout_s,
+    command = endpoint_process.serve_command(model_dir, name="t", port=port)
+    return endpoint_process.start(command, name="t", port=port, startup_timeout_s=timeout_s,
                                 log=tmp_path / "server.log", env=dict(os.environ))
 
 
 def test_start_predict_stop_frees_the_port(tiny_classifier, tmp_path):
     port = free_port()
     endpoint = start_endpoint(tiny_classifier, tmp_path, port)
-    assert local_endpoint.listening(port)
-    answer = local_endpoint.invoke(endpoint["url"], {"inputs": "a fine film"})
+    assert endpoint_process.listening(port)
+    answer = endpoint_process.invoke(endpoint.url, {"inputs": "a fine film"})
     assert answer[0]["label"] in ("NEGATIVE", "POSITIVE")
-    local_endpoint.stop(endpoint)
-    assert not local_endpoint.listening(port)
-    assert not psutil.pid_exists(endpoint["pid"]) or \
-        psutil.Process(endpoint["pid"]).status() == psutil.STATUS_ZOMBIE
+    endpoint_process.stop(endpoint)
+    assert not endpoint_process.listening(port)
+    assert not psutil.pid_exists(endpoint.pid) or \
+        psutil.Process(endpoint.pid).status() == psutil.STATUS_ZOMBIE
 
 
 def test_busy_port_is_refused_with_a_fix(tiny_classifier, tmp_path):
@@ -65,7 +65,7 @@ def test_busy_port_is_refused_with_a_fix(tiny_classifier, tmp_path):
             start_endpoint(tiny_classifier, tmp_path, port)
         assert "endpoint.port" in error.value.hint
     finally:
-        local_endpoint.stop(endpoint)
+        endpoint_process.stop(endpoint)
 
 
 def test_server_that_cannot_load_leaves_nothing(tmp_path):
@@ -76,7 +76,7 @@ def test_server_that_cannot_load_leaves_nothing(tmp_path):
     with pytest.raises(StepError, match="exited with code") as error:
         start_endpoint(broken, tmp_path, port)
     assert "see" in error.value.hint
-    assert not local_endpoint.listening(port)
+    assert not endpoint_process.listening(port)
 
 
 def test_slow_server_times_out_and_is_stopped(tiny_classifier, tmp_path):
@@ -95,7 +95,7 @@ def test_slow_server_times_out_and_is_stopped(tiny_classifier, tmp_path):
 def test_cli_deploy_predict_delete(tiny_job):
     endpoint = deployed(tiny_job)
     try:
-        assert local_endpoint.listening(endpoint["port"])
+        assert endpoint_process.listening(endpoint["port"])
         out = harness("predict", "-c", str(tiny_job), "great film", "awful film").stdout
         answer = json.loads(out)
         assert [item["label"] in ("NEGATIVE", "POSITIVE") for item in answer] == [True, True]
@@ -103,7 +103,7 @@ def test_cli_deploy_predict_delete(tiny_job):
         assert bad.returncode == 1 and "answered 400" in bad.stderr
     finally:
         harness("delete", "-c", str(tiny_job))
-    assert not local_endpoint.listening(endpoint["port"])
+    assert not endpoint_process.listening(endpoint["port"])
     assert state(tiny_job)["endpoint"] is None
     again = harness("delete", "-c", str(tiny_job), check=False)
     assert "run `harness deploy` first" in again.stderr
@@ -164,7 +164,7 @@ def test_ctrl_c_during_deploy_frees_the_port(tiny_job, tmp_path):
     assert any("harness.serving" in command for command in commands)
     wait_for(lambda: not alive(children), 20)
     port = load_config(tiny_job).endpoint.port
-    assert not local_endpoint.listening(port)
+    assert not endpoint_process.listening(port)
     assert state(tiny_job).get("endpoint") is None
 
 

@@ -106,7 +106,7 @@ def test_failing_script_keeps_the_traceback(tmp_path, tiny_job):
     result = harness("train", "-c", str(config), check=False)
     assert result.returncode == 1
     assert "RuntimeError: disk on fire" in result.stderr
-    failure = tmp_path / "run" / "job" / "output" / "failure"
+    failure = tmp_path / "run" / "output" / "failure"  # the same place in every mode
     assert "RuntimeError: disk on fire" in failure.read_text()
     assert "training" not in state(config)
 
@@ -154,8 +154,8 @@ def test_guide_config_loads_through_the_real_path(tmp_path, tiny_bert):
     harness("prepare", "-c", str(config), *[f"--set={o}" for o in overrides])
     harness("train", "-c", str(config), *[f"--set={o}" for o in overrides])
     run = json.loads((tmp_path / "run" / "state.json").read_text())
-    assert run["rows"] == {"train": 8, "test": 4}
-    assert run["labels"] == ["NEGATIVE", "POSITIVE"]
+    assert run["prepared"]["rows"] == {"train": 8, "test": 4}
+    assert run["prepared"]["labels"] == ["NEGATIVE", "POSITIVE"]
     model_config = json.loads((tmp_path / "run" / "job" / "model" / "config.json").read_text())
     assert model_config["model_type"] == "distilbert"
     assert model_config["id2label"] == {"0": "NEGATIVE", "1": "POSITIVE"}

@@ -1,18 +1,20 @@
-"""`harness prepare`: load, check and tokenize the dataset; store it where training reads it."""
+"""`harness prepare`: load, check and tokenize the dataset; store the channels training reads."""
 
-from pathlib import Path
-
-from harness import data
-from harness.config import resolve_model
+from harness import channels, data
 from harness.job import Job
+from harness.run_dir import Prepared
 
 
-def prepare(job: Job) -> dict:
+def prepare(job: Job) -> Prepared:
     with job.step("prepare"):
-        model_source = resolve_model(job.config)
-        splits = data.prepare(job.config, model_source)
-        channels = {split: job.mode.save_dataset(splits[split], split) for split in data.SPLITS}
-        if Path(model_source).is_dir():
-            channels["model"] = job.mode.upload_folder(Path(model_source), "model")
-        return job.run.save(channels=channels, labels=splits["train"].features["labels"].names,
+        source = job.config.model_source()
+        splits = data.prepare(job.config, str(source.folder or source.name))
+        planned = channels.planned(job.config, job.storage)
+        for split in data.SPLITS:
+            job.storage.save_dataset(splits[split], planned[split])
+        if source.folder:
+            job.storage.put_folder(source.folder, planned[channels.MODEL])
+        prepared = Prepared(channels=planned, labels=splits["train"].features["labels"].names,
                             rows={split: len(splits[split]) for split in data.SPLITS})
+        job.run.save(prepared=prepared)
+        return prepared

@@ -7,13 +7,14 @@ from harness.commands.prepare import prepare
 from harness.commands.train import train
 from harness.errors import StepError
 from harness.job import Job
+from harness.run_dir import Endpoint
 
 
 def run(job: Job, announce=print, interrupt_after: int = 0) -> dict:
-    endpoint = job.run.load().get("endpoint")
+    endpoint = job.run.get(Endpoint)
     if endpoint:
-        raise StepError(f"endpoint {endpoint['name']} from an earlier run is still up at "
-                        f"{endpoint['url']}", "run `harness delete` first")
+        raise StepError(f"endpoint {endpoint.name} from an earlier run is still up at "
+                        f"{endpoint.url}", "run `harness delete` first")
     job.run.save(timings={}, prediction=None)
     announce("prepare")
     prepare(job)

@@ -1,26 +1,33 @@
-"""`harness train`: run train.py as a training job; fetch its metrics and plot its curves."""
+"""`harness train`: run the entry point as a training job; fetch its output, metrics and curves.
+
+Whatever the mode, the job's `output.tar.gz` is unpacked into `<run_dir>/output/`, so a failed
+job's `failure` file is always at `<run_dir>/output/failure`."""
 
 import json
 import shutil
 import tarfile
 import threading
 
-from harness import plot
+from harness import names, plot
 from harness.errors import StepError
 from harness.job import Job
+from harness.modes.base import TrainingFailed
+from harness.run_dir import Prepared
+
+FAILURE_LINES = 40
 
 
 def train(job: Job, interrupt_after: int = 0) -> dict:
     with job.step("train"):
-        channels = job.run.require("channels", "prepare")
+        channels = job.run.require(Prepared).channels
         # Import the plotting library while the job runs, not after it.
         threading.Thread(target=plot.load_pyplot, daemon=True).start()
-        result = job.mode.train(channels, job.hyperparameters(), interrupt_after)
-        output = job.run.path / "output"
-        archive = job.mode.download(result["output_artifact"], job.run.path / "output.tar.gz")
-        shutil.rmtree(output, ignore_errors=True)
-        with tarfile.open(archive) as tar:
-            tar.extractall(output, filter="data")
+        name = names.job_name(job.config.name)
+        try:
+            result = job.mode.train(name, channels, job.hyperparameters(), interrupt_after)
+        except TrainingFailed as failed:
+            raise failure(job, failed) from None
+        output = fetch_output(job, result.output_artifact)
         metrics_file = output / "data" / "metrics.json"
         if not metrics_file.exists():
             raise StepError(f"the training job wrote no {metrics_file.relative_to(output)}",
@@ -29,3 +36,29 @@ def train(job: Job, interrupt_after: int = 0) -> dict:
         curves = plot.training_curves(history, job.run.path / "training_curves.png")
         return job.run.save(training=result, metrics=json.loads(metrics_file.read_text()),
                             plot=str(curves))
+
+
+def fetch_output(job: Job, artifact: str):
+    """A job's output.tar.gz, unpacked into `<run_dir>/output/`."""
+    output = job.run.output_dir
+    shutil.rmtree(output, ignore_errors=True)
+    with job.storage.open(artifact) as source, \
+            tarfile.open(fileobj=source) as tar:
+        tar.extractall(output, filter="data")
+    return output
+
+
+def failure(job: Job, failed: TrainingFailed) -> StepError:
+    """The error for a failed job: the start of the toolkit's failure file (SageMaker's
+    FailureReason: the script's error first), else the end of the job's log."""
+    entry_point = job.config.entry_point
+    artifact = job.storage.output_artifact(failed.job_name)
+    if not job.storage.exists(artifact):
+        return StepError(f"training job {failed.job_name} failed before {entry_point} ran:\n"
+                         f"{failed.log_tail}", f"full log: {failed.log}")
+    output = fetch_output(job, artifact)
+    file = output / "failure"
+    reason = file.read_text(errors="replace") if file.exists() else failed.log_tail
+    return StepError(f"{entry_point} failed in training job {failed.job_name}:\n"
+                     + "\n".join(reason.splitlines()[:FAILURE_LINES]),
+                     f"full log: {failed.log}; failure file: {file}")

@@ -16,6 +16,11 @@ DEFAULT_MODE = "local"
 MODE_ENV = "HARNESS_MODE"
 
 
+def register(name: str, target: str) -> None:
+    """Add a mode: `target` is `"package.module:Class"`, imported when the mode is chosen."""
+    MODES[name] = target
+
+
 def choose(flag: str | None) -> str:
     """The mode, decided once: `--mode`, else `$HARNESS_MODE`, else local."""
     name = flag or os.environ.get(MODE_ENV) or DEFAULT_MODE

@@ -1,4 +1,9 @@
-"""The one interface every mode implements. Steps call it; they never ask which mode runs."""
+"""The one interface every mode implements. Steps call it; they never ask which mode runs.
+
+What differs between modes is small: where data is stored (`storage`), how a training job
+runs, and how an endpoint is started, called and stopped. Everything else (the layout of the
+stored data, checkpoints, artifacts and failure files) is shared and lives outside the modes.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,20 @@ from typing import Any, ClassVar
 
 from harness.checkpoints import Reclaim, with_restarts
 from harness.config import JobConfig, ModeSettings
-from harness.errors import HarnessError
-from harness.run_dir import RunDir
+from harness.errors import HarnessError, StepError
+from harness.run_dir import Endpoint, Prepared, RunDir, TrainingResult
+from harness.storage import Storage
+
+
+class TrainingFailed(StepError):
+    """The training job ran and failed. Its `output.tar.gz` (with the toolkit's `failure`
+    file), where the job got to write one, is at `storage.output_artifact(job_name)`."""
+
+    def __init__(self, job_name: str, log_tail: str, log: Path | str):
+        super().__init__(f"training job {job_name} failed", f"full log: {log}")
+        self.job_name = job_name
+        self.log_tail = log_tail
+        self.log = log
 
 
 class Mode(ABC):
@@ -28,6 +45,11 @@ class Mode(ABC):
     def preflight(self, step: str) -> None:
         """Fail fast, before any work, when what `step` needs is not there."""
 
+    @property
+    @abstractmethod
+    def storage(self) -> Storage:
+        """Where this mode keeps channels, artifacts and checkpoints."""
+
     @abstractmethod
     def describe(self) -> dict[str, str]:
         """Where this mode runs: session, instances and images (what promotion changes)."""
@@ -36,58 +58,46 @@ class Mode(ABC):
         """What the run may cost, where it costs money; the CLI asks before spending it."""
         return None
 
-    def dry_run(self, hyperparameters: dict[str, Any]) -> list[dict]:
-        """The cloud API requests a run would make, without making them."""
+    def dry_run(self, prepared: Prepared | None, hyperparameters: dict[str, Any]) -> list[dict]:
+        """The cloud API requests a run would make, without making them, on the channels
+        `prepare` stored (or would store, when it has not run)."""
         raise HarnessError(f"--dry-run prints real SageMaker's requests; {self.name!r} makes none",
                            "use --mode sagemaker --dry-run")
 
     @abstractmethod
-    def save_dataset(self, dataset, channel: str) -> str:
-        """Store a tokenized split where training reads it; return its URI."""
+    def train(self, job_name: str, channels: dict[str, str], hyperparameters: dict[str, Any],
+              interrupt_after: int = 0) -> TrainingResult:
+        """Run the entry point as training job `job_name` on these channels. Raise
+        `TrainingFailed` if the script fails. `interrupt_after` > 0 rehearses a spot reclaim
+        after that many checkpoints."""
 
     @abstractmethod
-    def upload_folder(self, folder: Path, channel: str) -> str:
-        """Make a local folder (pretrained weights) available as an input channel."""
+    def deploy(self, model_artifact: str) -> Endpoint:
+        """Start an endpoint for the model."""
 
     @abstractmethod
-    def train(self, channels: dict[str, str], hyperparameters: dict[str, Any],
-              interrupt_after: int = 0) -> dict[str, str]:
-        """Run train.py as a training job; return job_name, model_artifact, output_artifact.
-        `interrupt_after` > 0 rehearses a spot reclaim after that many checkpoints."""
+    def predict(self, endpoint: Endpoint, payload: Any) -> Any:
+        """Send one request to the endpoint and return its decoded answer."""
+
+    @abstractmethod
+    def delete(self, endpoint: Endpoint) -> None:
+        """Stop the endpoint and free everything it held. Deleting one already gone is fine."""
+
+    def trained(self, job_name: str) -> TrainingResult:
+        return TrainingResult(job_name, self.storage.model_artifact(job_name),
+                              self.storage.output_artifact(job_name))
 
     def with_checkpoints(self, attempt: Callable[[Reclaim], None], folder: Path, job: str,
                          interrupt_after: int) -> None:
-        """Run a training attempt with `folder` as its `/opt/ml/checkpoints`, synced to storage
-        (`save_checkpoint` / `restore_checkpoints`), restarting it after a rehearsed reclaim."""
+        """Run a training attempt with `folder` as its `/opt/ml/checkpoints`, synced to
+        `storage.checkpoints(job)`, restarting it after a rehearsed reclaim."""
         if not self.config.checkpoints.enabled:
             if interrupt_after:
                 raise HarnessError("a spot reclaim needs checkpoints to resume from",
                                    "set checkpoints.enabled: true (e.g. --set checkpoints.enabled=true)")
             return attempt(Reclaim(folder, 0))
+        stored = self.storage.checkpoints(job)
         with_restarts(attempt, folder=folder, interrupt_after=interrupt_after,
-                      restore=lambda local: self.restore_checkpoints(local, job),
-                      save=lambda checkpoint: self.save_checkpoint(checkpoint, job))
-
-    def save_checkpoint(self, checkpoint: Path, job: str) -> None:
-        """Copy one complete checkpoint folder to `<job>/checkpoints/<its name>` in storage."""
-        raise NotImplementedError
-
-    def restore_checkpoints(self, folder: Path, job: str) -> None:
-        """Fill an empty checkpoint folder from `<job>/checkpoints` in storage."""
-        raise NotImplementedError
-
-    @abstractmethod
-    def download(self, uri: str, destination: Path) -> Path:
-        """Copy an artifact to a local file."""
-
-    @abstractmethod
-    def deploy(self, model_artifact: str) -> dict[str, Any]:
-        """Start an endpoint for the model; return what `predict` and `delete` need."""
-
-    @abstractmethod
-    def predict(self, endpoint: dict[str, Any], payload: Any) -> Any:
-        """Send one request to the endpoint and return its decoded answer."""
-
-    @abstractmethod
-    def delete(self, endpoint: dict[str, Any]) -> None:
-        """Stop the endpoint and free everything it held."""
+                      restore=lambda local: self.storage.get_folder(stored, local),
+                      save=lambda checkpoint: self.storage.put_folder(
+                          checkpoint, f"{stored}/{checkpoint.name}"))

@@ -8,15 +8,15 @@ boto session, so a recording session turns the same code into a dry run (`plan`)
 from __future__ import annotations
 
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
-from harness.config import resolve_model, split_s3_uri
+from harness import channels
 from harness.errors import HarnessError, StepError
-from harness.modes.base import Mode
-from harness.sdk import (ACCOUNT, checkpoint_uri, dataset_uri, estimator_arguments, folder_uri,
-                         recording_session)
-from harness.training_job import job_name
+from harness.modes.base import Mode, TrainingFailed
+from harness.names import job_name
+from harness.run_dir import Endpoint, Prepared, TrainingResult
+from harness.sdk import ACCOUNT, estimator_arguments, quiet_sdk, recording_session
+from harness.storage import Storage
 
 ROLE_HINT = ("set modes.sagemaker.role to the ARN of a role SageMaker can assume, e.g. "
              "arn:aws:iam::<account>:role/SageMakerExecutionRole")
@@ -55,6 +55,12 @@ class SageMakerMode(Mode):
     def __init__(self, config, run, session=None):
         super().__init__(config, run)
         self._session = session
+        quiet_sdk()
+
+    @cached_property
+    def storage(self) -> Storage:
+        """S3, with the credentials of the environment (s3fs connects on first use)."""
+        return Storage.s3(self.config.s3_root)
 
     @cached_property
     def session(self):
@@ -97,14 +103,14 @@ class SageMakerMode(Mode):
         s = self.settings
         return {**estimator_arguments(self.config, s, hyperparameters),
                 "image_uri": self.training_image(), "py_version": s.training_versions.py_version,
-                "role": self.role, "code_location": self.config.s3_uri("code"),
+                "role": self.role, "code_location": self.storage.code(),
                 "max_run": s.max_run_s, "use_spot_instances": s.use_spot_instances,
                 "max_wait": s.max_wait_s}
 
     def estimator(self, hyperparameters: dict[str, Any], job: str):
         from sagemaker.huggingface import HuggingFace
 
-        checkpoints = ({"checkpoint_s3_uri": checkpoint_uri(self.config, job)}
+        checkpoints = ({"checkpoint_s3_uri": self.storage.checkpoints(job)}
                        if self.config.checkpoints.enabled else {})
         return HuggingFace(**self.estimator_arguments(hyperparameters), **checkpoints,
                            sagemaker_session=self.session)
@@ -116,38 +122,25 @@ class SageMakerMode(Mode):
                                 role=self.role, name=f"{self.endpoint_name}-model",
                                 sagemaker_session=self.session)
 
-    def save_dataset(self, dataset, channel: str) -> str:
-        target = dataset_uri(self.config, channel)
-        dataset.save_to_disk(target)  # s3fs, with the AWS credentials of the environment
-        return target
-
-    def upload_folder(self, folder: Path, channel: str) -> str:
-        target = folder_uri(self.config, channel)
-        bucket, prefix = split_s3_uri(target)
-        self.session.upload_data(str(folder), bucket=bucket, key_prefix=prefix)
-        return target
-
-    def download(self, uri: str, destination: Path) -> Path:
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        s3 = self.session.boto_session.client("s3")
-        s3.download_file(*split_s3_uri(uri), str(destination))
-        return destination
-
-    def train(self, channels: dict[str, str], hyperparameters: dict[str, Any],
-              interrupt_after: int = 0) -> dict[str, str]:
+    def train(self, job_name: str, channels: dict[str, str], hyperparameters: dict[str, Any],
+              interrupt_after: int = 0) -> TrainingResult:
         if interrupt_after:
             raise HarnessError("spot reclaims are rehearsed in local and sagemaker-local; on "
                                "SageMaker they are real", "drop --interrupt-after-checkpoint")
-        name = job_name(self.config.name)
-        self.estimator(hyperparameters, name).fit(channels, job_name=name, wait=True, logs="All")
-        output = self.config.s3_uri(name, "output")
-        return {"job_name": name, "model_artifact": f"{output}/model.tar.gz",
-                "output_artifact": f"{output}/output.tar.gz"}
+        from sagemaker.exceptions import UnexpectedStatusException
 
-    def deploy(self, model_artifact: str) -> dict[str, Any]:
-        endpoint = {"name": self.endpoint_name, "model_name": f"{self.endpoint_name}-model",
-                    "url": f"https://runtime.sagemaker.{self.region}.amazonaws.com/endpoints/"
-                           f"{self.endpoint_name}/invocations"}
+        try:
+            self.estimator(hyperparameters, job_name).fit(channels, job_name=job_name, wait=True,
+                                                          logs="All")
+        except UnexpectedStatusException as e:  # the job ended Failed (or Stopped)
+            raise TrainingFailed(job_name, str(e), "CloudWatch log group "
+                                 f"/aws/sagemaker/TrainingJobs, stream {job_name}/...") from e
+        return self.trained(job_name)
+
+    def deploy(self, model_artifact: str) -> Endpoint:
+        endpoint = Endpoint(name=self.endpoint_name, model_name=f"{self.endpoint_name}-model",
+                            url=f"https://runtime.sagemaker.{self.region}.amazonaws.com/"
+                                f"endpoints/{self.endpoint_name}/invocations")
         try:
             self.model(model_artifact).deploy(
                 initial_instance_count=1, instance_type=self.settings.inference_instance_type,
@@ -167,17 +160,17 @@ class SageMakerMode(Mode):
                 f"{self.region} --endpoint-config-name {self.endpoint_name} && aws sagemaker "
                 f"delete-model --region {self.region} --model-name {self.endpoint_name}-model")
 
-    def predict(self, endpoint: dict[str, Any], payload: Any) -> Any:
+    def predict(self, endpoint: Endpoint, payload: Any) -> Any:
         from sagemaker.huggingface import HuggingFacePredictor
 
-        return HuggingFacePredictor(endpoint["name"], sagemaker_session=self.session).predict(payload)
+        return HuggingFacePredictor(endpoint.name, sagemaker_session=self.session).predict(payload)
 
-    def delete(self, endpoint: dict[str, Any]) -> None:
+    def delete(self, endpoint: Endpoint) -> None:
         client = self.session.sagemaker_client
         for call, key, value in (
-                (client.delete_endpoint, "EndpointName", endpoint["name"]),
-                (client.delete_endpoint_config, "EndpointConfigName", endpoint["name"]),
-                (client.delete_model, "ModelName", endpoint["model_name"])):
+                (client.delete_endpoint, "EndpointName", endpoint.name),
+                (client.delete_endpoint_config, "EndpointConfigName", endpoint.name),
+                (client.delete_model, "ModelName", endpoint.model_name)):
             try:
                 call(**{key: value})
             except client.exceptions.ClientError as e:
@@ -215,13 +208,10 @@ class SageMakerMode(Mode):
             rehearsal.role = f"arn:aws:iam::{ACCOUNT}:role/SET-modes.sagemaker.role"
         return rehearsal, calls
 
-    def dry_run(self, hyperparameters: dict[str, Any]) -> list[dict]:
-        channels = self.run.load().get("channels") or {  # what prepare wrote, or would write
-            **{split: dataset_uri(self.config, split) for split in ("train", "test")},
-            **({"model": folder_uri(self.config, "model")}
-               if Path(resolve_model(self.config)).is_dir() else {})}
+    def dry_run(self, prepared: Prepared | None, hyperparameters: dict[str, Any]) -> list[dict]:
         rehearsal, calls = self.rehearsal()
-        rehearsal.plan(channels, hyperparameters)
+        rehearsal.plan(prepared.channels if prepared else channels.planned(self.config, self.storage),
+                       hyperparameters)
         return calls
 
     def plan(self, channels: dict[str, str], hyperparameters: dict[str, Any]) -> None:
@@ -229,6 +219,6 @@ class SageMakerMode(Mode):
         this is the dry run."""
         name = job_name(self.config.name)
         self.estimator(hyperparameters, name).fit(channels, job_name=name, wait=False)
-        self.model(self.config.s3_uri(name, "output", "model.tar.gz")).deploy(
+        self.model(self.storage.model_artifact(name)).deploy(
             initial_instance_count=1, instance_type=self.settings.inference_instance_type,
             endpoint_name=self.endpoint_name, wait=False)

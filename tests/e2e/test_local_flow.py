@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import local_endpoint
+from harness import endpoint_process
 from tests.conftest import DEFAULT_CONFIG, free_port, harness
 
 pytestmark = pytest.mark.e2e
@@ -37,7 +37,7 @@ def test_run_local_default_config(tmp_path):
     assert len(response) == 2
     assert all(item["label"] in ("NEGATIVE", "POSITIVE") and 0 <= item["score"] <= 1
                for item in response)
-    assert not local_endpoint.listening(port)
+    assert not endpoint_process.listening(port)
     assert run["endpoint"] is None
     assert Path(run["plot"]).is_file()
     assert "Summary (local mode" in result.stdout and f"127.0.0.1:{port}" in result.stdout

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from harness import local_endpoint
+from harness import endpoint_process
 from tests.conftest import (
     DEFAULT_CONFIG,
     free_port,
@@ -39,7 +39,7 @@ def test_run_default_config(tmp_path, sagemaker_local_stack):
     response = run["prediction"]["response"]
     assert [item["label"] in ("NEGATIVE", "POSITIVE") for item in response] == [True, True]
     assert "Summary (sagemaker-local mode" in result.stdout
-    assert not local_endpoint.listening(port)
+    assert not endpoint_process.listening(port)
     assert leftovers() == ([], [])
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import local_endpoint
+from harness import endpoint_process
 from harness.serving.handler import Handler
 from harness.serving.limits import Limits
 from harness.serving.server import ModelServer
@@ -55,8 +55,8 @@ def with_inference(model_dir: Path, folder: Path, source: str) -> Path:
 def start_process(model_dir: Path, log: Path, limits: Limits, startup_timeout_s: float = 60):
     """The server as `harness deploy` starts it in local mode."""
     port = free_port()
-    command = local_endpoint.serve_command(model_dir, name="reliability", port=port)
-    return local_endpoint.start(command, name="reliability", port=port,
+    command = endpoint_process.serve_command(model_dir, name="reliability", port=port)
+    return endpoint_process.start(command, name="reliability", port=port,
                                 startup_timeout_s=startup_timeout_s, log=log,
                                 env={**os.environ, **limits.to_env()})
 

@@ -13,7 +13,8 @@ import time
 import psutil
 import pytest
 
-from harness import cleanup
+from harness import ownership
+from harness.commands.cleanup import cleanup
 from tests.conftest import deployed, harness, write_config
 
 
@@ -21,7 +22,7 @@ def labelled_processes(run) -> list[psutil.Process]:
     found = []
     for proc in psutil.process_iter():
         try:
-            if proc.environ().get(cleanup.RUN) == str(run.resolve()):
+            if proc.environ().get(ownership.RUN) == str(run.resolve()):
                 found.append(proc)
         except psutil.Error:
             pass
@@ -66,8 +67,8 @@ def test_cleanup_stops_the_training_a_killed_command_left(tmp_path, tiny_bert, s
 OWNS_A_CHILD = """
 import subprocess, sys, time
 from pathlib import Path
-from harness import cleanup
-cleanup.claim(Path(sys.argv[1]))  # what this process starts is owned by it
+from harness import ownership
+ownership.claim(Path(sys.argv[1]))  # what this process starts is owned by it
 subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
 time.sleep(600)
 """
@@ -78,14 +79,14 @@ def test_one_cleanup_removes_what_a_leftover_owned(tmp_path):
     cleanup` removes both, not the host first and its docker-compose on a second call."""
     run = tmp_path / "run"
     host = subprocess.Popen([sys.executable, "-c", OWNS_A_CHILD, str(run)],
-                            env={**os.environ, cleanup.OWNER: "1:0.00", cleanup.RUN: str(run)})
+                            env={**os.environ, ownership.OWNER: "1:0.00", ownership.RUN: str(run)})
     deadline = time.monotonic() + 30
     while len(labelled_processes(run)) < 2:
         assert host.poll() is None and time.monotonic() < deadline, "the child never started"
         time.sleep(0.1)
     chain = labelled_processes(run)
     try:
-        removed = "\n".join(cleanup.cleanup(None))
+        removed = "\n".join(cleanup(None))
         assert all(f"process {proc.pid}:" in removed for proc in chain), removed
         assert not [p for p in labelled_processes(run) if p.status() != psutil.STATUS_ZOMBIE]
     finally:
@@ -115,7 +116,7 @@ def test_cleanup_removes_containers_of_a_killed_command(tmp_path, tiny_bert, sen
     harness("prepare", "-c", str(config), "--mode", "sagemaker-local")
 
     def containers():
-        return engine.containers.list(all=True, filters={"label": f"{cleanup.LABEL_RUN}={run}"},
+        return engine.containers.list(all=True, filters={"label": f"{ownership.LABEL_RUN}={run}"},
                                       ignore_removed=True)
 
     kill_harness_when(config, "sagemaker-local",
@@ -142,7 +143,7 @@ def test_files_containers_wrote_as_root_are_given_back(tmp_path, sagemaker_local
     engine.containers.run(image.default_image(), ["sh", "-c", "mkdir /f/sub && touch /f/sub/x"],
                           entrypoint=[], remove=True, volumes={str(folder): {"bind": "/f"}})
     assert (folder / "sub" / "x").stat().st_uid == 0
-    docker_engine.give_back(engine, image.default_image(), folder, 4321, 4321)
+    docker_engine.chown_tree(engine, image.default_image(), folder, 4321, 4321)
     assert {(p.stat().st_uid, p.stat().st_gid) for p in folder.rglob("*")} == {(4321, 4321)}
 
 
@@ -154,7 +155,7 @@ def test_a_container_gone_before_harness_acts_on_it_is_no_error(sagemaker_local_
 
     engine = docker.from_env()
     container = engine.containers.run(image.default_image(), ["true"], entrypoint=[],
-                                      detach=True, labels=cleanup.container_labels())
+                                      detach=True, labels=ownership.container_labels())
     container.wait()
     with docker_engine.unless_gone():
         container.kill()  # 409: not running

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from harness import local_endpoint
+from harness import endpoint_process
 from harness.serving.limits import Limits
 from tests.reliability.conftest import start_process
 
@@ -35,7 +35,7 @@ def endpoint(tiny_classifier, tmp_path_factory):
     endpoint = start_process(tiny_classifier, tmp_path_factory.mktemp("load") / "server.log",
                              Limits())
     yield endpoint
-    local_endpoint.stop(endpoint)
+    endpoint_process.stop(endpoint)
 
 
 def test_concurrent_clients_get_every_answer_right(endpoint, tiny_classifier):
@@ -46,7 +46,7 @@ def test_concurrent_clients_get_every_answer_right(endpoint, tiny_classifier):
     failures, answered, lock = [], [0], threading.Lock()
 
     def client(c: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", endpoint["port"], timeout=120)
+        conn = http.client.HTTPConnection("127.0.0.1", endpoint.port, timeout=120)
         for i in range(REQUESTS):
             inputs = request_for(c, i)
             try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness import local_endpoint
+from harness import endpoint_process
 from harness.config import load_config
 from tests.conftest import harness
 from tests.reliability.test_cleanup import labelled_processes
@@ -36,4 +36,4 @@ def test_ctrl_c_in_sagemaker_local_leaves_nothing(step, tiny_job, sagemaker_loca
     for network in engine.networks.list(names=["sagemaker-local"]):  # only if another job's
         network.reload()
         assert network.attrs["Containers"]
-    assert not local_endpoint.listening(load_config(tiny_job).endpoint.port)
+    assert not endpoint_process.listening(load_config(tiny_job).endpoint.port)

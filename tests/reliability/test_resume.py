@@ -71,7 +71,7 @@ def test_sagemaker_local_reclaim_resumes_to_the_same_metrics(checkpointed, sagem
     import boto3
     import docker
 
-    from harness.modes.sagemaker_local import CREDENTIALS
+    from harness.modes.sagemaker_local.session import CREDENTIALS
 
     reclaimed = checkpointed("reclaimed")
     run = reclaim_and_compare(checkpointed("unbroken"), reclaimed, "sagemaker-local")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from harness import local_endpoint
+from harness import endpoint_process
 from tests.conftest import free_port, harness, state
 
 MODE = ("--mode", "sagemaker-local")
@@ -27,5 +27,5 @@ def test_limits_reach_the_container(tiny_job, sagemaker_local_stack):
         assert "more than the limit of 2 (endpoint.max_batch_size)" in refused.stderr
     finally:
         harness("delete", "-c", str(tiny_job), *MODE, *settings)
-    assert not local_endpoint.listening(port)
+    assert not endpoint_process.listening(port)
     assert state(tiny_job)["endpoint"] is None

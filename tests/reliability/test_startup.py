@@ -7,9 +7,9 @@ import time
 import psutil
 import pytest
 
-from harness import local_endpoint
+from harness import endpoint_process
 from harness.errors import StepError
-from harness.modes.sagemaker_local_host import allow_startup
+from harness.modes.sagemaker_local.sdk_patches import allow_startup
 from harness.serving.limits import Limits
 from tests.conftest import free_port
 from tests.reliability.conftest import start_process, with_inference
@@ -57,7 +57,7 @@ def test_sdk_local_mode_waits_as_long_as_configured(monkeypatch):
     # after one failed check instead of 120 s.
     allow_startup(0)
     port = free_port()
-    assert not local_endpoint.listening(port)
+    assert not endpoint_process.listening(port)
     started = time.monotonic()
     with pytest.raises(RuntimeError, match="Giving up"):
         entities._wait_for_serving_container(port)

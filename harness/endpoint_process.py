@@ -1,4 +1,7 @@
-"""An endpoint process on this machine: start it, wait for `/ping`, call it, stop it."""
+"""An endpoint process on this machine: start it, wait for `/ping`, call it, stop it.
+
+The process is the model server itself (`local`) or the host that holds an SDK local-mode
+endpoint (`sagemaker-local`); either way it outlives the command that started it."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from typing import Any
 
 from harness.errors import StepError
 from harness.process import start_detached, stop_group
+from harness.run_dir import Endpoint
 
 SERVER_MODULE = "harness.serving"
 
@@ -38,7 +42,7 @@ def serve_command(model_dir: Path, *, name: str, port: int) -> list[str]:
 
 
 def start(cmd: list[str], *, name: str, port: int, startup_timeout_s: float, log: Path,
-          env: dict[str, str]) -> dict[str, Any]:
+          env: dict[str, str]) -> Endpoint:
     """Run `cmd` (`python -m <module> ...`) detached; return once `/ping` answers on `port`."""
     if listening(port):
         raise StepError(f"port {port} is already in use",
@@ -60,8 +64,8 @@ def start(cmd: list[str], *, name: str, port: int, startup_timeout_s: float, log
     except BaseException:  # includes Ctrl-C: never leave a half-started server behind
         stop_group(proc.pid)
         raise
-    return {"name": name, "url": url, "port": port, "pid": proc.pid, "log": str(log),
-            "module": cmd[cmd.index("-m") + 1]}
+    return Endpoint(name=name, url=url, port=port, pid=proc.pid, log=str(log),
+                    module=cmd[cmd.index("-m") + 1])
 
 
 def _pings(url: str) -> bool:
@@ -87,9 +91,10 @@ def invoke(url: str, payload: Any, timeout_s: float = 120) -> Any:
                         "run `harness deploy` first") from None
 
 
-def stop(endpoint: dict[str, Any], grace_s: float = 10) -> None:
-    pid, port = endpoint["pid"], endpoint["port"]
-    if _runs(pid, endpoint["module"]):
+def stop(endpoint: Endpoint, grace_s: float = 10) -> None:
+    """Stop the endpoint process and wait until its port is free; one already gone is fine."""
+    pid, port = endpoint.pid, endpoint.port
+    if _runs(pid, endpoint.module):
         stop_group(pid, grace_s)
     deadline = time.monotonic() + 5
     while listening(port):

@@ -13,21 +13,11 @@ import threading
 import time
 from pathlib import Path
 
-from harness import cleanup
-from harness.modes.sagemaker_local import local_session
+from harness import ownership
+from harness.modes.sagemaker_local.sdk_patches import allow_startup
+from harness.modes.sagemaker_local.session import local_session, offline_environment
 
 stopping = threading.Event()
-SDK_PING_INTERVAL_S = 5  # how often SDK local mode checks the container's /ping
-
-
-def allow_startup(startup_timeout_s: float) -> None:
-    """SDK local mode gives up on the serving container's /ping after its module constant
-    HEALTH_CHECK_TIMEOUT_LIMIT (120 s), read at every check. Raise it past
-    `endpoint.startup_timeout_s`, so that harness's own wait, with its clear error, decides.
-    This process exists for one endpoint, so the change reaches nothing else."""
-    from sagemaker.local import entities
-
-    entities.HEALTH_CHECK_TIMEOUT_LIMIT = startup_timeout_s + 2 * SDK_PING_INTERVAL_S
 
 
 def _exit(*_):
@@ -37,9 +27,10 @@ def _exit(*_):
 
 def main() -> None:
     spec = json.loads(sys.argv[1])
-    os.environ[cleanup.OWNER] = cleanup.owner_of(os.getpid())  # its containers live as long as it
+    os.environ[ownership.OWNER] = ownership.owner_of(os.getpid())  # its containers live as long as it
     signal.signal(signal.SIGTERM, _exit)
     signal.signal(signal.SIGINT, _exit)
+    offline_environment()
     from sagemaker.huggingface import HuggingFaceModel
 
     allow_startup(spec["startup_timeout_s"])

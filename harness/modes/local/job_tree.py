@@ -1,4 +1,4 @@
-"""A SageMaker training job's `/opt/ml` tree on the host, and the environment the toolkit builds.
+"""`local` mode's training job: the `/opt/ml` tree on the host, and the toolkit's environment.
 
 The `SM_*` variables and the script's arguments come from sagemaker-training itself, run
 against this tree, so local mode gives train.py exactly what a training container would.
@@ -12,8 +12,9 @@ import shutil
 import subprocess
 import sys
 import tarfile
-import time
 from pathlib import Path
+
+from harness.storage import Storage
 
 TOOLKIT_ENV = """
 import json
@@ -21,12 +22,6 @@ from sagemaker_training import environment
 env = environment.Environment()
 print(json.dumps({"env": env.to_env_vars(), "args": env.to_cmd_args()}))
 """
-
-
-def job_name(base: str) -> str:
-    """`base-YYYY-MM-DD-HH-MM-SS-mmm`, the SDK's naming."""
-    now = time.time()
-    return f"{base}-{time.strftime('%Y-%m-%d-%H-%M-%S', time.gmtime(now))}-{int(now * 1000) % 1000:03d}"
 
 
 def encode_hyperparameters(hyperparameters: dict, *, program: str, submit_dir: str,
@@ -48,15 +43,21 @@ class TrainingJobTree:
         self.model_dir = root / "model"
         self.output_dir = root / "output"
 
-    def lay_out(self, *, hyperparameters: dict[str, str], channels: dict[str, Path],
-                code: Path) -> None:
+    def lay_out(self, *, hyperparameters: dict[str, str], channels: dict[str, str],
+                storage: Storage, code: Path) -> None:
+        """The tree for one job. A channel stored on this machine is linked in; any other is
+        downloaded, as SageMaker's File input mode does."""
         if self.root.exists():
             shutil.rmtree(self.root)  # a fresh job never sees a previous job's model
         for folder in (self.config_dir, self.data_dir, self.model_dir, self.output_dir / "data"):
             folder.mkdir(parents=True)
         (self.root / "code").symlink_to(code)
-        for channel, source in channels.items():
-            (self.data_dir / channel).symlink_to(source)
+        for channel, uri in channels.items():
+            local = storage.local_path(uri)
+            if local:
+                (self.data_dir / channel).symlink_to(local)
+            else:
+                storage.get_folder(uri, self.data_dir / channel)
         self._write("hyperparameters.json", hyperparameters)
         self._write("resourceconfig.json", {"current_host": "algo-1", "hosts": ["algo-1"],
                                             "network_interface_name": "eth0"})
@@ -78,20 +79,21 @@ class TrainingJobTree:
     def mark(self, failure: str | None) -> None:
         """The toolkit's ending: `output/success`, or `output/failure` holding the traceback."""
         if failure is None:
+            (self.output_dir / "failure").unlink(missing_ok=True)  # an attempt before a restart
             (self.output_dir / "success").touch()
         else:
             (self.output_dir / "failure").write_text(failure)
 
-    def pack(self, destination: Path) -> dict[str, Path]:
-        """model.tar.gz and output.tar.gz, with the folders' entries at the archive root.
+    def pack(self, storage: Storage, job: str) -> None:
+        """model.tar.gz and output.tar.gz into storage, where SageMaker puts them, with the
+        folders' entries at the archive root.
 
         Stored without compression (still gzip, as SageMaker reads it): weights do not
         compress, and level 9 spent 3.7 s of every local run on the default model."""
-        destination.mkdir(parents=True, exist_ok=True)
-        archives = {}
-        for name, folder in (("model", self.model_dir), ("output", self.output_dir)):
-            archives[name] = destination / f"{name}.tar.gz"
-            with tarfile.open(archives[name], "w:gz", compresslevel=0, dereference=True) as tar:
+        for folder, uri in ((self.model_dir, storage.model_artifact(job)),
+                            (self.output_dir, storage.output_artifact(job))):
+            with storage.open(uri, "wb") as sink, \
+                    tarfile.open(fileobj=sink, mode="w:gz", compresslevel=0,
+                                 dereference=True) as tar:
                 for entry in sorted(folder.iterdir()):
                     tar.add(entry, arcname=entry.name)
-        return archives

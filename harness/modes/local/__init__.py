@@ -1,7 +1,7 @@
 """`local`: train.py under `accelerate launch` on this machine, a local endpoint process.
 
-Storage mirrors S3 under `<run_dir>/s3/<bucket>/<prefix>/`, so artifacts have the same layout
-as in the SageMaker modes.
+Storage is a folder that mirrors S3, `<run_dir>/s3/<bucket>/<prefix>/`, so artifacts have the
+same layout as in the SageMaker modes.
 """
 
 from __future__ import annotations
@@ -11,15 +11,18 @@ import shutil
 import socket
 import sys
 import tarfile
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from harness import cleanup, local_endpoint
-from harness.errors import HarnessError, StepError
-from harness.modes.base import Mode
+from harness import endpoint_process, ownership
 from harness.checkpoints import Reclaim
+from harness.errors import HarnessError
+from harness.modes.base import Mode, TrainingFailed
+from harness.modes.local.job_tree import TrainingJobTree, encode_hyperparameters
 from harness.process import kill_group, run_tee
-from harness.training_job import TrainingJobTree, encode_hyperparameters, job_name
+from harness.run_dir import Endpoint, TrainingResult
+from harness.storage import Storage
 
 
 def launch_command(processes: int, cores: int) -> list[str]:
@@ -62,40 +65,29 @@ class LocalMode(Mode):
                                "machines with --mode sagemaker-local and "
                                "modes.sagemaker-local.instance_count")
 
-    @property
-    def storage(self) -> Path:
-        return self.run.path / "s3" / self.config.s3.bucket / self.config.s3_prefix
+    @cached_property
+    def storage(self) -> Storage:
+        return Storage.local(self.run.path / "s3" / self.config.s3.bucket / self.config.s3_prefix)
 
     def describe(self) -> dict[str, str]:
         return {"session": "this machine: accelerate launch, <run_dir>/s3 for S3",
                 "inference instance": "this machine", "inference image": "none (host Python)"}
 
-    def save_dataset(self, dataset, channel: str) -> str:
-        target = self.storage / "data" / channel
-        dataset.save_to_disk(str(target))
-        return str(target)
-
-    def upload_folder(self, folder: Path, channel: str) -> str:
-        return str(folder)  # already on this machine: the channel links to it
-
-    def train(self, channels: dict[str, str], hyperparameters: dict[str, Any],
-              interrupt_after: int = 0) -> dict[str, str]:
-        name = job_name(self.config.name)
+    def train(self, job_name: str, channels: dict[str, str], hyperparameters: dict[str, Any],
+              interrupt_after: int = 0) -> TrainingResult:
         source_dir = self.config.resolve(self.config.source_dir)
         tree = TrainingJobTree(self.run.path / "job")
         tree.lay_out(
             hyperparameters=encode_hyperparameters(
                 hyperparameters, program=self.config.entry_point, submit_dir=str(source_dir),
-                name=name, region="local"),
-            channels={channel: Path(uri) for channel, uri in channels.items()},
-            code=source_dir)
+                name=job_name, region="local"),
+            channels=channels, storage=self.storage, code=source_dir)
         env, args = tree.toolkit_environment()
         cmd = [*launch_command(self.settings.processes, int(env["SM_NUM_CPUS"])),
                str(source_dir / self.config.entry_point), *args]
         # SAGEMAKER_BASE_DIR is the toolkit's own variable for where /opt/ml is.
         env = {**os.environ, **env, "SAGEMAKER_BASE_DIR": str(tree.root)}
-        log = self.run.path / "train.log"
-        log.write_text("")
+        log = self.run.new_train_log()
 
         def attempt(reclaim: Reclaim) -> None:
             def started(proc):
@@ -105,45 +97,33 @@ class LocalMode(Mode):
             if code != 0:
                 tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
                 tree.mark(failure=tail)
-                raise StepError(f"train.py failed with exit code {code}:\n{tail}",
-                                f"full log: {log}; failure file: {tree.output_dir / 'failure'}")
+                raise TrainingFailed(job_name, tail, log)
 
-        self.with_checkpoints(attempt, tree.root / "checkpoints", name, interrupt_after)
+        try:
+            self.with_checkpoints(attempt, tree.root / "checkpoints", job_name, interrupt_after)
+        except TrainingFailed:  # SageMaker uploads a failed job's output too: its failure file
+            tree.pack(self.storage, job_name)
+            raise
         tree.mark(failure=None)
-        archives = tree.pack(self.storage / name / "output")
-        return {"job_name": name, "model_artifact": str(archives["model"]),
-                "output_artifact": str(archives["output"])}
+        tree.pack(self.storage, job_name)
+        return self.trained(job_name)
 
-    def save_checkpoint(self, checkpoint: Path, job: str) -> None:
-        shutil.copytree(checkpoint, self.storage / job / "checkpoints" / checkpoint.name,
-                        dirs_exist_ok=True)
-
-    def restore_checkpoints(self, folder: Path, job: str) -> None:
-        stored = self.storage / job / "checkpoints"
-        if stored.is_dir():
-            shutil.copytree(stored, folder, dirs_exist_ok=True)
-
-    def download(self, uri: str, destination: Path) -> Path:
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(uri, destination)
-        return destination
-
-    def deploy(self, model_artifact: str) -> dict[str, Any]:
+    def deploy(self, model_artifact: str) -> Endpoint:
         model_dir = self.run.path / "endpoint" / "model"
         shutil.rmtree(model_dir, ignore_errors=True)
         model_dir.mkdir(parents=True)
-        with tarfile.open(model_artifact) as tar:  # as SageMaker unpacks it into /opt/ml/model
-            tar.extractall(model_dir, filter="data")
+        with self.storage.open(model_artifact) as source, tarfile.open(fileobj=source) as tar:
+            tar.extractall(model_dir, filter="data")  # as SageMaker unpacks it into /opt/ml/model
         ep, name = self.config.endpoint, self.endpoint_name
-        command = local_endpoint.serve_command(model_dir, name=name, port=ep.port)
-        return local_endpoint.start(command, name=name, port=ep.port,
-                                    startup_timeout_s=ep.startup_timeout_s,
-                                    log=self.run.path / "endpoint" / "server.log",
-                                    env={**cleanup.endpoint_env(self.run.path),
-                                         **ep.limits.to_env()})
+        command = endpoint_process.serve_command(model_dir, name=name, port=ep.port)
+        return endpoint_process.start(command, name=name, port=ep.port,
+                                      startup_timeout_s=ep.startup_timeout_s,
+                                      log=self.run.path / "endpoint" / "server.log",
+                                      env={**ownership.endpoint_env(self.run.path),
+                                           **ep.limits.to_env()})
 
-    def predict(self, endpoint: dict[str, Any], payload: Any) -> Any:
-        return local_endpoint.invoke(endpoint["url"], payload)
+    def predict(self, endpoint: Endpoint, payload: Any) -> Any:
+        return endpoint_process.invoke(endpoint.url, payload)
 
-    def delete(self, endpoint: dict[str, Any]) -> None:
-        local_endpoint.stop(endpoint)
+    def delete(self, endpoint: Endpoint) -> None:
+        endpoint_process.stop(endpoint)

@@ -1,0 +1,227 @@
+"""`sagemaker-local`: SageMaker SDK local mode. Containers run under docker-compose, S3 is
+LocalStack's, and no call reaches AWS (no telemetry, no STS, no default-bucket lookup)."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import shutil
+import signal
+import sys
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from harness import docker_engine, emulator, endpoint_process, image, ownership
+from harness.checkpoints import Reclaim
+from harness.errors import StepError
+from harness.modes.base import Mode, TrainingFailed
+from harness.modes.sagemaker_local.sdk_patches import checkpoint_volume
+from harness.modes.sagemaker_local.session import (CREDENTIALS, ROLE, local_session,
+                                                   offline_environment)
+from harness.run_dir import Endpoint, TrainingResult
+from harness.sdk import estimator_arguments
+from harness.storage import Storage
+
+HOST_MODULE = "harness.modes.sagemaker_local.endpoint_host"
+PY_VERSION = "py311"  # the Python of harness's image
+
+
+@contextlib.contextmanager
+def interrupts_kept():
+    """Raise KeyboardInterrupt after a Ctrl-C even when the SDK returns normally: it counts
+    docker-compose's exit code 130 (its own Ctrl-C) as a successful job."""
+    seen = []
+
+    def interrupted(signum, frame):
+        seen.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if seen:
+        raise KeyboardInterrupt
+
+
+def compose_projects(container_root: Path) -> list[str]:
+    """The docker-compose projects the SDK created under `container_root` (one per folder)."""
+    if not container_root.exists():
+        return []
+    return sorted(d.name for d in container_root.iterdir() if (d / "docker-compose.yaml").exists())
+
+
+class SageMakerLocalMode(Mode):
+    name = "sagemaker-local"
+
+    def __init__(self, config, run):
+        super().__init__(config, run)
+        offline_environment()
+
+    @property
+    def image_uri(self) -> str:
+        """The configured image, else harness's image for this checkout."""
+        return self.settings.image_uri or image.default_image()
+
+    def estimator_arguments(self, hyperparameters: dict[str, Any]) -> dict[str, Any]:
+        return {**estimator_arguments(self.config, self.settings, hyperparameters),
+                "image_uri": self.image_uri,
+                "py_version": PY_VERSION, "role": ROLE}
+
+    def describe(self) -> dict[str, str]:
+        return {"session": "LocalSession: LocalStack S3, containers under docker-compose",
+                "inference instance": self.settings.inference_instance_type,
+                "inference image": self.image_uri}
+
+    def preflight(self, step: str) -> None:
+        self.engine  # noqa: B018 - every step drives Docker
+        if step in ("prepare", "train", "deploy"):
+            self.s3_url  # noqa: B018 - and these need LocalStack
+        if step in ("train", "deploy"):
+            docker_engine.require_image(self.engine, self.image_uri, image.BUILD_HINT)
+
+    @cached_property
+    def engine(self):
+        return docker_engine.client()
+
+    @cached_property
+    def s3_url(self) -> str:
+        url = emulator.endpoint_url(self.engine)
+        emulator.require(url)
+        return url
+
+    @cached_property
+    def storage(self) -> Storage:
+        """LocalStack's S3, with the run's bucket made if it is not there yet."""
+        storage = Storage.s3(
+            self.config.s3_root,
+            key=CREDENTIALS["aws_access_key_id"], secret=CREDENTIALS["aws_secret_access_key"],
+            client_kwargs={"endpoint_url": self.s3_url, "region_name": CREDENTIALS["region_name"]})
+        if not storage.fs.exists(self.config.s3.bucket):
+            storage.fs.mkdir(self.config.s3.bucket)
+        return storage
+
+    def _session(self, container_root: Path):
+        return local_session(self.s3_url, self.config.s3.bucket, container_root,
+                             self.config.endpoint.port)
+
+    def train(self, job_name: str, channels: dict[str, str], hyperparameters: dict[str, Any],
+              interrupt_after: int = 0) -> TrainingResult:
+        from sagemaker.huggingface import HuggingFace
+
+        root = self.run.path / "sagemaker-local" / "train"
+        checkpoints = self.run.path / "sagemaker-local" / "checkpoints"
+        log = self.run.new_train_log()
+
+        def attempt(reclaim: Reclaim) -> None:
+            estimator = HuggingFace(
+                **self.estimator_arguments(hyperparameters), sagemaker_session=self._session(root),
+                environment={"S3_ENDPOINT_URL": self.s3_url, "AWS_ENDPOINT_URL_S3": self.s3_url})
+            reclaim.kill = lambda: docker_engine.kill_compose_projects(
+                self.engine, compose_projects(root))
+            try:
+                with contextlib.redirect_stdout(Tee(sys.stdout, sink)), interrupts_kept(), \
+                        checkpoint_volume(checkpoints if self.config.checkpoints.enabled else None):
+                    estimator.fit(channels, job_name=job_name)  # the SDK prints container logs
+            except Exception as e:
+                tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
+                raise TrainingFailed(job_name, tail, log) from e
+            finally:
+                self._remove_containers(root)
+
+        with open(log, "a") as sink:
+            self.with_checkpoints(attempt, checkpoints, job_name, interrupt_after)
+        return self.trained(job_name)
+
+    def _remove_containers(self, root: Path) -> None:
+        import psutil
+
+        for child in psutil.Process().children(recursive=True):  # compose left by Ctrl-C
+            with contextlib.suppress(psutil.Error):
+                if "docker-compose" in " ".join(child.cmdline()):
+                    child.terminate()
+        self._remove_projects(compose_projects(root), root)
+        for container in docker_engine.leftover_containers(self.engine, self.run.path):
+            # e.g. an endpoint's, once its host process stopped
+            docker_engine.force_remove(container)
+
+    def _remove_projects(self, projects: list[str], root: Path) -> None:
+        """The SDK leaves its containers, its network and its folder behind: remove them."""
+        docker_engine.remove_compose_projects(self.engine, projects)
+        docker_engine.remove_network_if_unused(self.engine, docker_engine.SDK_NETWORK)
+        if os.getuid() != 0:  # containers wrote as root: take the files back before deleting
+            docker_engine.chown_tree(self.engine, self.image_uri, root.parent, os.getuid(),
+                                     os.getgid())
+        shutil.rmtree(root, ignore_errors=True)
+
+    def deploy(self, model_artifact: str) -> Endpoint:
+        root = self.run.path / "sagemaker-local" / "serve"
+        shutil.rmtree(root, ignore_errors=True)
+        ep = self.config.endpoint
+        spec = {"s3_url": self.s3_url, "bucket": self.config.s3.bucket,
+                "container_root": str(root), "port": ep.port,
+                "model_data": model_artifact, "image_uri": self.image_uri,
+                "instance_type": self.settings.inference_instance_type,
+                "endpoint_name": self.endpoint_name, "role": ROLE,
+                "startup_timeout_s": ep.startup_timeout_s, "env": ep.limits.to_env()}
+        try:
+            endpoint = endpoint_process.start(
+                [sys.executable, "-m", HOST_MODULE, json.dumps(spec)], name=self.endpoint_name,
+                port=ep.port, startup_timeout_s=ep.startup_timeout_s,
+                log=self.run.path / "endpoint" / "host.log",
+                env=ownership.endpoint_env(self.run.path))
+        except BaseException:
+            self._remove_containers(root)
+            raise
+        return dataclasses.replace(endpoint, container_root=str(root),
+                                   projects=compose_projects(root))
+
+    def predict(self, endpoint: Endpoint, payload: Any) -> Any:
+        from sagemaker.huggingface import HuggingFacePredictor
+        from sagemaker.serializers import JSONSerializer
+
+        session = self._session(Path(endpoint.container_root))
+        predictor = HuggingFacePredictor(endpoint.name, sagemaker_session=session,
+                                         serializer=JSONSerializer(),
+                                         deserializer=CheckedJSONDeserializer())
+        return predictor.predict(payload)
+
+    def delete(self, endpoint: Endpoint) -> None:
+        endpoint_process.stop(endpoint, grace_s=30)  # the host deletes the endpoint on SIGTERM
+        self._remove_projects(endpoint.projects, Path(endpoint.container_root))
+
+
+class Tee:
+    """A text stream that writes to two."""
+
+    def __init__(self, stream, sink):
+        self.stream, self.sink = stream, sink
+
+    def write(self, text: str) -> int:
+        self.sink.write(text)
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.sink.flush()
+        self.stream.flush()
+
+
+class CheckedJSONDeserializer:
+    """JSON, but an error status becomes an error: SDK local mode's runtime client returns any
+    answer as if it were a prediction, where SageMaker's raises a ModelError."""
+
+    ACCEPT = ("application/json",)
+
+    def deserialize(self, stream, content_type):
+        try:
+            body = stream.read()
+        finally:
+            stream.close()
+        if stream.status != 200:
+            raise StepError(f"the endpoint answered {stream.status}: "
+                            f"{body.decode(errors='replace')}")
+        return json.loads(body)

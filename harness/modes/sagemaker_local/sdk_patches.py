@@ -1,0 +1,43 @@
+"""Every touch of SDK local mode's private API, in one place. Each is applied from a function,
+for as long as it is needed, never at import. They depend on the SDK's internals, which is why
+pyproject.toml pins `sagemaker` exactly."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+SDK_PING_INTERVAL_S = 5  # how often SDK local mode checks the container's /ping
+
+
+@contextlib.contextmanager
+def checkpoint_volume(host_dir: Path | None):
+    """Mount `host_dir` at /opt/ml/checkpoints in training containers, as SageMaker's checkpoint
+    config does. SDK local mode rejects `checkpoint_s3_uri`, so its volume list is extended."""
+    if host_dir is None:
+        yield
+        return
+    from sagemaker.local import image as sdk_image
+
+    container = sdk_image._SageMakerContainer
+    original = container._prepare_training_volumes
+
+    def with_checkpoints(self, *args, **kwargs):
+        return [*original(self, *args, **kwargs),
+                sdk_image._Volume(str(host_dir), "/opt/ml/checkpoints")]
+
+    container._prepare_training_volumes = with_checkpoints
+    try:
+        yield
+    finally:
+        container._prepare_training_volumes = original
+
+
+def allow_startup(startup_timeout_s: float) -> None:
+    """SDK local mode gives up on the serving container's /ping after its module constant
+    HEALTH_CHECK_TIMEOUT_LIMIT (120 s), read at every check. Raise it past
+    `endpoint.startup_timeout_s`, so that harness's own wait, with its clear error, decides.
+    Only the endpoint host calls this: that process exists for one endpoint."""
+    from sagemaker.local import entities
+
+    entities.HEALTH_CHECK_TIMEOUT_LIMIT = startup_timeout_s + 2 * SDK_PING_INTERVAL_S

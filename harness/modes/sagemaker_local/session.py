@@ -1,0 +1,35 @@
+"""The SDK's LocalSession on LocalStack: explicit credentials, harness's bucket, code mounted."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from harness import ownership
+from harness.sdk import TELEMETRY_OFF, quiet_sdk
+
+CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test",
+               "region_name": "us-east-1"}
+ROLE = "arn:aws:iam::000000000000:role/harness-local"
+
+
+def offline_environment() -> None:
+    """Before the SDK is imported: importing it builds a default Session, whose credential
+    lookup asks EC2's metadata service (an AWS address); nothing in this mode may."""
+    os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+    quiet_sdk()
+
+
+def local_session(s3_url: str, bucket: str, container_root: Path, serving_port: int):
+    """A LocalSession on LocalStack: explicit boto session, own bucket, code mounted."""
+    import boto3
+    from sagemaker.local import LocalSession
+
+    container_root.mkdir(parents=True, exist_ok=True)
+    session = LocalSession(boto_session=boto3.Session(**CREDENTIALS), s3_endpoint_url=s3_url,
+                           default_bucket=bucket, disable_local_code=False,
+                           sagemaker_config=TELEMETRY_OFF)
+    session.config = {"local": {"local_code": True, "container_root": str(container_root),
+                                "serving_port": serving_port,
+                                "container_config": {"labels": ownership.container_labels()}}}
+    return session
