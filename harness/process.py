@@ -53,7 +53,7 @@ def run_tee(cmd: list[str], *, env: dict[str, str], cwd: Path, log: Path,
     if on_start:
         on_start(proc)
     try:
-        with open(log, "ab") as sink:
+        with open(log, "ab", buffering=0) as sink:  # the log reads live, as the terminal does
             while chunk := os.read(proc.stdout.fileno(), 65536):
                 sys.stdout.buffer.write(chunk)
                 sys.stdout.flush()
