@@ -203,6 +203,7 @@ class Tee:
 
     def write(self, text: str) -> int:
         self.sink.write(text)
+        self.sink.flush()  # the log reads live, as the terminal does
         return self.stream.write(text)
 
     def flush(self) -> None:
