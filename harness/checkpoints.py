@@ -1,13 +1,15 @@
 """Checkpoints as SageMaker keeps them, and spot reclaims rehearsed in the emulated modes.
 
-A job's complete checkpoints in `/opt/ml/checkpoints` are saved to `<job>/checkpoints` in the
-mode's storage; one the job was killed while writing never is. A restart begins, like a new
-spot instance, with that folder emptied and filled from storage; train.py then resumes from
-the newest complete checkpoint.
+What a job leaves in `/opt/ml/checkpoints` is saved to `<job>/checkpoints` in the mode's
+storage, as SageMaker syncs that folder. A script that marks each finished checkpoint folder
+with a `checkpoint-complete` file, as the bundled train.py does, gets more: a `checkpoint-*`
+folder without the mark (the job was killed while writing it) is never saved. A restart
+begins, like a new spot instance, with that folder emptied and filled from storage.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 from collections.abc import Callable
@@ -17,15 +19,29 @@ from typing import TypeVar
 from harness.errors import StepError
 
 MARK = "checkpoint-complete"  # written by train.py (which imports nothing from harness) last
+NUMBERED = re.compile(r"checkpoint-(\d+)")
 T = TypeVar("T")
 
 
-def complete(folder: Path) -> list[str]:
-    """Names of the checkpoints in `folder` that train.py finished writing, oldest first."""
+def complete(folder: Path) -> list[Path]:
+    """The checkpoints in `folder` to save, oldest first: every entry, except `checkpoint-*`
+    folders without the mark when the script marks its checkpoints."""
     if not folder.is_dir():
         return []
-    found = [p for p in folder.glob("checkpoint-*") if (p / MARK).is_file()]
-    return [p.name for p in sorted(found, key=lambda p: int(p.name.split("-")[-1]))]
+    entries = list(folder.iterdir())
+    if any((entry / MARK).is_file() for entry in entries):
+        entries = [e for e in entries if not NUMBERED.fullmatch(e.name) or (e / MARK).is_file()]
+    return sorted(entries, key=_age)
+
+
+def _age(entry: Path) -> tuple[float, float]:
+    numbered = NUMBERED.fullmatch(entry.name)
+    return (int(numbered.group(1)) if numbered else float("inf"), entry.stat().st_mtime)
+
+
+def _snapshot(entries: list[Path]) -> list[tuple[str, float, int]]:
+    return [(str(p), p.stat().st_mtime, p.stat().st_size)
+            for entry in entries for p in [entry, *entry.rglob("*")]]
 
 
 class Reclaim(threading.Thread):
@@ -40,11 +56,16 @@ class Reclaim(threading.Thread):
         self.done = threading.Event()
 
     def run(self) -> None:
+        """Kill once `after` checkpoints exist and nothing in them changed for one poll."""
+        previous = None
         while not self.done.wait(0.2):
-            if self.kill and len(complete(self.folder)) >= self.after:
+            found = complete(self.folder)
+            snapshot = _snapshot(found) if len(found) >= self.after else None
+            if self.kill and snapshot is not None and snapshot == previous:
                 self.fired = True
                 self.kill()
                 return
+            previous = snapshot
 
     def __enter__(self) -> Reclaim:
         if self.after:
@@ -73,9 +94,10 @@ def with_restarts(attempt: Callable[[Reclaim], T], *, folder: Path, interrupt_af
                 if not reclaim.fired:
                     raise
             finally:
-                for name in complete(folder):
-                    save(folder / name)
+                for checkpoint in complete(folder):
+                    save(checkpoint)
         # The job is dead now: nothing newer than this can appear.
-        print(f"harness: spot reclaim rehearsed: the job was killed after {complete(folder)[-1]}; "
-              "restarting it on the checkpoints restored from storage", flush=True)
+        print(f"harness: spot reclaim rehearsed: the job was killed after "
+              f"{complete(folder)[-1].name}; restarting it on the checkpoints restored from "
+              "storage", flush=True)
     raise AssertionError("unreachable: the second attempt is never reclaimed")

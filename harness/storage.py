@@ -82,10 +82,12 @@ class Storage:
         dataset.save_to_disk(uri, storage_options=self.options)
         return uri
 
-    def put_folder(self, folder: Path, uri: str) -> str:
-        """Copy every file under `folder` to `uri/<relative path>`."""
-        for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
-            self.fs.put_file(str(path), f"{uri}/{path.relative_to(folder).as_posix()}")
+    def put(self, path: Path, uri: str) -> str:
+        """Copy a file to `uri`, or every file under a folder to `uri/<relative path>`."""
+        if Path(path).is_file():
+            self.fs.put_file(str(path), uri)
+        for file in sorted(p for p in Path(path).rglob("*") if p.is_file()):
+            self.fs.put_file(str(file), f"{uri}/{file.relative_to(path).as_posix()}")
         return uri
 
     def get_file(self, uri: str, destination: Path) -> Path:

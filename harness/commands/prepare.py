@@ -13,7 +13,7 @@ def prepare(job: Job) -> Prepared:
         for split in data.SPLITS:
             job.storage.save_dataset(splits[split], planned[split])
         if source.folder:
-            job.storage.put_folder(source.folder, planned[channels.MODEL])
+            job.storage.put(source.folder, planned[channels.MODEL])
         prepared = Prepared(channels=planned, labels=splits["train"].features["labels"].names,
                             rows={split: len(splits[split]) for split in data.SPLITS})
         job.run.save(prepared=prepared)

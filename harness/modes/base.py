@@ -99,5 +99,5 @@ class Mode(ABC):
         stored = self.storage.checkpoints(job)
         with_restarts(attempt, folder=folder, interrupt_after=interrupt_after,
                       restore=lambda local: self.storage.get_folder(stored, local),
-                      save=lambda checkpoint: self.storage.put_folder(
+                      save=lambda checkpoint: self.storage.put(
                           checkpoint, f"{stored}/{checkpoint.name}"))
