@@ -41,6 +41,23 @@ def launch_command(processes: int, cores: int) -> list[str]:
             "--num_cpu_threads_per_process", str(max(1, cores // processes))]
 
 
+def without_launcher_traceback(log: str) -> str:
+    """The log without accelerate's own traceback (a CalledProcessError saying that the script
+    failed), which follows the script's and says nothing more."""
+    lines, kept, i = log.splitlines(), [], 0
+    while i < len(lines):
+        if lines[i].startswith("Traceback (most recent call last)"):
+            end = i + 1
+            while end < len(lines) and lines[end].startswith("  "):
+                end += 1
+            if any("accelerate/commands/launch.py" in line for line in lines[i:end]):
+                i = end + 1  # the frames and the exception line
+                continue
+        kept.append(lines[i])
+        i += 1
+    return "\n".join(kept)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -95,7 +112,8 @@ class LocalMode(Mode):
 
             code = run_tee(cmd, env=env, cwd=source_dir, log=log, on_start=started)
             if code != 0:
-                tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
+                text = without_launcher_traceback(log.read_text(errors="replace"))
+                tail = "\n".join(text.splitlines()[-40:])
                 tree.mark(failure=tail)
                 raise TrainingFailed(job_name, tail, log)
 
