@@ -1,0 +1,118 @@
+"""What a training script sees and leaves behind, the same in every mode."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+
+from harness.job import open_job
+from tests.conftest import REPO, harness, state
+from tests.contract.conftest import left_behind
+
+HARNESS = REPO / "harness"
+
+
+def trained(config, mode: str, *extra: str):
+    harness("prepare", "-c", str(config), "--mode", mode)
+    harness("train", "-c", str(config), "--mode", mode, *extra)
+    return open_job(config, [], mode), state(config)
+
+
+def members(job, uri: str) -> set[str]:
+    with job.storage.open(uri) as source, tarfile.open(fileobj=source) as tar:
+        return set(tar.getnames())
+
+
+def test_the_script_sees_the_training_contract(mode, contract_job):
+    job, run = trained(contract_job("probe.py"), mode)
+    seen = json.loads((job.run.output_dir / "data" / "seen.json").read_text())
+    env = seen["env"]
+    # Hyperparameters arrive as `--key value` pairs, SM_HP_<KEY> and SM_HPS.
+    args = dict(zip(seen["argv"][::2], seen["argv"][1::2]))
+    expected = job.hyperparameters()
+    assert args == {f"--{key}": str(value) for key, value in expected.items()}
+    assert json.loads(env["SM_HPS"]) == expected
+    assert env["SM_HP_EPOCHS"] == "2" and env["SM_HP_LEARNING_RATE"] == "0.001"
+    # Every channel is a folder holding what prepare stored.
+    assert json.loads(env["SM_CHANNELS"]) == ["model", "test", "train"]
+    for split in ("train", "test"):
+        assert {"dataset_info.json", "state.json"} <= set(seen["channels"][split])
+    assert "config.json" in seen["channels"]["model"]
+    # The container layout, wherever /opt/ml is.
+    assert env["SM_MODEL_DIR"].endswith("/model")
+    assert env["SM_OUTPUT_DATA_DIR"].endswith("/output/data")
+    assert env["SM_CURRENT_HOST"].startswith("algo-1")
+    assert json.loads(env["SM_HOSTS"]) == [env["SM_CURRENT_HOST"]]
+    assert int(env["SM_NUM_CPUS"]) >= 1 and env["SM_NUM_GPUS"].isdigit()
+    assert run["training"]["job_name"].startswith(job.config.name)
+
+
+def test_artifacts_are_where_sagemaker_puts_them(mode, contract_job):
+    job, run = trained(contract_job("probe.py"), mode)
+    name = run["training"]["job_name"]
+    assert run["training"]["model_artifact"] == job.storage.model_artifact(name)
+    assert run["training"]["output_artifact"] == job.storage.output_artifact(name)
+    # Each archive holds its folder's entries at its root.
+    assert {"written-by-the-script.txt", "config.json"} <= members(
+        job, job.storage.model_artifact(name))
+    assert {"success", "data/seen.json"} <= members(job, job.storage.output_artifact(name))
+
+
+def test_a_failing_script_names_itself_and_keeps_its_failure_file(mode, contract_job):
+    config = contract_job("fail.py")
+    harness("prepare", "-c", str(config), "--mode", mode)
+    result = harness("train", "-c", str(config), "--mode", mode, check=False)
+    assert result.returncode == 1
+    assert "fail.py failed" in result.stderr
+    assert "the contract's failure marker" in result.stderr
+    assert str(HARNESS) not in result.stderr  # the script's error, not one of harness's frames
+    failure = config.parent / "run" / "output" / "failure"  # the same place in every mode
+    assert "the contract's failure marker" in failure.read_text()
+    assert "training" not in state(config)
+    assert left_behind(config.parent / "run") == []
+
+
+def test_checkpoints_survive_a_reclaim(mode, contract_job):
+    """A rehearsed spot reclaim: what the script checkpointed goes to storage, and the restarted
+    job starts with it restored, as a new instance would."""
+    config = contract_job("checkpointing.py", checkpoints={"enabled": True})
+    job, run = trained(config, mode, "--interrupt-after-checkpoint", "1")
+    seen = json.loads((job.run.output_dir / "data" / "seen.json").read_text())
+    assert seen["restored"] == {"step-1.pt": "weights after step 1"}
+    stored = job.storage.checkpoints(run["training"]["job_name"])
+    with job.storage.open(f"{stored}/step-1.pt") as saved:
+        assert saved.read() == b"weights after step 1"
+    assert left_behind(config.parent / "run") == []
+
+
+def test_ctrl_c_during_training_leaves_nothing(mode, contract_job):
+    config = contract_job("slow.py")
+    run = config.parent / "run"
+    harness("prepare", "-c", str(config), "--mode", mode)
+    # The CLI as its own process (FakeMode registered in it as in this one), signalled as a
+    # terminal's Ctrl-C signals it.
+    cli = subprocess.Popen(
+        [sys.executable, "-c", "from tests.contract import fake_mode; fake_mode.register(); "
+         "from harness.cli import main; main()", "train", "-c", str(config), "--mode", mode],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 240
+        while "training started" not in (run / "train.log").read_text(errors="ignore") \
+                if (run / "train.log").exists() else True:
+            assert cli.poll() is None and time.monotonic() < deadline, "training never started"
+            time.sleep(0.2)
+        cli.send_signal(signal.SIGINT)
+        assert cli.wait(timeout=90) == 130, cli.stderr.read()
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+    deadline = time.monotonic() + 30
+    while left_behind(run) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert left_behind(run) == []
+    assert "interrupted" in cli.stderr.read()
+
