@@ -12,6 +12,7 @@ import re
 import tarfile
 import uuid
 
+import docker
 import psutil
 import pytest
 
@@ -123,7 +124,11 @@ def test_two_containers_match_one_process(tmp_path, steady_bert, sentiment_files
         names = tar.getnames()
     assert "model.safetensors" in names and len(names) == len(set(names))
     # Other jobs may share this engine: none of this job's containers may remain, and the
-    # SDK's network only while someone else's containers still run.
+    # SDK's network only while someone else's containers still use it.
     containers, networks = leftovers()
     assert [name for name in containers if name.endswith(hosts)] == []
-    assert networks == [] or containers
+    engine = docker.from_env()
+    for name in networks:
+        network = engine.networks.get(name)
+        network.reload()
+        assert network.attrs["Containers"], f"{name} was left behind with nothing on it"

@@ -19,7 +19,8 @@ def test_limits_reach_the_container(tiny_job, sagemaker_local_stack):
     try:
         ok = harness("predict", "-c", str(tiny_job), *MODE, *settings, "--json",
                      json.dumps({"inputs": ["a fine film", "dull"]}))
-        assert "POSITIVE" in ok.stdout or "NEGATIVE" in ok.stdout
+        assert [a["label"] in ("NEGATIVE", "POSITIVE") for a in json.loads(ok.stdout)] == \
+            [True, True]
         refused = harness("predict", "-c", str(tiny_job), *MODE, *settings, "--json",
                           json.dumps({"inputs": ["a", "b", "c"]}), check=False)
         assert refused.returncode == 1
