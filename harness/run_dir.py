@@ -89,7 +89,7 @@ class RunDir:
             state = json.loads(self.state_file.read_text())
         except ValueError:
             raise StepError(f"{self.state_file} is not valid JSON",
-                            f"delete it to start this run over, or use another run_dir") from None
+                            "delete it to start this run over, or use another run_dir") from None
         if self.mode and state.get("mode") not in (None, self.mode):
             raise StepError(
                 f"{self.path} holds a run in mode {state['mode']!r}, not {self.mode!r}",

@@ -5,7 +5,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tarfile
 import time
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 from harness import endpoint_process
 from harness.config import load_config
 from harness.errors import StepError
-from tests.conftest import deployed, free_port, harness, state
+from tests.conftest import deployed, free_port, harness, harness_process, state
 
 
 def wait_for(predicate, timeout_s=120, interval_s=0.2):
@@ -128,8 +127,7 @@ def interrupt_when(proc, ready, timeout_s=180):
 
 
 def cli(*args):
-    return subprocess.Popen([sys.executable, "-m", "harness", *args], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    return harness_process(*args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
 def test_ctrl_c_during_train_leaves_no_process(tiny_job):

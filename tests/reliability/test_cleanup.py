@@ -15,7 +15,7 @@ import pytest
 
 from harness import ownership
 from harness.commands.cleanup import cleanup
-from tests.conftest import deployed, harness, write_config
+from tests.conftest import deployed, harness, harness_process, write_config
 
 
 def labelled_processes(run) -> list[psutil.Process]:
@@ -31,8 +31,8 @@ def labelled_processes(run) -> list[psutil.Process]:
 
 def kill_harness_when(config, mode: str, ready) -> None:
     """Start `harness train`, wait until `ready()`, then SIGKILL the command alone."""
-    cli = subprocess.Popen([sys.executable, "-m", "harness", "train", "-c", str(config),
-                            "--mode", mode], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cli = harness_process("train", "-c", str(config), "--mode", mode,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 240
     while not ready():
         assert cli.poll() is None and time.monotonic() < deadline, "training never started"

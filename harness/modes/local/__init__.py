@@ -12,7 +12,6 @@ import socket
 import sys
 import tarfile
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 from harness import endpoint_process, ownership
