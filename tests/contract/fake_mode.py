@@ -75,13 +75,8 @@ class FakeMode(Mode):
                 raise TrainingFailed(job_name, tail, self.run.train_log)
 
         self.run.new_train_log()
-        try:
-            self.with_checkpoints(attempt, tree.root / "checkpoints", job_name, interrupt_after)
-        except TrainingFailed:
-            tree.pack(self.storage, job_name)
-            raise
-        tree.mark(failure=None)
-        tree.pack(self.storage, job_name)
+        tree.run(lambda: self.with_checkpoints(attempt, tree.root / "checkpoints", job_name,
+                                               interrupt_after), self.storage, job_name)
         return self.trained(job_name)
 
     def deploy(self, model_artifact: str) -> Endpoint:

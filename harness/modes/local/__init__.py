@@ -116,13 +116,8 @@ class LocalMode(Mode):
                 tree.mark(failure=tail)
                 raise TrainingFailed(job_name, tail, log)
 
-        try:
-            self.with_checkpoints(attempt, tree.root / "checkpoints", job_name, interrupt_after)
-        except TrainingFailed:  # SageMaker uploads a failed job's output too: its failure file
-            tree.pack(self.storage, job_name)
-            raise
-        tree.mark(failure=None)
-        tree.pack(self.storage, job_name)
+        tree.run(lambda: self.with_checkpoints(attempt, tree.root / "checkpoints", job_name,
+                                               interrupt_after), self.storage, job_name)
         return self.trained(job_name)
 
     def deploy(self, model_artifact: str) -> Endpoint:

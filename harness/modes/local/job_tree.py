@@ -12,8 +12,10 @@ import shutil
 import subprocess
 import sys
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
+from harness.modes.base import TrainingFailed
 from harness.storage import Storage
 
 TOOLKIT_ENV = """
@@ -83,6 +85,17 @@ class TrainingJobTree:
             (self.output_dir / "success").touch()
         else:
             (self.output_dir / "failure").write_text(failure)
+
+    def run(self, job: Callable[[], None], storage: Storage, job_name: str) -> None:
+        """Run the job, then mark how it ended and pack its artifacts into storage, as
+        SageMaker does, a failed job's output (with its failure file) included."""
+        try:
+            job()
+        except TrainingFailed:
+            self.pack(storage, job_name)
+            raise
+        self.mark(failure=None)
+        self.pack(storage, job_name)
 
     def pack(self, storage: Storage, job: str) -> None:
         """model.tar.gz and output.tar.gz into storage, where SageMaker puts them, with the
