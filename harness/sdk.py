@@ -17,6 +17,19 @@ ACCOUNT = "123456789012"
 DISTRIBUTION = {"torch_distributed": {"enabled": True}}
 
 
+def user_config() -> dict[str, Any]:
+    """The user's SageMaker SDK defaults (its config.yaml files: VPC, KMS keys, tags, ...), with
+    telemetry off unless they turn it on there."""
+    from sagemaker.config import load_sagemaker_config
+
+    config = load_sagemaker_config() or {}
+    modules = config.setdefault("SageMaker", {}).setdefault("PythonSDK", {}).setdefault(
+        "Modules", {})
+    modules.setdefault("TelemetryOptOut", True)
+    config.setdefault("SchemaVersion", "1.0")
+    return config
+
+
 def quiet_sdk() -> None:
     """Before the SDK is imported: no warning that v3 exists (v2 is the SDK with local mode)."""
     os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")

@@ -12,7 +12,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from harness.config import load_config
-from harness.errors import HarnessError
+from harness.errors import HarnessError, StepError
 from harness.modes.sagemaker import SageMakerMode
 from harness.run_dir import RunDir
 from harness.sdk import recording_session
@@ -134,9 +134,11 @@ def test_failed_deploy_deletes_what_it_made(tmp_path):
     stub.add_response("delete_endpoint", {}, {"EndpointName": name})
     stub.add_response("delete_endpoint_config", {}, {"EndpointConfigName": name})
     stub.add_response("delete_model", {}, {"ModelName": f"{name}-model"})
-    with stub, pytest.raises(Exception, match="ResourceLimitExceeded"):
+    with stub, pytest.raises(StepError, match="ResourceLimitExceeded") as error:
         mode.deploy("s3://harness-artifacts/imdb-distilbert/job/output/model.tar.gz")
     stub.assert_no_pending_responses()
+    assert "deleted it, its endpoint config and its model" in error.value.message
+    assert "Service Quotas" in error.value.hint
 
 
 def test_unknown_dlc_versions_list_the_valid_ones(tmp_path):

@@ -26,7 +26,6 @@ from harness.sdk import estimator_arguments
 from harness.storage import Storage
 
 HOST_MODULE = "harness.modes.sagemaker_local.endpoint_host"
-PY_VERSION = "py311"  # the Python of harness's image
 
 
 @contextlib.contextmanager
@@ -70,12 +69,18 @@ class SageMakerLocalMode(Mode):
     def estimator_arguments(self, hyperparameters: dict[str, Any]) -> dict[str, Any]:
         return {**estimator_arguments(self.config, self.settings, hyperparameters),
                 "image_uri": self.image_uri,
-                "py_version": PY_VERSION, "role": ROLE}
+                "py_version": image.PY_VERSION, "role": ROLE}
 
     def describe(self) -> dict[str, str]:
         return {"session": "LocalSession: LocalStack S3, containers under docker-compose",
                 "inference instance": self.settings.inference_instance_type,
                 "inference image": self.image_uri}
+
+    def framework_versions(self) -> dict[str, dict[str, str]]:
+        if self.settings.image_uri:  # an image of the user's own
+            return super().framework_versions()
+        versions = image.framework_versions()
+        return {"training": versions, "inference": versions}
 
     def preflight(self, step: str) -> None:
         self.engine  # noqa: B018 - every step drives Docker
