@@ -6,7 +6,9 @@ machine and no credentials are needed, yet the requests are the ones the SDK wou
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 from typing import Any
 
 TELEMETRY_OFF = {"SchemaVersion": "1.0",
@@ -28,6 +30,26 @@ def user_config() -> dict[str, Any]:
     modules.setdefault("TelemetryOptOut", True)
     config.setdefault("SchemaVersion", "1.0")
     return config
+
+
+@contextlib.contextmanager
+def interrupts_kept():
+    """Raise KeyboardInterrupt after a Ctrl-C even when the SDK returns normally: `fit` swallows
+    it (its telemetry wrapper returns from a `finally`), and local mode counts docker-compose's
+    exit code 130 (its own Ctrl-C) as a successful job."""
+    seen = []
+
+    def interrupted(signum, frame):
+        seen.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if seen:
+        raise KeyboardInterrupt
 
 
 def quiet_sdk() -> None:

@@ -18,7 +18,8 @@ from harness import aws, names
 from harness.errors import HarnessError, StepError, warn
 from harness.modes.base import Mode, TrainingFailed
 from harness.run_dir import Endpoint, Prepared, TrainingResult
-from harness.sdk import ACCOUNT, estimator_arguments, quiet_sdk, recording_session, user_config
+from harness.sdk import (ACCOUNT, estimator_arguments, interrupts_kept, quiet_sdk,
+                         recording_session, user_config)
 from harness.storage import RecordingStorage, Storage
 
 DRY_RUN_REGION = "us-east-1"  # what a dry run shows where no region is set
@@ -38,7 +39,7 @@ def dlc_image(versions, *, region: str, instance_type: str, scope: str) -> str:
     except ValueError as e:
         if "Unsupported processor" in str(e):  # the Hugging Face training DLCs are GPU-only
             raise HarnessError(f"no Hugging Face {scope} DLC runs on {instance_type}: {e}",
-                               f"set modes.sagemaker.instance_type to a GPU type (ml.g5, "
+                               "set modes.sagemaker.instance_type to a GPU type (ml.g5, "
                                "ml.g4dn, ml.p3, ...) or modes.sagemaker.image_uri to an image "
                                "of your own") from None
         valid = "\n".join(f"    {c}" for c in dlc_combinations(scope))
@@ -197,8 +198,9 @@ class SageMakerMode(Mode):
         from sagemaker.exceptions import UnexpectedStatusException
 
         try:
-            self.estimator(hyperparameters, job_name).fit(channels, job_name=job_name, wait=True,
-                                                          logs="All")
+            with interrupts_kept():
+                self.estimator(hyperparameters, job_name).fit(channels, job_name=job_name,
+                                                              wait=True, logs="All")
         except UnexpectedStatusException as e:  # the job ended Failed (or Stopped)
             raise TrainingFailed(job_name, str(e), "CloudWatch log group "
                                  f"/aws/sagemaker/TrainingJobs, stream {job_name}/...") from e
@@ -229,16 +231,17 @@ class SageMakerMode(Mode):
         from botocore.exceptions import ClientError
         from sagemaker.exceptions import UnexpectedStatusException
 
+        runtime = self.session.sagemaker_runtime_client.meta.endpoint_url  # an emulator's too
         endpoint = Endpoint(name=self.endpoint_name, model_name=self.model_name,
-                            url=f"https://runtime.sagemaker.{self.region}.amazonaws.com/"
-                                f"endpoints/{self.endpoint_name}/invocations")
+                            url=f"{runtime}/endpoints/{self.endpoint_name}/invocations")
         try:
             self.model(model_artifact).deploy(
                 initial_instance_count=1, instance_type=self.settings.inference_instance_type,
                 endpoint_name=self.endpoint_name, wait=True)
         except BaseException as e:  # Ctrl-C included: a half-made endpoint still costs money
             if self.settings.keep_endpoint_on_failure:
-                done = f"kept it (keep_endpoint_on_failure); delete it with: {self.delete_command()}"
+                done = ("kept it (keep_endpoint_on_failure); delete it with: "
+                        f"{self.delete_command()}")
             else:
                 self.delete(endpoint)
                 done = "deleted it, its endpoint config and its model"

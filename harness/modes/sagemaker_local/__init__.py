@@ -8,7 +8,6 @@ import dataclasses
 import json
 import os
 import shutil
-import signal
 import sys
 from functools import cached_property
 from pathlib import Path
@@ -22,29 +21,10 @@ from harness.modes.sagemaker_local.sdk_patches import checkpoint_volume
 from harness.modes.sagemaker_local.session import (CREDENTIALS, ROLE, local_session,
                                                    offline_environment)
 from harness.run_dir import Endpoint, TrainingResult
-from harness.sdk import estimator_arguments
+from harness.sdk import estimator_arguments, interrupts_kept
 from harness.storage import Storage
 
 HOST_MODULE = "harness.modes.sagemaker_local.endpoint_host"
-
-
-@contextlib.contextmanager
-def interrupts_kept():
-    """Raise KeyboardInterrupt after a Ctrl-C even when the SDK returns normally: it counts
-    docker-compose's exit code 130 (its own Ctrl-C) as a successful job."""
-    seen = []
-
-    def interrupted(signum, frame):
-        seen.append(signum)
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGINT, interrupted)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if seen:
-        raise KeyboardInterrupt
 
 
 def compose_projects(container_root: Path) -> list[str]:
