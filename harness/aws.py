@@ -98,9 +98,9 @@ def check_instance_type(value: str, use: str, key: str) -> None:
     valid = model.shape_for(INSTANCE_TYPES[use]).enum
     if value in valid:
         return
-    close = difflib.get_close_matches(value, valid, n=3)
+    close = difflib.get_close_matches(value, valid, n=1)
     families = sorted({name.rsplit(".", 1)[0] for name in valid})
-    guess = f"; did you mean {' or '.join(close)}?" if close else ""
+    guess = f"; did you mean {close[0]}?" if close else ""
     raise HarnessError(f"unknown {use} instance type {value!r} ({key}){guess}",
                        f"set {key} to a SageMaker {use} instance type: one of the families "
                        f"{', '.join(families)}, with a size, e.g. ml.g5.xlarge")
