@@ -141,6 +141,20 @@ def test_failed_deploy_deletes_what_it_made(tmp_path):
     assert "Service Quotas" in error.value.hint
 
 
+def test_a_refused_training_job_says_what_to_do(tmp_path):
+    config = guide(tmp_path)
+    mode, stub = stubbed_mode(config, "us-east-1")
+    stub.add_client_error("create_training_job", "ResourceLimitExceeded",
+                          "The account-level service limit 'ml.p3.2xlarge for training job "
+                          "usage' is 0 Instances")
+    hyperparameters = {**config.hyperparameters.model_dump(exclude_none=True),
+                       "model_name": "distilbert-base-uncased"}
+    with stub, pytest.raises(StepError, match="ml.p3.2xlarge for training job usage") as error:
+        mode.train("imdb-distilbert-job", CHANNELS, hyperparameters)
+    assert "training job imdb-distilbert-job: " in error.value.message
+    assert "Service Quotas" in error.value.hint
+
+
 def test_unknown_dlc_versions_list_the_valid_ones(tmp_path):
     config = guide(tmp_path, "modes.sagemaker.training_versions={transformers_version: 9.9.9, pytorch_version: 2.8.0, py_version: py312}")
     mode, _ = stubbed_mode(config, "us-east-1")
