@@ -96,8 +96,8 @@ class SageMakerMode(Mode):
         quiet_sdk()
 
     def check(self) -> None:
-        """What can go wrong before any AWS call: the region and instance types. Names too
-        long for SageMaker are shortened; say so, once."""
+        """What can go wrong before any AWS call: the region, the instance types and the DLCs
+        they need. Names too long for SageMaker are shortened; say so, once."""
         if self._checked:
             return
         self._checked = True
@@ -106,6 +106,8 @@ class SageMakerMode(Mode):
                                 "modes.sagemaker.instance_type")
         aws.check_instance_type(self.settings.inference_instance_type, "inference",
                                 "modes.sagemaker.inference_instance_type")
+        self.training_image()  # a DLC for these versions, region and instance types
+        self.inference_image()
         if shortened := names.shortened(self.config.name):
             warn(shortened)
 
@@ -197,10 +199,10 @@ class SageMakerMode(Mode):
         from botocore.exceptions import ClientError
         from sagemaker.exceptions import UnexpectedStatusException
 
+        estimator = self.estimator(hyperparameters, job_name)
         try:
             with interrupts_kept():
-                self.estimator(hyperparameters, job_name).fit(channels, job_name=job_name,
-                                                              wait=True, logs="All")
+                estimator.fit(channels, job_name=job_name, wait=True, logs="All")
         except UnexpectedStatusException as e:  # the job ended Failed (or Stopped)
             raise TrainingFailed(job_name, str(e), "CloudWatch log group "
                                  f"/aws/sagemaker/TrainingJobs, stream {job_name}/...") from e
@@ -209,6 +211,9 @@ class SageMakerMode(Mode):
         except KeyboardInterrupt:  # a job left running keeps costing money
             self.stop_training(job_name)
             raise
+        if estimator.latest_training_job.describe()["TrainingJobStatus"] == "Stopped":
+            raise StepError(f"training job {job_name} was stopped before it completed (the SDK "
+                            "only warns)", "start it again with `harness train`")
         return self.trained(job_name)
 
     def stop_training(self, job_name: str) -> None:

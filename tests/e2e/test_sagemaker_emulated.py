@@ -225,3 +225,19 @@ def test_ctrl_c_while_deploying_deletes_the_endpoint(aws, trained):
     assert "harness deleted it, its endpoint config and its model" in result.stderr
     assert aws.hosting() == {"endpoints": [], "endpoint configs": [], "models": []}
     assert aws.served("sentiment-minilm-endpoint") is None
+
+
+def test_a_job_stopped_elsewhere_is_an_error(aws, prepared):
+    """Stopped from the console while harness waits: the SDK only warns."""
+    import threading
+
+    aws.training_proceeds.clear()
+
+    def stop_from_the_console():
+        aws.wait_for(lambda: aws.sagemaker().training_jobs, what="the job")
+        (name,) = aws.sagemaker().training_jobs
+        aws.client("sagemaker").stop_training_job(TrainingJobName=name)
+
+    threading.Thread(target=stop_from_the_console, daemon=True).start()
+    error = one_screen(aws.harness("train", "-c", prepared, check=False))
+    assert "was stopped before it completed" in error
