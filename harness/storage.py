@@ -13,7 +13,6 @@ Each mode returns a `Storage`: a folder on this machine (`local`), LocalStack's 
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -106,30 +105,27 @@ class Storage:
 
 
 class RecordingFileSystem(AbstractFileSystem):
-    """Takes uploads and keeps only their URIs and sizes: nothing is written anywhere."""
+    """Takes uploads and keeps only their URIs: nothing is written anywhere."""
 
     cachable = False
 
     def __init__(self):
         super().__init__()
-        self.puts: list[tuple[str, int]] = []
+        self.puts: list[str] = []
 
     def put_file(self, lpath, rpath, **kwargs) -> None:
-        self.puts.append((rpath, os.path.getsize(lpath)))
-
-    def exists(self, path, **kwargs) -> bool:
-        return False
+        self.puts.append(rpath)
 
 
 class RecordingStorage(Storage):
     """A dry run's storage: the layout and URIs of `root`, with every upload recorded instead
-    of made (`uploads`: URI and size, in order)."""
+    of made (`uploads`, in order)."""
 
     def __init__(self, root: str):
         super().__init__(root, RecordingFileSystem())
 
     @property
-    def uploads(self) -> list[tuple[str, int]]:
+    def uploads(self) -> list[str]:
         return self.fs.puts
 
     def save_dataset(self, dataset, uri: str) -> str:

@@ -68,6 +68,7 @@ from harness import endpoint_process
 from harness.modes.local import free_port, launch_command
 from harness.modes.local.job_tree import TrainingJobTree
 from harness.process import stop_group
+from harness.run_dir import Endpoint
 from harness.storage import Storage
 
 REGION = "us-east-1"
@@ -129,6 +130,7 @@ class RecordingMotoServer(ThreadedMotoServer):
 
 
 _active: AwsEmulator | None = None  # the emulator the audit hook reports to
+_audit_installed = False  # audit hooks cannot be removed: one for the whole process
 
 
 def _audit(event: str, args) -> None:
@@ -151,14 +153,14 @@ class AwsEmulator:
         self.training_proceeds = threading.Event()
         self.endpoints_proceed = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._servers: dict[str, object] = {}  # endpoint name -> its model server's Endpoint
+        self._servers: dict[str, Endpoint] = {}  # endpoint name -> its model server
         self._stops: dict[str, threading.Event] = {}  # job name -> set to stop it
         self._patches: list[tuple[type, str, object]] = []
 
     # -- life cycle ---------------------------------------------------------------------------
 
     def start(self) -> AwsEmulator:
-        global _active
+        global _active, _audit_installed
         logging.getLogger("werkzeug").disabled = True  # no line per request, no 500 tracebacks
         self.server = RecordingMotoServer(self._record)
         self.server.start()
@@ -191,9 +193,9 @@ class AwsEmulator:
         self._patch(SageMakerModelBackend, "delete_endpoint", delete_endpoint)
         self._patch(SageMakerResponse, "stop_training_job", stop_training_job)
         self._patch(SageMakerRuntimeResponse, "invoke_endpoint", invoke_endpoint)
-        if not getattr(sys, "_aws_emulator_audit", False):  # audit hooks stay for good
+        if not _audit_installed:
             sys.addaudithook(_audit)
-            sys._aws_emulator_audit = True
+            _audit_installed = True
         self.training_proceeds.set()
         self.endpoints_proceed.set()
         _active = self
@@ -493,12 +495,20 @@ class CloudWatchStream:
         self.pending, self.sent = [], time.monotonic()
 
 
+_emulator: AwsEmulator | None = None
+
+
 @pytest.fixture(scope="session")
 def aws_emulator(tmp_path_factory):
-    """The emulator's server, started once per session (see `aws` for a test's use)."""
-    emulator = AwsEmulator(tmp_path_factory.mktemp("aws-emulator")).start()
-    yield emulator
-    emulator.stop()
+    """The emulator of this test process (see `aws` for a test's use): one, however many
+    modules import this fixture, since it patches moto's classes."""
+    global _emulator
+    if _emulator is None:
+        _emulator = AwsEmulator(tmp_path_factory.mktemp("aws-emulator")).start()
+    yield _emulator
+    if _emulator is not None:  # the first of the session's teardowns stops it
+        _emulator.stop()
+        _emulator = None
 
 
 @pytest.fixture

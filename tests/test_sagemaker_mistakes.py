@@ -11,7 +11,7 @@ import yaml
 from harness import aws as aws_checks
 from harness import names
 from harness.config import load_config
-from harness.errors import ConfigError, HarnessError
+from harness.errors import ConfigError
 from tests.aws_emulator import ROLE, aws, aws_emulator  # noqa: F401 - fixtures
 from tests.conftest import REPO, harness, write_config
 
@@ -57,7 +57,7 @@ def test_the_role_pattern_is_sagemakers():
         assert not names.ROLE_ARN.match(role) and not re.fullmatch(pattern, role)
 
 
-# -- credentials ------------------------------------------------------------------------------
+# -- credentials ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("step", ["prepare", "train", "deploy", "predict", "delete"])
 def test_missing_credentials_are_found_before_any_request(aws, tiny_job, step):
@@ -82,7 +82,7 @@ def test_a_profile_that_does_not_exist(aws, tiny_job):
     assert aws.requests == []
 
 
-# -- the region -------------------------------------------------------------------------------
+# -- the region -----------------------------------------------------------------------------------
 
 def test_the_region_from_aws_region(aws, tiny_job):
     """botocore reads only AWS_DEFAULT_REGION; harness reads AWS_REGION too, as AWS's tools do."""
@@ -257,7 +257,7 @@ def test_a_dry_run_without_role_or_region_warns_and_lists_every_upload(tmp_path)
                                                   if line.startswith("PutObject "))
 
 
-# -- telemetry and the SDK's own settings -----------------------------------------------------------
+# -- telemetry and the SDK's own settings ---------------------------------------------------------
 
 @pytest.mark.parametrize("user_setting, expected", [(None, True), (False, False)])
 def test_telemetry_is_off_and_the_users_sdk_config_is_kept(aws, tiny_job, tmp_path, monkeypatch,
@@ -278,7 +278,7 @@ def test_telemetry_is_off_and_the_users_sdk_config_is_kept(aws, tiny_job, tmp_pa
     assert config["TrainingJob"]["Tags"] == [{"Key": "team", "Value": "nlp"}]
 
 
-# -- promote ---------------------------------------------------------------------------------------
+# -- promote --------------------------------------------------------------------------------------
 
 def requirement(name: str) -> str:
     lines = (REPO / "container" / "requirements.txt").read_text().splitlines()

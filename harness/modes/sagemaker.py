@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from functools import cached_property
 from typing import Any
-
-from collections.abc import Callable
 
 from harness import aws, names
 from harness.errors import HarnessError, StepError, warn
@@ -333,7 +332,7 @@ class SageMakerMode(Mode):
         prepared = store(rehearsal.storage)
         uploads = [{"service": "s3", "operation": "PutObject",
                     "params": dict(zip(("Bucket", "Key"), uri.removeprefix("s3://").split("/", 1)))}
-                   for uri, _ in rehearsal.storage.uploads]
+                   for uri in rehearsal.storage.uploads]
         rehearsal.plan(prepared.channels, hyperparameters)
         return uploads + calls
 
