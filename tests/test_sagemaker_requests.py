@@ -155,6 +155,19 @@ def test_a_refused_training_job_says_what_to_do(tmp_path):
     assert "Service Quotas" in error.value.hint
 
 
+def test_ctrl_c_stops_the_training_job(tmp_path):
+    config = guide(tmp_path)
+    mode, stub = stubbed_mode(config, "us-east-1")
+    stub.add_response("stop_training_job", {}, {"TrainingJobName": "imdb-distilbert-job"})
+    stub.add_client_error("stop_training_job", "ValidationException",
+                          "The job status is Completed", expected_params={
+                              "TrainingJobName": "imdb-distilbert-job"})
+    with stub:
+        mode.stop_training("imdb-distilbert-job")
+        mode.stop_training("imdb-distilbert-job")  # ended meanwhile: nothing to stop
+    stub.assert_no_pending_responses()
+
+
 def test_unknown_dlc_versions_list_the_valid_ones(tmp_path):
     config = guide(tmp_path, "modes.sagemaker.training_versions={transformers_version: 9.9.9, pytorch_version: 2.8.0, py_version: py312}")
     mode, _ = stubbed_mode(config, "us-east-1")
