@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import sys
 
 import click
 
 from harness import modes
-from harness.errors import HarnessError
+from harness.errors import MESSAGES, HarnessError
 
 DEFAULT_CONFIG = "configs/default.yaml"
 
@@ -80,10 +81,25 @@ def show_summary(job) -> None:
     click.echo(summary.render(job.run.load(), str(job.run.path)))
 
 
+class MessageHandler(logging.Handler):
+    """harness's warnings and notes (`errors.warn`, `errors.note`), printed to stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.WARNING:
+            click.secho(f"warning: {record.getMessage()}", fg="yellow", err=True)
+        else:
+            click.echo(record.getMessage(), err=True)
+
+
 @click.group()
 @click.version_option(package_name="harness")
 def main():
     """Fine-tune Transformers models and deploy them the SageMaker way, locally first."""
+    messages = logging.getLogger(MESSAGES)
+    if not any(isinstance(h, MessageHandler) for h in messages.handlers):
+        messages.addHandler(MessageHandler())
+        messages.setLevel(logging.INFO)
+        messages.propagate = False
 
 
 reclaim_option = click.option(
@@ -101,11 +117,15 @@ reclaim_option = click.option(
 def run_command(job, requests_only, interrupt_after):
     """The whole flow: prepare, train, deploy, predict, delete."""
     if requests_only:
-        from harness.commands.dry_run import dry_run
+        from harness.commands.dry_run import UPLOADS, dry_run
 
         for request in dry_run(job):
-            click.secho(request["operation"], bold=True)
-            click.echo(json.dumps(request["params"], indent=2, default=str))
+            params = request["params"]
+            if request["operation"] in UPLOADS:  # one line each: there may be many
+                click.echo(f"{request['operation']} s3://{params['Bucket']}/{params['Key']}")
+            else:
+                click.secho(request["operation"], bold=True)
+                click.echo(json.dumps(params, indent=2, default=str))
         return
     from harness.commands.run import run
 
@@ -191,12 +211,27 @@ def promote_command(job):
         click.echo(f"{mark} {key:<{width}}  {_short(left)}")
         if left != right:
             click.echo(f"  {'':<{width}}  -> {_short(right)}")
+    show_versions(result["versions"], source, target)
     if result["unexpected"]:
         raise HarnessError(f"promotion would also change {', '.join(result['unexpected'])}",
                            "make those the same in both modes' settings")
     click.echo("\n* differs. Only the session, the instance types and the image (with its "
                "Python) change, plus the instance count and settings that exist only in the "
                "cloud (max_run, spot, code_location).")
+    if any(major for *_, major in result["versions"]):
+        click.secho("! a major version changes: train.py (and an inference.py) may not run "
+                    "unchanged; try them on those versions, or choose other DLCs in "
+                    "modes.sagemaker.training_versions / inference_versions",
+                    fg="yellow")
+
+
+def show_versions(rows, source: str, target: str) -> None:
+    """The framework versions of both modes' images, side by side."""
+    click.secho(f"\n{'framework versions':<26}{source:<16}{target}", bold=True)
+    for image, framework, left, right, major in rows:
+        label = image if framework == rows[0][1] else ""
+        mark = "  ! major version change" if major else ""
+        click.echo(f"  {label:<10} {framework:<12} {left:<16}{right}{mark}")
 
 
 def _short(value) -> str:

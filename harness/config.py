@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from harness import names
 from harness.errors import ConfigError
 from harness.serving.limits import Limits
 
@@ -143,6 +144,15 @@ class SageMakerSettings(ModeSettings):
         "ml.p3.2xlarge": 3.825, "ml.p3.16xlarge": 28.152, "ml.g4dn.xlarge": 0.736,
         "ml.g5.xlarge": 1.408}
 
+    @field_validator("role")
+    @classmethod
+    def role_is_an_arn(cls, role: str | None) -> str | None:
+        if role is not None and not names.ROLE_ARN.match(role):
+            raise ValueError("the role must be an IAM role ARN, arn:aws:iam::<account-id>:role/"
+                             "<role-name>; `aws iam get-role --role-name <role-name> --query "
+                             "Role.Arn --output text` prints it")
+        return role
+
     @model_validator(mode="after")
     def spot_needs_max_wait(self) -> SageMakerSettings:
         if self.use_spot_instances and (self.max_wait_s or 0) < self.max_run_s:
@@ -161,8 +171,16 @@ class ModesConfig(Strict):
 
 
 class S3Config(Strict):
-    bucket: str = Field(default="harness-artifacts", pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    bucket: str = "harness-artifacts"
     prefix: str = ""
+
+    @field_validator("bucket")
+    @classmethod
+    def valid_bucket_name(cls, bucket: str) -> str:
+        problem = names.bucket_problem(bucket)
+        if problem:
+            raise ValueError(problem)
+        return bucket
 
 
 class CheckpointConfig(Strict):
@@ -186,7 +204,7 @@ class EndpointConfig(Strict):
 
 
 class JobConfig(Strict):
-    name: str = Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$", max_length=50)
+    name: str = Field(max_length=50)
     # The SDK's estimator and model family, and the toolkits' conventions that come with it.
     framework: Literal["huggingface", "pytorch"] = "huggingface"
     model: str
@@ -200,6 +218,14 @@ class JobConfig(Strict):
     entry_point: str = "train.py"
     run_dir: str | None = None
     source: Path = Field(default=Path("."), exclude=True)  # the YAML file, for relative paths
+
+    @field_validator("name")
+    @classmethod
+    def sagemaker_name(cls, name: str) -> str:
+        if not names.SAGEMAKER_NAME.match(name):
+            raise ValueError("SageMaker names hold only letters, digits and hyphens, and start "
+                             "and end with a letter or digit")
+        return name
 
     @property
     def run_path(self) -> Path:

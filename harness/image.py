@@ -17,6 +17,16 @@ REPOSITORY = "harness-train"
 INPUTS = ("container/Dockerfile", "container/requirements.txt", "container/serve",
           "harness/__init__.py")
 BUILD_HINT = "build it with `harness image build` (a few minutes, once)"
+# The image's Python: python:3.11-slim's, or Debian bookworm's where no registry answers.
+PYTHON = "3.11"
+PY_VERSION = "py" + PYTHON.replace(".", "")  # as the SDK names it
+
+
+def framework_versions() -> dict[str, str]:
+    """transformers, torch and Python in harness's image (its requirements.txt pins them)."""
+    lines = repo_file("container/requirements.txt").read_text().splitlines()
+    pins = dict(line.split("==", 1) for line in lines if "==" in line and not line.startswith("#"))
+    return {"transformers": pins["transformers"], "torch": pins["torch"], "python": PYTHON}
 
 
 def default_image() -> str:

@@ -6,7 +6,9 @@ machine and no credentials are needed, yet the requests are the ones the SDK wou
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 from typing import Any
 
 TELEMETRY_OFF = {"SchemaVersion": "1.0",
@@ -15,6 +17,39 @@ ACCOUNT = "123456789012"
 # Every SageMaker job starts train.py through torchrun on each instance, one process per GPU
 # (one on a CPU instance): the same launcher whether it runs on 1 or N instances, 1 or 8 GPUs.
 DISTRIBUTION = {"torch_distributed": {"enabled": True}}
+
+
+def user_config() -> dict[str, Any]:
+    """The user's SageMaker SDK defaults (its config.yaml files: VPC, KMS keys, tags, ...), with
+    telemetry off unless they turn it on there."""
+    from sagemaker.config import load_sagemaker_config
+
+    config = load_sagemaker_config() or {}
+    modules = config.setdefault("SageMaker", {}).setdefault("PythonSDK", {}).setdefault(
+        "Modules", {})
+    modules.setdefault("TelemetryOptOut", True)
+    config.setdefault("SchemaVersion", "1.0")
+    return config
+
+
+@contextlib.contextmanager
+def interrupts_kept():
+    """Raise KeyboardInterrupt after a Ctrl-C even when the SDK returns normally: `fit` swallows
+    it (its telemetry wrapper returns from a `finally`), and local mode counts docker-compose's
+    exit code 130 (its own Ctrl-C) as a successful job."""
+    seen = []
+
+    def interrupted(signum, frame):
+        seen.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if seen:
+        raise KeyboardInterrupt
 
 
 def quiet_sdk() -> None:

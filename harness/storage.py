@@ -13,8 +13,11 @@ Each mode returns a `Storage`: a folder on this machine (`local`), LocalStack's 
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
+
+from fsspec import AbstractFileSystem
 
 
 class Storage:
@@ -101,3 +104,34 @@ class Storage:
         for remote in self.fs.find(uri) if self.fs.exists(uri) else []:
             self.get_file(remote, destination / remote[len(base) + 1:])
         return destination
+
+
+class RecordingFileSystem(AbstractFileSystem):
+    """Takes uploads and keeps only their URIs: nothing is written anywhere."""
+
+    cachable = False
+
+    def __init__(self):
+        super().__init__()
+        self.puts: list[str] = []
+
+    def put_file(self, lpath, rpath, **kwargs) -> None:
+        self.puts.append(rpath)
+
+
+class RecordingStorage(Storage):
+    """A dry run's storage: the layout and URIs of `root`, with every upload recorded instead
+    of made (`uploads`, in order)."""
+
+    def __init__(self, root: str):
+        super().__init__(root, RecordingFileSystem())
+
+    @property
+    def uploads(self) -> list[str]:
+        return self.fs.puts
+
+    def save_dataset(self, dataset, uri: str) -> str:
+        """The files `save_to_disk` would write under `uri`, recorded."""
+        with tempfile.TemporaryDirectory() as folder:
+            dataset.save_to_disk(folder)
+            return self.put(Path(folder), uri)

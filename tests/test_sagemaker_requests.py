@@ -10,7 +10,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from harness.config import load_config
-from harness.errors import HarnessError
+from harness.errors import HarnessError, StepError
 from harness.modes.sagemaker import SageMakerMode
 from harness.run_dir import RunDir
 from harness.sdk import recording_session
@@ -132,8 +132,37 @@ def test_failed_deploy_deletes_what_it_made(tmp_path):
     stub.add_response("delete_endpoint", {}, {"EndpointName": name})
     stub.add_response("delete_endpoint_config", {}, {"EndpointConfigName": name})
     stub.add_response("delete_model", {}, {"ModelName": f"{name}-model"})
-    with stub, pytest.raises(Exception, match="ResourceLimitExceeded"):
+    with stub, pytest.raises(StepError, match="ResourceLimitExceeded") as error:
         mode.deploy("s3://harness-artifacts/imdb-distilbert/job/output/model.tar.gz")
+    stub.assert_no_pending_responses()
+    assert "deleted it, its endpoint config and its model" in error.value.message
+    assert "Service Quotas" in error.value.hint
+
+
+def test_a_refused_training_job_says_what_to_do(tmp_path):
+    config = guide(tmp_path)
+    mode, stub = stubbed_mode(config, "us-east-1")
+    stub.add_client_error("create_training_job", "ResourceLimitExceeded",
+                          "The account-level service limit 'ml.p3.2xlarge for training job "
+                          "usage' is 0 Instances")
+    hyperparameters = {**config.hyperparameters.model_dump(exclude_none=True),
+                       "model_name": "distilbert-base-uncased"}
+    with stub, pytest.raises(StepError, match="ml.p3.2xlarge for training job usage") as error:
+        mode.train("imdb-distilbert-job", CHANNELS, hyperparameters)
+    assert "training job imdb-distilbert-job: " in error.value.message
+    assert "Service Quotas" in error.value.hint
+
+
+def test_ctrl_c_stops_the_training_job(tmp_path):
+    config = guide(tmp_path)
+    mode, stub = stubbed_mode(config, "us-east-1")
+    stub.add_response("stop_training_job", {}, {"TrainingJobName": "imdb-distilbert-job"})
+    stub.add_client_error("stop_training_job", "ValidationException",
+                          "The job status is Completed", expected_params={
+                              "TrainingJobName": "imdb-distilbert-job"})
+    with stub:
+        mode.stop_training("imdb-distilbert-job")
+        mode.stop_training("imdb-distilbert-job")  # ended meanwhile: nothing to stop
     stub.assert_no_pending_responses()
 
 

@@ -1,20 +1,27 @@
 """`harness prepare`: load, check and tokenize the dataset; store the channels training reads."""
 
 from harness import channels, data
+from harness.config import JobConfig
 from harness.job import Job
 from harness.run_dir import Prepared
+from harness.storage import Storage
 
 
 def prepare(job: Job) -> Prepared:
     with job.step("prepare"):
-        source = job.config.model_source()
-        splits = data.prepare(job.config, str(source.folder or source.name))
-        planned = channels.planned(job.config, job.storage)
-        for split in data.SPLITS:
-            job.storage.save_dataset(splits[split], planned[split])
-        if source.folder:
-            job.storage.put(source.folder, planned[channels.MODEL])
-        prepared = Prepared(channels=planned, labels=splits["train"].features["labels"].names,
-                            rows={split: len(splits[split]) for split in data.SPLITS})
+        prepared = store_channels(job.config, job.storage)
         job.run.save(prepared=prepared)
         return prepared
+
+
+def store_channels(config: JobConfig, storage: Storage) -> Prepared:
+    """The tokenized splits, and a local model folder, stored where training reads them."""
+    source = config.model_source()
+    splits = data.prepare(config, str(source.folder or source.name))
+    planned = channels.planned(config, storage)
+    for split in data.SPLITS:
+        storage.save_dataset(splits[split], planned[split])
+    if source.folder:
+        storage.put(source.folder, planned[channels.MODEL])
+    return Prepared(channels=planned, labels=splits["train"].features["labels"].names,
+                    rows={split: len(splits[split]) for split in data.SPLITS})

@@ -12,11 +12,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
+from harness import names
 from harness.checkpoints import Reclaim, with_restarts
 from harness.config import JobConfig, ModeSettings
 from harness.errors import HarnessError, StepError
 from harness.run_dir import Endpoint, Prepared, RunDir, TrainingResult
 from harness.storage import Storage
+
+
+FRAMEWORKS = ("transformers", "torch", "python")
+UNKNOWN = "unknown"
 
 
 class TrainingFailed(StepError):
@@ -40,7 +45,7 @@ class Mode(ABC):
 
     @property
     def endpoint_name(self) -> str:
-        return f"{self.config.name}-endpoint"
+        return names.endpoint_name(self.config.name)
 
     def preflight(self, step: str) -> None:
         """Fail fast, before any work, when what `step` needs is not there."""
@@ -54,13 +59,21 @@ class Mode(ABC):
     def describe(self) -> dict[str, str]:
         """Where this mode runs: session, instances and images (what promotion changes)."""
 
+    def framework_versions(self) -> dict[str, dict[str, str]]:
+        """The frameworks of the images this mode trains and serves with:
+        {"training" | "inference": {"transformers", "torch", "python": version}}."""
+        unknown = dict.fromkeys(FRAMEWORKS, UNKNOWN)
+        return {"training": unknown, "inference": unknown}
+
     def cost_estimate(self) -> str | None:
         """What the run may cost, where it costs money; the CLI asks before spending it."""
         return None
 
-    def dry_run(self, prepared: Prepared | None, hyperparameters: dict[str, Any]) -> list[dict]:
-        """The cloud API requests a run would make, without making them, on the channels
-        `prepare` stored (or would store, when it has not run)."""
+    def dry_run(self, store: Callable[[Storage], Prepared],
+                hyperparameters: dict[str, Any]) -> list[dict]:
+        """The cloud API requests a run would make, in order, without making them: `store`
+        stores the channels into the storage it is given, as `prepare` does; its uploads are
+        requests too ({service, operation, params})."""
         raise HarnessError(f"--dry-run prints real SageMaker's requests; {self.name!r} makes none",
                            "use --mode sagemaker --dry-run")
 

@@ -7,17 +7,21 @@ boto session, so a recording session turns the same code into a dry run (`plan`)
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
-from harness import channels
-from harness.errors import HarnessError, StepError
+from harness import aws, names
+from harness.errors import HarnessError, StepError, warn
 from harness.modes.base import Mode, TrainingFailed
-from harness.names import job_name
 from harness.run_dir import Endpoint, Prepared, TrainingResult
-from harness.sdk import ACCOUNT, estimator_arguments, quiet_sdk, recording_session
-from harness.storage import Storage
+from harness.sdk import (ACCOUNT, estimator_arguments, interrupts_kept, quiet_sdk,
+                         recording_session, user_config)
+from harness.storage import RecordingStorage, Storage
 
+DRY_RUN_REGION = "us-east-1"  # what a dry run shows where no region is set
 ROLE_HINT = ("set modes.sagemaker.role to the ARN of a role SageMaker can assume, e.g. "
              "arn:aws:iam::<account>:role/SageMakerExecutionRole")
 
@@ -32,11 +36,32 @@ def dlc_image(versions, *, region: str, instance_type: str, scope: str) -> str:
                                    py_version=versions.py_version, instance_type=instance_type,
                                    image_scope=scope)
     except ValueError as e:
+        if "Unsupported processor" in str(e):  # the Hugging Face training DLCs are GPU-only
+            raise HarnessError(f"no Hugging Face {scope} DLC runs on {instance_type}: {e}",
+                               "set modes.sagemaker.instance_type to a GPU type (ml.g5, "
+                               "ml.g4dn, ml.p3, ...) or modes.sagemaker.image_uri to an image "
+                               "of your own") from None
         valid = "\n".join(f"    {c}" for c in dlc_combinations(scope))
         key = "training_versions" if scope == "training" else "inference_versions"
         raise HarnessError(f"no Hugging Face {scope} DLC for {versions.model_dump()} in "
                            f"{region}: {e}\n  valid (transformers, pytorch, python):\n{valid}",
                            f"set modes.sagemaker.{key} to one of them") from None
+
+
+def dlc_versions(versions, scope: str) -> dict[str, str]:
+    """transformers, torch and Python of the DLC `versions` name (aliases resolved as the SDK's
+    image-URI tables resolve them)."""
+    from sagemaker import image_uris
+
+    table = image_uris.config_for_framework("huggingface")[scope]
+    transformers = table["version_aliases"].get(versions.transformers_version,
+                                                versions.transformers_version)
+    aliases = table["versions"].get(transformers, {}).get("version_aliases", {})
+    pytorch = aliases.get(f"pytorch{versions.pytorch_version}",
+                          f"pytorch{versions.pytorch_version}")
+    py = versions.py_version.removeprefix("py")
+    return {"transformers": transformers, "torch": pytorch.removeprefix("pytorch"),
+            "python": f"{py[0]}.{py[1:]}"}
 
 
 def dlc_combinations(scope: str) -> list[str]:
@@ -49,46 +74,89 @@ def dlc_combinations(scope: str) -> list[str]:
             if framework.startswith("pytorch") and isinstance(spec, dict)]
 
 
+def refused(error, what: str) -> StepError:
+    """A request SageMaker refused (a quota, a permission, a bad value), with its usual fix."""
+    hint = {"ResourceLimitExceeded": "new accounts have no quota for most GPU instances: ask for "
+                                     "one in the console, Service Quotas > Amazon SageMaker, or "
+                                     "choose another instance type",
+            "AccessDeniedException": "your credentials (or the role) lack the permission named "
+                                     "above; add it to their IAM policy"}
+    return StepError(f"{what}: {error}",
+                     hint.get(error.response["Error"]["Code"], "see the message above"))
+
+
 class SageMakerMode(Mode):
     name = "sagemaker"
 
     def __init__(self, config, run, session=None):
         super().__init__(config, run)
         self._session = session
+        self._checked = False
         quiet_sdk()
+
+    def check(self) -> None:
+        """What can go wrong before any AWS call: the region, the instance types and the DLCs
+        they need. Names too long for SageMaker are shortened; say so, once."""
+        if self._checked:
+            return
+        self._checked = True
+        self.region  # noqa: B018 - resolved and checked
+        aws.check_instance_type(self.settings.instance_type, "training",
+                                "modes.sagemaker.instance_type")
+        aws.check_instance_type(self.settings.inference_instance_type, "inference",
+                                "modes.sagemaker.inference_instance_type")
+        self.training_image()  # a DLC for these versions, region and instance types
+        self.inference_image()
+        if shortened := names.shortened(self.config.name):
+            warn(shortened)
+
+    def preflight(self, step: str) -> None:
+        self.check()
+        aws.require_credentials(self.boto)
+        if step in ("prepare", "train", "deploy"):  # before prepare's uploads, for train's sake
+            self.role  # noqa: B018
+
+    @cached_property
+    def region(self) -> str:
+        if self._session is not None:
+            return self._session.boto_region_name
+        return aws.require_region(self.settings.region)
+
+    @cached_property
+    def boto(self):
+        return aws.boto_session(self.region)
 
     @cached_property
     def storage(self) -> Storage:
-        """S3, with the credentials of the environment (s3fs connects on first use)."""
-        return Storage.s3(self.config.s3_root)
+        """S3, with the credentials of the environment; the bucket is made if it is missing.
+        On a session of its own (a rehearsal's), uploads are recorded instead."""
+        if self._session is not None:
+            return RecordingStorage(self.config.s3_root)
+        aws.ensure_bucket(self.boto, self.config.s3.bucket, self.region)
+        return Storage.s3(self.config.s3_root, client_kwargs={"region_name": self.region})
 
     @cached_property
     def session(self):
         if self._session is not None:
             return self._session
-        import boto3
         import sagemaker
 
-        boto = boto3.Session(region_name=self.settings.region)
-        if not boto.region_name:
-            raise HarnessError("no AWS region for SageMaker",
-                               "set modes.sagemaker.region, or AWS_REGION / your AWS profile")
-        return sagemaker.Session(boto_session=boto, default_bucket=self.config.s3.bucket)
-
-    @property
-    def region(self) -> str:
-        return self.session.boto_region_name
+        return sagemaker.Session(boto_session=self.boto, default_bucket=self.config.s3.bucket,
+                                 sagemaker_config=user_config())
 
     @cached_property
     def role(self) -> str:
         if self.settings.role:
             return self.settings.role
         import sagemaker
+        from sagemaker.session import NOTEBOOK_METADATA_FILE
 
-        try:  # works inside SageMaker (notebooks, Studio) only
-            return sagemaker.get_execution_role(self.session)
-        except Exception:
-            raise HarnessError("no IAM role for SageMaker outside SageMaker", ROLE_HINT) from None
+        # Inside SageMaker (notebooks, Studio) the SDK knows the role. Elsewhere it would take
+        # the caller's own role from STS, which SageMaker usually cannot assume.
+        if os.path.exists(NOTEBOOK_METADATA_FILE):
+            with contextlib.suppress(Exception):
+                return sagemaker.get_execution_role(self.session)
+        raise HarnessError("no IAM role for SageMaker outside SageMaker", ROLE_HINT)
 
     def training_image(self) -> str:
         return self.settings.image_uri or dlc_image(
@@ -119,7 +187,7 @@ class SageMakerMode(Mode):
         from sagemaker.huggingface import HuggingFaceModel
 
         return HuggingFaceModel(model_data=model_artifact, image_uri=self.inference_image(),
-                                role=self.role, name=f"{self.endpoint_name}-model",
+                                role=self.role, name=self.model_name,
                                 sagemaker_session=self.session)
 
     def train(self, job_name: str, channels: dict[str, str], hyperparameters: dict[str, Any],
@@ -127,30 +195,67 @@ class SageMakerMode(Mode):
         if interrupt_after:
             raise HarnessError("spot reclaims are rehearsed in local and sagemaker-local; on "
                                "SageMaker they are real", "drop --interrupt-after-checkpoint")
+        from botocore.exceptions import ClientError
         from sagemaker.exceptions import UnexpectedStatusException
 
+        estimator = self.estimator(hyperparameters, job_name)
         try:
-            self.estimator(hyperparameters, job_name).fit(channels, job_name=job_name, wait=True,
-                                                          logs="All")
+            with interrupts_kept():
+                estimator.fit(channels, job_name=job_name, wait=True, logs="All")
         except UnexpectedStatusException as e:  # the job ended Failed (or Stopped)
             raise TrainingFailed(job_name, str(e), "CloudWatch log group "
                                  f"/aws/sagemaker/TrainingJobs, stream {job_name}/...") from e
+        except ClientError as e:
+            raise refused(e, f"training job {job_name}") from None
+        except KeyboardInterrupt:  # a job left running keeps costing money
+            self.stop_training(job_name)
+            raise
+        if estimator.latest_training_job.describe()["TrainingJobStatus"] == "Stopped":
+            raise StepError(f"training job {job_name} was stopped before it completed (the SDK "
+                            "only warns)", "start it again with `harness train`")
         return self.trained(job_name)
 
+    def stop_training(self, job_name: str) -> None:
+        client = self.session.sagemaker_client
+        try:
+            client.stop_training_job(TrainingJobName=job_name)
+        except client.exceptions.ClientError as e:
+            if e.response["Error"]["Code"] != "ValidationException":  # not made, or ended
+                warn(f"could not stop training job {job_name}: {e}; stop it with: aws "
+                     f"sagemaker stop-training-job --region {self.region} --training-job-name "
+                     f"{job_name}")
+            return
+        warn(f"stopped training job {job_name}")
+
+    @property
+    def model_name(self) -> str:
+        return names.model_name(self.config.name)
+
     def deploy(self, model_artifact: str) -> Endpoint:
-        endpoint = Endpoint(name=self.endpoint_name, model_name=f"{self.endpoint_name}-model",
-                            url=f"https://runtime.sagemaker.{self.region}.amazonaws.com/"
-                                f"endpoints/{self.endpoint_name}/invocations")
+        from botocore.exceptions import ClientError
+        from sagemaker.exceptions import UnexpectedStatusException
+
+        runtime = self.session.sagemaker_runtime_client.meta.endpoint_url  # an emulator's too
+        endpoint = Endpoint(name=self.endpoint_name, model_name=self.model_name,
+                            url=f"{runtime}/endpoints/{self.endpoint_name}/invocations")
         try:
             self.model(model_artifact).deploy(
                 initial_instance_count=1, instance_type=self.settings.inference_instance_type,
                 endpoint_name=self.endpoint_name, wait=True)
-        except BaseException:  # Ctrl-C included: a half-made endpoint still costs money
+        except BaseException as e:  # Ctrl-C included: a half-made endpoint still costs money
             if self.settings.keep_endpoint_on_failure:
-                print(f"keeping endpoint {self.endpoint_name}; delete it with: "
-                      f"{self.delete_command()}")
+                done = ("kept it (keep_endpoint_on_failure); delete it with: "
+                        f"{self.delete_command()}")
             else:
                 self.delete(endpoint)
+                done = "deleted it, its endpoint config and its model"
+            if isinstance(e, UnexpectedStatusException):  # the endpoint ended Failed
+                raise StepError(f"endpoint {self.endpoint_name} failed: {e}", f"harness {done}; "
+                                "the endpoint's logs are in CloudWatch, log group "
+                                f"/aws/sagemaker/Endpoints/{self.endpoint_name}") from None
+            if isinstance(e, ClientError):
+                raise refused(e, f"endpoint {self.endpoint_name} (harness {done})") from None
+            warn(f"endpoint {self.endpoint_name} was not deployed: harness {done}")
             raise
         return endpoint
 
@@ -158,7 +263,7 @@ class SageMakerMode(Mode):
         return (f"aws sagemaker delete-endpoint --region {self.region} --endpoint-name "
                 f"{self.endpoint_name} && aws sagemaker delete-endpoint-config --region "
                 f"{self.region} --endpoint-config-name {self.endpoint_name} && aws sagemaker "
-                f"delete-model --region {self.region} --model-name {self.endpoint_name}-model")
+                f"delete-model --region {self.region} --model-name {self.model_name}")
 
     def predict(self, endpoint: Endpoint, payload: Any) -> Any:
         from sagemaker.huggingface import HuggingFacePredictor
@@ -192,32 +297,49 @@ class SageMakerMode(Mode):
                 f"endpoint: 1 x {s.inference_instance_type} at "
                 f"${prices[s.inference_instance_type]:.3f}/h while it is up")
 
+    def framework_versions(self) -> dict[str, dict[str, str]]:
+        s = self.settings
+        return {"training": (super().framework_versions()["training"] if s.image_uri
+                             else dlc_versions(s.training_versions, "training")),
+                "inference": dlc_versions(s.inference_versions, "inference")}
+
     def describe(self) -> dict[str, str]:
         return {"session": f"sagemaker.Session in {self.region}: S3, managed instances",
                 "inference instance": self.settings.inference_instance_type,
                 "inference image": self.inference_image()}
 
     def rehearsal(self) -> tuple[SageMakerMode, list[dict]]:
-        """This mode on a recording session (no credentials, no network), and its record."""
-        import boto3
-
-        region = self.settings.region or boto3.Session().region_name or "us-east-1"
-        session, calls = recording_session(region, self.config.s3.bucket)
+        """This mode on a recording session and a recording storage (no credentials, no
+        network), and its record of requests. A missing region or role gets a stand-in, and a
+        warning."""
+        found = aws.region(self.settings.region)
+        if found.name:
+            aws.check_region(found)
+        else:
+            warn(f"no AWS region set ({aws.REGION_KEY}, AWS_REGION, AWS_DEFAULT_REGION or "
+                 f"your profile): showing {DRY_RUN_REGION}")
+        session, calls = recording_session(found.name or DRY_RUN_REGION, self.config.s3.bucket)
         rehearsal = SageMakerMode(self.config, self.run, session=session)
         if not self.settings.role:
             rehearsal.role = f"arn:aws:iam::{ACCOUNT}:role/SET-modes.sagemaker.role"
+            warn(f"no IAM role set: showing a placeholder ARN; {ROLE_HINT}")
+        rehearsal.check()
         return rehearsal, calls
 
-    def dry_run(self, prepared: Prepared | None, hyperparameters: dict[str, Any]) -> list[dict]:
+    def dry_run(self, store: Callable[[Storage], Prepared],
+                hyperparameters: dict[str, Any]) -> list[dict]:
         rehearsal, calls = self.rehearsal()
-        rehearsal.plan(prepared.channels if prepared else channels.planned(self.config, self.storage),
-                       hyperparameters)
-        return calls
+        prepared = store(rehearsal.storage)
+        uploads = [{"service": "s3", "operation": "PutObject",
+                    "params": dict(zip(("Bucket", "Key"), uri.removeprefix("s3://").split("/", 1)))}
+                   for uri in rehearsal.storage.uploads]
+        rehearsal.plan(prepared.channels, hyperparameters)
+        return uploads + calls
 
     def plan(self, channels: dict[str, str], hyperparameters: dict[str, Any]) -> None:
         """Issue the run's SageMaker requests without waiting: against a recording session,
         this is the dry run."""
-        name = job_name(self.config.name)
+        name = names.job_name(self.config.name)
         self.estimator(hyperparameters, name).fit(channels, job_name=name, wait=False)
         self.model(self.storage.model_artifact(name)).deploy(
             initial_instance_count=1, instance_type=self.settings.inference_instance_type,

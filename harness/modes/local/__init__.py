@@ -89,6 +89,15 @@ class LocalMode(Mode):
         return {"session": "this machine: accelerate launch, <run_dir>/s3 for S3",
                 "inference instance": "this machine", "inference image": "none (host Python)"}
 
+    def framework_versions(self) -> dict[str, dict[str, str]]:
+        """This environment's: train.py and the endpoint run on the host's Python."""
+        from importlib.metadata import version
+
+        versions = {"transformers": version("transformers"),
+                    "torch": version("torch").split("+")[0],
+                    "python": f"{sys.version_info.major}.{sys.version_info.minor}"}
+        return {"training": versions, "inference": versions}
+
     def train(self, job_name: str, channels: dict[str, str], hyperparameters: dict[str, Any],
               interrupt_after: int = 0) -> TrainingResult:
         source_dir = self.config.resolve(self.config.source_dir)

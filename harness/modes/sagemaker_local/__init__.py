@@ -8,7 +8,6 @@ import dataclasses
 import json
 import os
 import shutil
-import signal
 import sys
 from functools import cached_property
 from pathlib import Path
@@ -22,30 +21,10 @@ from harness.modes.sagemaker_local.sdk_patches import checkpoint_volume
 from harness.modes.sagemaker_local.session import (CREDENTIALS, ROLE, local_session,
                                                    offline_environment)
 from harness.run_dir import Endpoint, TrainingResult
-from harness.sdk import estimator_arguments
+from harness.sdk import estimator_arguments, interrupts_kept
 from harness.storage import Storage
 
 HOST_MODULE = "harness.modes.sagemaker_local.endpoint_host"
-PY_VERSION = "py311"  # the Python of harness's image
-
-
-@contextlib.contextmanager
-def interrupts_kept():
-    """Raise KeyboardInterrupt after a Ctrl-C even when the SDK returns normally: it counts
-    docker-compose's exit code 130 (its own Ctrl-C) as a successful job."""
-    seen = []
-
-    def interrupted(signum, frame):
-        seen.append(signum)
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGINT, interrupted)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if seen:
-        raise KeyboardInterrupt
 
 
 def compose_projects(container_root: Path) -> list[str]:
@@ -70,12 +49,18 @@ class SageMakerLocalMode(Mode):
     def estimator_arguments(self, hyperparameters: dict[str, Any]) -> dict[str, Any]:
         return {**estimator_arguments(self.config, self.settings, hyperparameters),
                 "image_uri": self.image_uri,
-                "py_version": PY_VERSION, "role": ROLE}
+                "py_version": image.PY_VERSION, "role": ROLE}
 
     def describe(self) -> dict[str, str]:
         return {"session": "LocalSession: LocalStack S3, containers under docker-compose",
                 "inference instance": self.settings.inference_instance_type,
                 "inference image": self.image_uri}
+
+    def framework_versions(self) -> dict[str, dict[str, str]]:
+        if self.settings.image_uri:  # an image of the user's own
+            return super().framework_versions()
+        versions = image.framework_versions()
+        return {"training": versions, "inference": versions}
 
     def preflight(self, step: str) -> None:
         self.engine  # noqa: B018 - every step drives Docker
