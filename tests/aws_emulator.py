@@ -22,8 +22,8 @@ or the job is stopped, or the endpoint deleted). Witnesses: `requests` (every
 request the emulator received: service and operation) and `egress` (every name lookup and
 connection this process made to anything but loopback).
 
-In a test, take the `aws` fixture (import it, with `aws_emulator`, into the test module or a
-conftest.py) and run any step against it:
+In a test, take the `aws` fixture (tests/conftest.py loads this module as a plugin) and run any
+step against it:
 
     def test_train(aws, tiny_job):
         config = aws.config(tiny_job, prefix="train")   # role, bucket and prefix set

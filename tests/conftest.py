@@ -14,6 +14,7 @@ import pytest
 
 from harness.modes.local import free_port
 
+pytest_plugins = ["tests.aws_emulator"]  # its fixtures (`aws`), for every test module
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = REPO / "configs" / "default.yaml"
 LABELS = ["NEGATIVE", "POSITIVE"]

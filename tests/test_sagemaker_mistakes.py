@@ -12,7 +12,7 @@ from harness import aws as aws_checks
 from harness import names
 from harness.config import load_config
 from harness.errors import ConfigError
-from tests.aws_emulator import ROLE, aws, aws_emulator  # noqa: F401 - fixtures
+from tests.aws_emulator import ROLE
 from tests.conftest import REPO, harness, write_config
 
 NO_AWS = {"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None, "AWS_SESSION_TOKEN": None,

@@ -6,21 +6,30 @@ from harness import endpoint_process
 from harness.config import load_config
 from harness.job import open_job
 from harness.run_dir import Endpoint
-from tests.conftest import harness
-from tests.contract.conftest import left_behind
 
 
 def test_deploy_predict_then_delete_twice(mode, contract_job):
     config = contract_job("probe.py")
     for step in ("prepare", "train", "deploy"):
-        harness(step, "-c", str(config), "--mode", mode)
-    job = open_job(config, [], mode)
+        mode.harness(step, "-c", str(config))
+    job = open_job(config, [], mode.name)
     endpoint = job.run.require(Endpoint)
     answer = job.mode.predict(endpoint, {"inputs": ["a fine film", "a dull film"]})
     assert [item["label"] in ("NEGATIVE", "POSITIVE") for item in answer] == [True, True]
-    harness("delete", "-c", str(config), "--mode", mode)
+    mode.harness("delete", "-c", str(config))
+    assert mode.left_behind(config.parent / "run") == []  # no process or container
     assert not endpoint_process.listening(load_config(config).endpoint.port)
-    again = harness("delete", "-c", str(config), "--mode", mode, check=False)
+    again = mode.harness("delete", "-c", str(config), check=False)
     assert again.returncode == 1 and "run `harness deploy` first" in again.stderr
     job.mode.delete(endpoint)  # deleting what is already gone is no error
-    assert left_behind(config.parent / "run") == []
+    assert mode.left_behind(config.parent / "run") == []
+
+
+
+def test_every_registered_mode_is_under_contract():
+    """A mode added to the registry must join this suite."""
+    from harness import modes
+    from tests.contract.conftest import MODES
+    from tests.contract.fake_mode import NAME
+
+    assert {getattr(p, "values", [p])[0] for p in MODES} == set(modes.MODES) | {NAME}

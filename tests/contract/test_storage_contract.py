@@ -8,7 +8,7 @@ from harness.job import open_job
 def test_files_folders_and_datasets_round_trip(mode, contract_job, tmp_path):
     from datasets import Dataset, load_from_disk
 
-    storage = open_job(contract_job("probe.py"), [], mode).storage
+    storage = open_job(contract_job("probe.py"), [], mode.name).storage
     source = tmp_path / "source"
     (source / "nested").mkdir(parents=True)
     (source / "nested" / "weights.bin").write_bytes(b"\x00\x01" * 1000)

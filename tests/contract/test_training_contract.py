@@ -10,16 +10,15 @@ import tarfile
 import time
 
 from harness.job import open_job
-from tests.conftest import REPO, harness, state
-from tests.contract.conftest import left_behind
+from tests.conftest import REPO, state
 
 HARNESS = REPO / "harness"
 
 
-def trained(config, mode: str, *extra: str):
-    harness("prepare", "-c", str(config), "--mode", mode)
-    harness("train", "-c", str(config), "--mode", mode, *extra)
-    return open_job(config, [], mode), state(config)
+def trained(config, mode, *extra: str):
+    mode.harness("prepare", "-c", str(config))
+    mode.harness("train", "-c", str(config), *extra)
+    return open_job(config, [], mode.name), state(config)
 
 
 def members(job, uri: str) -> set[str]:
@@ -64,8 +63,8 @@ def test_artifacts_are_where_sagemaker_puts_them(mode, contract_job):
 
 def test_a_failing_script_names_itself_and_keeps_its_failure_file(mode, contract_job):
     config = contract_job("fail.py")
-    harness("prepare", "-c", str(config), "--mode", mode)
-    result = harness("train", "-c", str(config), "--mode", mode, check=False)
+    mode.harness("prepare", "-c", str(config))
+    result = mode.harness("train", "-c", str(config), check=False)
     assert result.returncode == 1
     assert "fail.py failed" in result.stderr
     assert "the contract's failure marker" in result.stderr
@@ -73,36 +72,43 @@ def test_a_failing_script_names_itself_and_keeps_its_failure_file(mode, contract
     failure = config.parent / "run" / "output" / "failure"  # the same place in every mode
     assert "the contract's failure marker" in failure.read_text()
     assert "training" not in state(config)
-    assert left_behind(config.parent / "run") == []
+    assert mode.left_behind(config.parent / "run") == []
 
 
 def test_checkpoints_survive_a_reclaim(mode, contract_job):
     """A rehearsed spot reclaim: what the script checkpointed goes to storage, and the restarted
-    job starts with it restored, as a new instance would."""
+    job starts with it restored, as a new instance would. Where reclaims are real (SageMaker),
+    the rehearsal is refused with the reason."""
     config = contract_job("checkpointing.py", checkpoints={"enabled": True})
+    if not mode.rehearses_reclaims:
+        mode.harness("prepare", "-c", str(config))
+        refused = mode.harness("train", "-c", str(config), "--interrupt-after-checkpoint", "1",
+                               check=False)
+        assert refused.returncode == 1 and "they are real" in refused.stderr
+        return
     job, run = trained(config, mode, "--interrupt-after-checkpoint", "1")
     seen = json.loads((job.run.output_dir / "data" / "seen.json").read_text())
     assert seen["restored"] == {"step-1.pt": "weights after step 1"}
     stored = job.storage.checkpoints(run["training"]["job_name"])
     with job.storage.open(f"{stored}/step-1.pt") as saved:
         assert saved.read() == b"weights after step 1"
-    assert left_behind(config.parent / "run") == []
+    assert mode.left_behind(config.parent / "run") == []
 
 
 def test_ctrl_c_during_training_leaves_nothing(mode, contract_job):
     config = contract_job("slow.py")
     run = config.parent / "run"
-    harness("prepare", "-c", str(config), "--mode", mode)
+    mode.harness("prepare", "-c", str(config))
     # The CLI as its own process (FakeMode registered in it as in this one), signalled as a
     # terminal's Ctrl-C signals it.
     cli = subprocess.Popen(
         [sys.executable, "-c", "from tests.contract import fake_mode; fake_mode.register(); "
-         "from harness.cli import main; main()", "train", "-c", str(config), "--mode", mode],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+         "from harness.cli import main; main()", "train", "-c", str(config), "--mode", mode.name,
+         "--yes"], cwd=REPO, env=mode.environ(), stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 240
-        while "training started" not in (run / "train.log").read_text(errors="ignore") \
-                if (run / "train.log").exists() else True:
+        while not mode.training_started(run):
             assert cli.poll() is None and time.monotonic() < deadline, "training never started"
             time.sleep(0.2)
         cli.send_signal(signal.SIGINT)
@@ -111,8 +117,7 @@ def test_ctrl_c_during_training_leaves_nothing(mode, contract_job):
         if cli.poll() is None:
             cli.kill()
     deadline = time.monotonic() + 30
-    while left_behind(run) and time.monotonic() < deadline:
+    while mode.left_behind(run) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert left_behind(run) == []
+    assert mode.left_behind(run) == []
     assert "interrupted" in cli.stderr.read()
-

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from harness import endpoint_process
-from tests.aws_emulator import ROLE, aws, aws_emulator  # noqa: F401 - fixtures
+from tests.aws_emulator import ROLE
 from tests.conftest import LABELS, harness_process, state
 
 pytestmark = pytest.mark.e2e
