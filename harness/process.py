@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import os
 import signal
@@ -10,6 +11,8 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from harness.log_text import Tee
 
 
 def kill_group(pid: int) -> None:
@@ -46,18 +49,20 @@ def _group_alive(pgid: int) -> bool:
 
 def run_tee(cmd: list[str], *, env: dict[str, str], cwd: Path, log: Path,
             on_start: Callable[[subprocess.Popen], None] | None = None) -> int:
-    """Run `cmd`, streaming its output to the terminal and to `log`; return its exit code."""
+    """Run `cmd`, streaming its output to the terminal and, cleaned (`log_text`), to `log`;
+    return its exit code."""
     log.parent.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True)
     if on_start:
         on_start(proc)
     try:
-        with open(log, "ab") as sink:
+        with open(log, "a", encoding="utf-8") as sink:
+            tee, decoder = Tee(sink), codecs.getincrementaldecoder("utf-8")(errors="replace")
             while chunk := os.read(proc.stdout.fileno(), 65536):
-                sys.stdout.buffer.write(chunk)
-                sys.stdout.flush()
-                sink.write(chunk)
+                tee.write(decoder.decode(chunk))
+                tee.flush()
+            tee.close()
         return proc.wait()
     finally:  # Ctrl-C or any error here: take the whole group down with us
         if proc.poll() is None:

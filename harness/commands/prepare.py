@@ -8,7 +8,8 @@ from harness.run_dir import Prepared
 def prepare(job: Job) -> Prepared:
     with job.step("prepare"):
         source = job.config.model_source()
-        splits = data.prepare(job.config, str(source.folder or source.name))
+        splits = data.prepare(job.config, str(source.folder or source.name),
+                              from_hub=source.folder is None)
         planned = channels.planned(job.config, job.storage)
         for split in data.SPLITS:
             job.storage.save_dataset(splits[split], planned[split])

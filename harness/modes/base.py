@@ -14,9 +14,11 @@ from typing import Any, ClassVar
 
 from harness.checkpoints import Reclaim, with_restarts
 from harness.config import JobConfig, ModeSettings
-from harness.errors import HarnessError, StepError
+from harness.errors import HarnessError, StepError, free_space
 from harness.run_dir import Endpoint, Prepared, RunDir, TrainingResult
 from harness.storage import Storage
+
+RETRAIN = "run `harness train` again to make a new one"  # the fix for a lost model artifact
 
 
 class TrainingFailed(StepError):
@@ -44,6 +46,11 @@ class Mode(ABC):
 
     def preflight(self, step: str) -> None:
         """Fail fast, before any work, when what `step` needs is not there."""
+
+    def full_disk_hint(self) -> str:
+        """What to do when a training job ran out of disk: here, the job writes in the run dir."""
+        return (f"free space on the disk that holds {self.run.path} ({free_space(self.run.path)}"
+                " free now), or set run_dir to a folder on a disk with room (--set run_dir=...)")
 
     @property
     @abstractmethod

@@ -192,6 +192,10 @@ class SageMakerMode(Mode):
                 f"endpoint: 1 x {s.inference_instance_type} at "
                 f"${prices[s.inference_instance_type]:.3f}/h while it is up")
 
+    def full_disk_hint(self) -> str:
+        return ("the training instance's volume is full: make the job write less to /opt/ml, "
+                "or use an instance type with more disk")
+
     def describe(self) -> dict[str, str]:
         return {"session": f"sagemaker.Session in {self.region}: S3, managed instances",
                 "inference instance": self.settings.inference_instance_type,

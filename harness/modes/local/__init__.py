@@ -6,6 +6,7 @@ same layout as in the SageMaker modes.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -18,7 +19,7 @@ from typing import Any
 from harness import endpoint_process, ownership
 from harness.checkpoints import Reclaim
 from harness.errors import HarnessError
-from harness.modes.base import Mode, TrainingFailed
+from harness.modes.base import RETRAIN, Mode, TrainingFailed
 from harness.modes.local.job_tree import TrainingJobTree, encode_hyperparameters
 from harness.process import kill_group, run_tee
 from harness.run_dir import Endpoint, TrainingResult
@@ -96,19 +97,21 @@ class LocalMode(Mode):
             code = run_tee(cmd, env=env, cwd=source_dir, log=log, on_start=started)
             if code != 0:
                 tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
-                tree.mark(failure=tail)
                 raise TrainingFailed(job_name, tail, log)
 
         try:
             self.with_checkpoints(attempt, tree.root / "checkpoints", job_name, interrupt_after)
-        except TrainingFailed:  # SageMaker uploads a failed job's output too: its failure file
-            tree.pack(self.storage, job_name)
+        except TrainingFailed as failed:  # SageMaker uploads a failed job's output too
+            with contextlib.suppress(OSError):  # a full disk must not hide the script's error
+                tree.mark(failure=failed.log_tail)
+                tree.pack(self.storage, job_name)
             raise
         tree.mark(failure=None)
         tree.pack(self.storage, job_name)
         return self.trained(job_name)
 
     def deploy(self, model_artifact: str) -> Endpoint:
+        self.storage.check_archive(model_artifact, RETRAIN)
         model_dir = self.run.path / "endpoint" / "model"
         shutil.rmtree(model_dir, ignore_errors=True)
         model_dir.mkdir(parents=True)
