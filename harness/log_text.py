@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections import deque
 
 ANSI = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-Z\\-_])")
 
@@ -38,28 +39,45 @@ class CleanLines:
 
 
 class Tee:
-    """A text stream that writes to the terminal and, cleaned, to a log file. The terminal gets
-    the text as it is when it is one (bars move, colours show), else the clean lines too."""
+    """A text stream that writes to the terminal and, cleaned, to a log file, and keeps the last
+    lines (`tail`). The terminal gets the text as it is when it is one (bars move, colours
+    show), else the clean lines too. A log file that cannot be written (a full disk) stops
+    being written; the terminal and the tail go on, so the job's own error still shows."""
 
-    def __init__(self, sink, stream=None):
+    def __init__(self, sink, stream=None, keep: int = 40):
         self.sink, self.stream = sink, stream or sys.stdout
         self.raw = self.stream.isatty()
         self.lines = CleanLines()
+        self.last = deque(maxlen=keep)
+        self.sink_error: OSError | None = None
+
+    @property
+    def tail(self) -> str:
+        return "".join(self.last)
 
     def write(self, text: str) -> int:
-        clean = self.lines.feed(text)
-        self.sink.write(clean)
-        self.stream.write(text if self.raw else clean)
+        self._out(self.lines.feed(text), text)
         return len(text)
 
+    def _out(self, clean: str, raw: str) -> None:
+        self.last.extend(clean.splitlines(keepends=True))
+        if self.sink_error is None:
+            try:
+                self.sink.write(clean)
+            except OSError as e:
+                self.sink_error = e
+        self.stream.write(raw if self.raw else clean)
+
     def flush(self) -> None:
-        self.sink.flush()
+        if self.sink_error is None:
+            try:
+                self.sink.flush()
+            except OSError as e:
+                self.sink_error = e
         self.stream.flush()
 
     def close(self) -> None:
         """Write out a last line that never ended."""
         rest = self.lines.flush()
-        self.sink.write(rest)
-        if not self.raw:
-            self.stream.write(rest)
+        self._out(rest, "" if self.raw else rest)
         self.flush()

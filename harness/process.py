@@ -48,9 +48,9 @@ def _group_alive(pgid: int) -> bool:
 
 
 def run_tee(cmd: list[str], *, env: dict[str, str], cwd: Path, log: Path,
-            on_start: Callable[[subprocess.Popen], None] | None = None) -> int:
+            on_start: Callable[[subprocess.Popen], None] | None = None) -> tuple[int, str]:
     """Run `cmd`, streaming its output to the terminal and, cleaned (`log_text`), to `log`;
-    return its exit code."""
+    return its exit code and the last lines of its output."""
     log.parent.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True)
@@ -63,7 +63,9 @@ def run_tee(cmd: list[str], *, env: dict[str, str], cwd: Path, log: Path,
                 tee.write(decoder.decode(chunk))
                 tee.flush()
             tee.close()
-        return proc.wait()
+            with contextlib.suppress(OSError):  # the log of a full disk loses its end, no more
+                sink.close()
+        return proc.wait(), tee.tail
     finally:  # Ctrl-C or any error here: take the whole group down with us
         if proc.poll() is None:
             stop_group(proc.pid)

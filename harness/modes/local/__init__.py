@@ -94,9 +94,8 @@ class LocalMode(Mode):
             def started(proc):
                 reclaim.kill = lambda: kill_group(proc.pid)
 
-            code = run_tee(cmd, env=env, cwd=source_dir, log=log, on_start=started)
+            code, tail = run_tee(cmd, env=env, cwd=source_dir, log=log, on_start=started)
             if code != 0:
-                tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
                 raise TrainingFailed(job_name, tail, log)
 
         try:

@@ -131,8 +131,7 @@ class SageMakerLocalMode(Mode):
                     estimator.fit(channels, job_name=job_name)  # the SDK prints container logs
             except Exception as e:
                 tee.close()
-                tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
-                raise TrainingFailed(job_name, tail, log) from e
+                raise TrainingFailed(job_name, tee.tail, log) from e
             finally:
                 tee.close()
                 self._remove_containers(root)
