@@ -41,20 +41,20 @@ def free_space(path: Path) -> str:
     path = Path(path)
     while not path.exists() and path != path.parent:
         path = path.parent
-    free = shutil.disk_usage(path).free
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if free < 1024 or unit == "GB":
-            return f"{free:.0f} {unit}" if unit == "bytes" else f"{free:.1f} {unit}"
+    free = float(shutil.disk_usage(path).free)
+    for unit in ("bytes", "KB", "MB"):
+        if free < 1024:
+            return f"{free:.0f} bytes" if unit == "bytes" else f"{free:.1f} {unit}"
         free /= 1024
-    return ""
+    return f"{free:.1f} GB"
 
 
 def disk_full(path: Path, run_dir: Path | None = None) -> HarnessError:
     """The disk that holds `path` is full; moving the run dir helps when `path` is in it."""
-    move = (" or set run_dir to a folder on a disk with room (--set run_dir=...)"
+    move = (", or set run_dir to a folder on a disk with room (--set run_dir=...)"
             if run_dir and _inside(path, run_dir) else "")
     return HarnessError(f"no space left on the disk that holds {path}",
-                        f"free some space there ({free_space(path)} free now){move}")
+                        f"free space on it ({free_space(path)} free now){move}")
 
 
 def not_writable(path: Path, reason: str) -> HarnessError:

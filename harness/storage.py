@@ -79,6 +79,11 @@ class Storage:
     def open(self, uri: str, mode: str = "rb"):
         return self.fs.open(uri, mode)
 
+    def remove(self, uri: str) -> None:
+        """Delete one object or file; one that is not there is fine."""
+        if self.fs.exists(uri):
+            self.fs.rm(uri)
+
     def check_archive(self, uri: str, remedy: str) -> None:
         """That `uri` is a whole tar.gz (every byte read, the gzip checksum checked): a
         missing or damaged one is a StepError with `remedy` as its fix."""

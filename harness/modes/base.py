@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from harness.checkpoints import Reclaim, with_restarts
 from harness.config import JobConfig, ModeSettings
-from harness.errors import HarnessError, StepError, free_space
+from harness.errors import HarnessError, StepError, disk_full
 from harness.run_dir import Endpoint, Prepared, RunDir, TrainingResult
 from harness.storage import Storage
 
@@ -49,8 +49,7 @@ class Mode(ABC):
 
     def full_disk_hint(self) -> str:
         """What to do when a training job ran out of disk: here, the job writes in the run dir."""
-        return (f"free space on the disk that holds {self.run.path} ({free_space(self.run.path)}"
-                " free now), or set run_dir to a folder on a disk with room (--set run_dir=...)")
+        return f"the disk that holds {self.run.path}: {disk_full(self.run.path, self.run.path).hint}"
 
     @property
     @abstractmethod

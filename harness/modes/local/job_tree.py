@@ -92,8 +92,12 @@ class TrainingJobTree:
         compress, and level 9 spent 3.7 s of every local run on the default model."""
         for folder, uri in ((self.model_dir, storage.model_artifact(job)),
                             (self.output_dir, storage.output_artifact(job))):
-            with storage.open(uri, "wb") as sink, \
-                    tarfile.open(fileobj=sink, mode="w:gz", compresslevel=0,
-                                 dereference=True) as tar:
-                for entry in sorted(folder.iterdir()):
-                    tar.add(entry, arcname=entry.name)
+            try:
+                with storage.open(uri, "wb") as sink, \
+                        tarfile.open(fileobj=sink, mode="w:gz", compresslevel=0,
+                                     dereference=True) as tar:
+                    for entry in sorted(folder.iterdir()):
+                        tar.add(entry, arcname=entry.name)
+            except BaseException:  # a full disk, say: no half archive is left to be deployed
+                storage.remove(uri)
+                raise
