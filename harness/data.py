@@ -68,11 +68,15 @@ def _load_file(key: str, path, builder: str, config):
 
 @contextlib.contextmanager
 def datasets_quiet():
-    """No progress bars or logged errors from datasets: loading, casting and saving take a
-    moment each (tokenizing shows its own bar), and a file that fails to load is reported
+    """No progress bars or logged errors from datasets: loading and casting take a moment
+    each (tokenizing and saving show their bars), and a file that fails to load is reported
     once, by harness, with its fix."""
-    from datasets.utils import are_progress_bars_disabled, disable_progress_bars, \
-        enable_progress_bars, logging
+    from datasets.utils import (
+        are_progress_bars_disabled,
+        disable_progress_bars,
+        enable_progress_bars,
+        logging,
+    )
 
     was_disabled, verbosity = are_progress_bars_disabled(), logging.get_verbosity()
     disable_progress_bars()

@@ -76,8 +76,8 @@ def _broken_json(text: str) -> tuple[str, str] | None:
         try:
             row = json.loads(line)
         except json.JSONDecodeError as e:
-            return (f"line {number} is not valid JSON ({e.msg}, column {e.colno}): "
-                    f"{line.strip()[:60]}",
+            shown = line.strip()[:60]
+            return (f"line {number} is not valid JSON ({e.msg}, column {e.colno}): {shown}",
                     "fix or remove that line: JSON Lines hold one JSON object per line")
         if not isinstance(row, dict):
             return (f"line {number} is not a JSON object: {line.strip()[:60]}",
@@ -107,7 +107,7 @@ def check_split(dataset, split: str, where: str, config) -> None:
             first = next(i for i, v in enumerate(dataset[column]) if v is None)
             raise StepError(f"the {split} split ({where}) has {nulls} row(s) with no {key} "
                             f"(null {column!r}), the first is row {first + 1}",
-                            f"fill in or remove those rows")
+                            "fill in or remove those rows")
 
 
 def label_names(dataset, config) -> list[str]:

@@ -60,7 +60,8 @@ def disk_full(path: Path, run_dir: Path | None = None) -> HarnessError:
 def not_writable(path: Path, reason: str) -> HarnessError:
     return HarnessError(f"cannot write to {path}: {reason}",
                         f"make {path} writable (it is on a read-only mount, or you lack the "
-                        "permissions), or set run_dir to a folder you can write (--set run_dir=...)")
+                        "permissions), or set run_dir to a folder you can write "
+                        "(--set run_dir=...)")
 
 
 def explain(error: BaseException, run_dir: Path | None) -> HarnessError:

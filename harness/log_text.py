@@ -10,6 +10,9 @@ from collections import deque
 ANSI = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-Z\\-_])")
 
 
+BAR = re.compile(r"\d+/\d*\s*\[[^\]\r]*\]")  # tqdm's "n/total [elapsed<left, rate]"
+
+
 class CleanLines:
     """Feed it text as it comes; it gives back whole, clean lines."""
 
@@ -18,24 +21,29 @@ class CleanLines:
 
     def feed(self, text: str) -> str:
         *lines, partial = (self.partial + text).split("\n")
-        # Of a line still being redrawn, only its latest state matters.
-        redrawn = partial.rfind("\r", 0, len(partial) - 1)  # a final "\r" may start a "\r\n"
-        self.partial = partial[redrawn:] if redrawn >= 0 else partial
-        return "".join(f"{line}\n" for line in map(self._clean, lines) if line is not None)
+        out = [clean for line in lines for clean in self._clean(line)]
+        cut = partial.rfind("\r", 0, len(partial) - 1)  # a final "\r" may start a "\r\n"
+        if cut >= 0:  # a bar being redrawn: keep its latest state only
+            out += self._overwritten(ANSI.sub("", partial[:cut]).split("\r"))
+            partial = partial[cut:]
+        self.partial = partial
+        return "".join(f"{line}\n" for line in out)
 
     def flush(self) -> str:
         last, self.partial = self._clean(self.partial), ""
-        return f"{last}\n" if last else ""
+        return "".join(f"{line}\n" for line in last if line.strip())
+
+    def _clean(self, line: str) -> list[str]:
+        """The line as it last stood on the screen, without escape codes, after any text that
+        was not a progress bar but was drawn over (another process's, say)."""
+        *earlier, last = ANSI.sub("", line).rstrip("\r").split("\r")
+        return [*self._overwritten(earlier), *([last] if last.strip() or not earlier else [])]
 
     @staticmethod
-    def _clean(line: str) -> str | None:
-        """The line as it last stood on the screen, without escape codes; None for a line that
-        was only a progress bar cleared away."""
-        line = ANSI.sub("", line)
-        if "\r" not in line.rstrip("\r"):
-            return line.rstrip("\r")
-        shown = line.rstrip("\r").rsplit("\r", 1)[-1]
-        return shown if shown.strip() else None
+    def _overwritten(states: list[str]) -> list[str]:
+        """Of what a line showed before it was redrawn, the text that was not a bar."""
+        rests = [BAR.split(state, 1)[-1] for state in states]  # text glued after a bar
+        return [rest for rest in rests if rest.strip()]
 
 
 class Tee:

@@ -82,7 +82,11 @@ class RunDir:
             self.path.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as e:
-            raise _unwritable(self.path, e) from e
+            if e.errno in NO_SPACE:
+                raise disk_full(self.path) from e
+            if e.errno in NOT_WRITABLE:
+                raise not_writable(self.path, e.strerror) from e
+            raise
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -181,10 +185,3 @@ class RunDir:
         timings = self.load().get("timings", {})
         self.save(timings={**timings, step: round(seconds, 2)})
 
-
-def _unwritable(path: Path, error: OSError) -> Exception:
-    if error.errno in NO_SPACE:
-        return disk_full(path)
-    if error.errno in NOT_WRITABLE:
-        return not_writable(path, error.strerror)
-    return error

@@ -5,7 +5,6 @@ harness did not create)."""
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import shutil
@@ -18,7 +17,6 @@ import uuid
 from pathlib import Path
 
 import psutil
-import pytest
 
 from harness import docker_engine, ownership
 from harness.commands.cleanup import leftover_processes

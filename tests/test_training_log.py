@@ -10,20 +10,28 @@ from harness.plot import figure
 from tests.conftest import harness
 
 # As a terminal receives them: a coloured docker-compose prefix, a bar redrawn with carriage
-# returns, a line written above the bar (tqdm clears the bar first), a bar cleared at its end.
+# returns, a line another process wrote while the bar was drawn, a line written above the bar
+# (tqdm clears the bar first), a bar cleared at its end.
 STREAM = ("\x1b[36malgo-1-x1 |\x1b[0m starting\n"
-          "\rtraining:   0%|   | 0/4\rtraining:  50%|#  | 2/4"
-          "\r                        \rtrain step 2/4  loss    0.6931\n"
-          "\rtraining: 100%|###| 4/4\n"
-          "\revaluating:  50%|# | 1/2\r                  \r"
+          "\rtraining:   0%|   | 0/4 [00:00<?, ?step/s]"
+          "\rtraining:  50%|#  | 2/4 [00:01<00:01,  1.9step/s]rank 1: a warning\n"
+          "\rtraining:  50%|#  | 2/4 [00:01<00:01,  1.9step/s]"
+          "\r                                         \rtrain step 2/4  loss    0.6931\n"
+          "\rtraining: 100%|###| 4/4 [00:02<00:00,  1.9step/s]\n"
+          "\revaluating:  50%|# | 1/2 [00:00<00:00, 9.1batch/s]\r                  \r"
           "eval  step 4/4  eval_accuracy    0.9500\r\n")
 
 
 def test_a_terminal_stream_becomes_clean_lines():
-    lines = CleanLines()
-    out = "".join(lines.feed(STREAM[i:i + 7]) for i in range(0, len(STREAM), 7)) + lines.flush()
-    assert out.splitlines() == ["algo-1-x1 | starting", "train step 2/4  loss    0.6931",
-                                "training: 100%|###| 4/4", "eval  step 4/4  eval_accuracy    0.9500"]
+    for size in (1, 7, len(STREAM)):  # however the stream is cut
+        lines = CleanLines()
+        out = "".join(lines.feed(STREAM[i:i + size]) for i in range(0, len(STREAM), size))
+        assert (out + lines.flush()).splitlines() == [
+            "algo-1-x1 | starting",
+            "training:  50%|#  | 2/4 [00:01<00:01,  1.9step/s]rank 1: a warning",
+            "train step 2/4  loss    0.6931",
+            "training: 100%|###| 4/4 [00:02<00:00,  1.9step/s]",
+            "eval  step 4/4  eval_accuracy    0.9500"]
 
 
 class Terminal:

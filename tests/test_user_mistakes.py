@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -117,6 +117,13 @@ class Mistake:
 
 def jsonl(path: Path, rows: list) -> Path:
     path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
+    return path
+
+
+def latin1(path: Path, rows: list) -> Path:
+    """JSON Lines saved as Latin-1, as an old spreadsheet export would."""
+    lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    path.write_bytes(lines.encode("latin-1"))
     return path
 
 
@@ -268,15 +275,17 @@ MISTAKES = [
     # data
     Mistake("empty-train-file", with_file("train", lambda p: jsonl(p, [])),
             ("dataset.train_file", "has no rows", "fix: add rows")),
-    Mistake("train-file-not-utf8", with_file("train", lambda p: (p.write_bytes(
-        json.dumps(ROWS[0]).encode() + b'\n{"text": "caf\xe9 cr\xe8me", "label": 0}\n'), p)[1]),
-            ("dataset.train_file", "is not UTF-8 text: line 2", "iconv -f latin1 -t utf-8")),
+    Mistake("train-file-not-utf8", with_file("train", lambda p: latin1(p, [*ROWS, {
+        "text": "café crème", "label": "POSITIVE"}])),
+            ("dataset.train_file", "is not UTF-8 text: line 3", "iconv -f latin1 -t utf-8")),
     Mistake("broken-json-line", with_file("train", lambda p: jsonl(
         p, [*ROWS, '{"text": "no closing brace", "label": 1'])),
             ("dataset.train_file", "line 3 is not valid JSON", "fix or remove that line")),
-    Mistake("null-text", with_file("train", lambda p: jsonl(p, [*ROWS, {"text": None, "label": 1}])),
+    Mistake("null-text", with_file("train", lambda p: jsonl(
+        p, [*ROWS, {"text": None, "label": "POSITIVE"}])),
             ("train.jsonl", "no text (null 'text')", "row 3", "fill in or remove")),
-    Mistake("null-label", with_file("test", lambda p: jsonl(p, [*ROWS, {"text": "x", "label": None}])),
+    Mistake("null-label", with_file("test", lambda p: jsonl(
+        p, [*ROWS, {"text": "x", "label": None}])),
             ("test split", "no label (null 'label')", "fill in or remove")),
     Mistake("mixed-label-types", with_file("train", lambda p: jsonl(
         p, [*ROWS, {"text": "great", "label": 1}])),
@@ -288,7 +297,8 @@ MISTAKES = [
     Mistake("max-length-past-the-model", with_set("dataset.max_length=100000"),
             ("dataset.max_length is 100000", "at most 128 tokens",
              "set dataset.max_length to 128 or less")),
-    Mistake("label-minus-one", with_file("both", lambda p: jsonl(p, [*IDS, {"text": "?", "label": -1}])),
+    Mistake("label-minus-one", with_file("both", lambda p: jsonl(
+        p, [*IDS, {"text": "?", "label": -1}])),
             ("label -1", "class ids start at 0", "drop those rows")),
     Mistake("label-beyond-label-names", with_file("both", lambda p: jsonl(
         p, [*IDS, {"text": "meh", "label": 2}]), "--set", "dataset.label_names=[NEG, POS]"),
@@ -356,7 +366,7 @@ def run_cli(attempt: Attempt) -> subprocess.CompletedProcess:
         return harness(*attempt.args, check=False, env=attempt.env)
     env = {**os.environ, **attempt.env}
     return subprocess.run([sys.executable, "-m", "harness", *attempt.args], capture_output=True,
-                          text=True, cwd=REPO, timeout=120,
+                          text=True, cwd=REPO, timeout=120, check=False,
                           env={k: v for k, v in env.items() if v is not None})
 
 

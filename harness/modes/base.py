@@ -49,7 +49,8 @@ class Mode(ABC):
 
     def full_disk_hint(self) -> str:
         """What to do when a training job ran out of disk: here, the job writes in the run dir."""
-        return f"the disk that holds {self.run.path}: {disk_full(self.run.path, self.run.path).hint}"
+        return (f"the disk that holds {self.run.path}: "
+                f"{disk_full(self.run.path, self.run.path).hint}")
 
     @property
     @abstractmethod
