@@ -10,6 +10,7 @@ from harness.data_checks import SPLITS, label_names
 from harness.errors import StepError
 
 FILE_BUILDERS = {".json": "json", ".jsonl": "json", ".csv": "csv", ".parquet": "parquet"}
+MIN_VOCABULARY = 100  # fewer tokens than this is no real tokenizer
 
 
 def load_raw(config: JobConfig):
@@ -130,9 +131,13 @@ def prepare(config: JobConfig, model_source: str, from_hub: bool = False):
         model_config = load(lambda: AutoConfig.from_pretrained(model_source))
     except (OSError, ValueError) as e:  # a local folder without tokenizer files, say
         first_line = (str(e).strip().splitlines() or [""])[0]
-        raise StepError(f"could not load the tokenizer of model {model_source}: {first_line}",
-                        "save the tokenizer with the model (tokenizer.save_pretrained(folder))"
-                        ) from e
+        raise StepError(f"could not load the tokenizer and config of model {model_source}: "
+                        f"{first_line}", "the folder needs what save_pretrained writes for the "
+                        "model and for its tokenizer (tokenizer.save_pretrained(folder))") from e
+    if len(tokenizer) < MIN_VOCABULARY:  # transformers makes an empty one where files lack
+        raise StepError(f"the tokenizer of model {model_source} knows {len(tokenizer)} tokens "
+                        "only: the model has no tokenizer files, so every word would be unknown",
+                        "save the tokenizer with the model (tokenizer.save_pretrained(folder))")
     length = max_length(config, model_source, model_limit(tokenizer, model_config))
 
     limits = {"train": ds.max_train_samples, "test": ds.max_eval_samples}

@@ -157,6 +157,15 @@ def empty_model_folder(config, scratch):
 
 
 @contextlib.contextmanager
+def model_without_tokenizer(config, scratch):
+    """A model folder with its config (and weights) but no tokenizer files."""
+    (scratch / "model").mkdir()
+    for name in ("config.json", "model.safetensors"):
+        shutil.copy2(Path(load_config(config).model) / name, scratch / "model" / name)
+    yield Attempt(["prepare", "-c", str(config), "--set", f"model={scratch / 'model'}"], config)
+
+
+@contextlib.contextmanager
 def hub_unreachable(config, scratch):
     """A fresh process, as a user starts one: without harness's probe, the hub library would
     retry the refused connection for most of a minute."""
@@ -312,6 +321,8 @@ MISTAKES = [
             ("name: not a valid job name", "fix: set name: my-sentiment-job")),
     Mistake("empty-model-folder", empty_model_folder,
             ("model:", "holds no config.json", "save_pretrained")),
+    Mistake("model-without-tokenizer", model_without_tokenizer,
+            ("the tokenizer of model", "knows 5 tokens only", "tokenizer.save_pretrained")),
     Mistake("hub-model-offline", with_set("model=no-such-org/no-such-model", HF_HUB_OFFLINE="1"),
             ("'no-such-org/no-such-model' is not in the local Hugging Face cache",
              "HF_HUB_OFFLINE=1", "unset HF_HUB_OFFLINE")),
