@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import ssl
 import sys
 import urllib.error
 import urllib.request
@@ -40,6 +41,8 @@ def unreachable(timeout_s: float = PROBE_TIMEOUT_S) -> str | None:
     except urllib.error.HTTPError:
         return None  # it answered
     except urllib.error.URLError as e:
+        if isinstance(e.reason, ssl.SSLError):
+            return None  # it answered; the libraries may trust other certificates (a proxy's)
         return str(e.reason)
     except (TimeoutError, OSError) as e:
         return str(e) or f"no answer within {timeout_s:.0f} s"
