@@ -5,18 +5,33 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import sys
+import time
+import traceback
+from pathlib import Path
 
 import click
 
 from harness import modes
-from harness.errors import MESSAGES, HarnessError
+from harness.errors import MESSAGES, HarnessError, explain
 
 DEFAULT_CONFIG = "configs/default.yaml"
+DEBUG = "harness.debug"  # in click's context meta: --debug or HARNESS_DEBUG=1 was given
+
+
+def _debug(ctx, _param, value):
+    if value:
+        ctx.meta[DEBUG] = True
+
+
+debug_option = click.option("--debug", is_flag=True, expose_value=False, is_eager=True,
+                            envvar="HARNESS_DEBUG", callback=_debug,
+                            help="Show the traceback of an error [env HARNESS_DEBUG=1].")
 
 
 def job_options(command):
-    """--config, --mode and --set, shared by every step command."""
+    """--config, --mode, --set and --debug, shared by every step command."""
 
     @click.option("-c", "--config", "config_path", default=DEFAULT_CONFIG, show_default=True,
                   envvar="HARNESS_CONFIG", help="Job config (YAML).")
@@ -25,31 +40,79 @@ def job_options(command):
                        f"default {modes.DEFAULT_MODE}].")
     @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
                   help="Override a config key, e.g. --set hyperparameters.epochs=1.")
+    @debug_option
     @functools.wraps(command)
     def wrapper(config_path, mode, overrides, **kwargs):
         from harness.job import open_job
 
-        with errors_as_messages():
-            return command(open_job(config_path, list(overrides), mode), **kwargs)
+        with errors_as_messages() as edge:
+            job = open_job(config_path, list(overrides), mode)
+            edge.run = job.run
+            return command(job, **kwargs)
+
+    return wrapper
+
+
+def changes_the_run(command):
+    """The command holds the run dir while it runs (see `RunDir.lock`); a dry run does not."""
+
+    @functools.wraps(command)
+    def wrapper(job, **kwargs):
+        if kwargs.get("requests_only"):
+            return command(job, **kwargs)
+        with job.run.lock():
+            return command(job, **kwargs)
 
     return wrapper
 
 
 class errors_as_messages:
+    """Every error ends here as a message and its fix, with no traceback unless --debug. The
+    traceback goes to the run's `harness.log` whenever the run dir is known (`run`)."""
+
+    def __init__(self):
+        self.run = None  # the job's RunDir, once the config is read
+
     def __enter__(self):
         return self
 
     def __exit__(self, kind, error, tb):
-        if isinstance(error, HarnessError):
-            click.secho(f"error: {error.message}", fg="red", err=True)
-            if error.hint:
-                click.echo(f"  fix: {error.hint}", err=True)
-            sys.exit(1)
+        if error is None or isinstance(error, (SystemExit, click.exceptions.Exit,
+                                               click.exceptions.Abort)):
+            return False
         if isinstance(error, KeyboardInterrupt):
             click.secho("interrupted: child processes and the endpoint were stopped",
                         fg="yellow", err=True)
             sys.exit(130)
-        return False
+        known = error if isinstance(error, HarnessError) else \
+            explain(error, self.run.path if self.run else None)
+        log = self._keep_traceback(error, known)
+        ctx = click.get_current_context(silent=True)
+        if ctx is not None and ctx.meta.get(DEBUG):
+            traceback.print_exception(error, file=sys.stderr)
+        click.secho(f"error: {known.message}", fg="red", err=True)
+        if known.hint:
+            click.echo(f"  fix: {known.hint}", err=True)
+        if known is not error and log:
+            click.echo(f"  traceback: {log}", err=True)
+        sys.exit(1)
+
+    def _keep_traceback(self, error: BaseException, known: HarnessError) -> Path | None:
+        """Append the error and its traceback to the run's log; None where that cannot be
+        written (no run dir yet, or the very disk problem being reported)."""
+        if self.run is None:
+            return None
+        log = self.run.error_log
+        entry = (f"=== {time.strftime('%Y-%m-%d %H:%M:%S')} pid {os.getpid()}: harness "
+                 f"{' '.join(sys.argv[1:])}\nerror: {known.message}\n"
+                 + "".join(traceback.format_exception(error)))
+        try:
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with open(log, "a") as sink:
+                sink.write(entry)
+        except OSError:
+            return None
+        return log
 
 
 def spends_money(command):
@@ -78,7 +141,7 @@ def announce(step: str) -> None:
 def show_summary(job) -> None:
     from harness import summary
 
-    click.echo(summary.render(job.run.load(), str(job.run.path)))
+    click.echo(summary.render(job.run.load(), str(job.run.path), job.storage.root))
 
 
 class MessageHandler(logging.Handler):
@@ -93,6 +156,7 @@ class MessageHandler(logging.Handler):
 
 @click.group()
 @click.version_option(package_name="harness")
+@debug_option
 def main():
     """Fine-tune Transformers models and deploy them the SageMaker way, locally first."""
     messages = logging.getLogger(MESSAGES)
@@ -113,6 +177,7 @@ reclaim_option = click.option(
               help="Print the SageMaker API requests the run would make, and stop.")
 @reclaim_option
 @job_options
+@changes_the_run
 @spends_money
 def run_command(job, requests_only, interrupt_after):
     """The whole flow: prepare, train, deploy, predict, delete."""
@@ -135,6 +200,7 @@ def run_command(job, requests_only, interrupt_after):
 
 @main.command("prepare")
 @job_options
+@changes_the_run
 def prepare_command(job):
     """Tokenize the dataset and store the train/test channels."""
     from harness.commands.prepare import prepare
@@ -146,6 +212,7 @@ def prepare_command(job):
 @main.command("train")
 @reclaim_option
 @job_options
+@changes_the_run
 @spends_money
 def train_command(job, interrupt_after):
     """Run train/train.py as a training job on the prepared channels."""
@@ -157,6 +224,7 @@ def train_command(job, interrupt_after):
 
 @main.command("deploy")
 @job_options
+@changes_the_run
 @spends_money
 def deploy_command(job):
     """Start an endpoint for the trained model."""
@@ -188,6 +256,7 @@ def predict_command(job, inputs, raw):
 
 @main.command("delete")
 @job_options
+@changes_the_run
 def delete_command(job):
     """Stop the endpoint."""
     from harness.commands.delete import delete

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.resources
 import re
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from harness import names
 from harness.errors import ConfigError
@@ -24,6 +26,7 @@ from harness.serving.limits import Limits
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 PACKAGE_PREFIX = "package:"
+DEFAULT_MAX_LENGTH = 512  # tokens, when the model takes that many
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ class DatasetConfig(Strict):
     label_names: list[str] | None = None
     max_train_samples: int | None = Field(default=None, gt=0)
     max_eval_samples: int | None = Field(default=None, gt=0)
-    max_length: int = Field(default=512, gt=0)
+    max_length: int | None = Field(default=None, gt=0)  # None: 512, or the model's limit
 
     @model_validator(mode="after")
     def one_source(self) -> DatasetConfig:
@@ -221,10 +224,13 @@ class JobConfig(Strict):
 
     @field_validator("name")
     @classmethod
-    def sagemaker_name(cls, name: str) -> str:
+    def job_name(cls, name: str) -> str:
         if not names.SAGEMAKER_NAME.match(name):
-            raise ValueError("SageMaker names hold only letters, digits and hyphens, and start "
-                             "and end with a letter or digit")
+            suggestion = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-") or "my-job"
+            raise PydanticCustomError("job_name", "{message}", {
+                "message": "not a valid job name: letters, digits and hyphens only, starting "
+                           "and ending with a letter or digit (SageMaker's rule for job names)",
+                "fix": f"name: {suggestion}"})
         return name
 
     @property
@@ -233,7 +239,12 @@ class JobConfig(Strict):
 
     @property
     def s3_prefix(self) -> str:
-        return (self.s3.prefix or self.name).strip("/")
+        """`s3.prefix` as given; by default the name and a hash of the run dir's absolute path,
+        so two run dirs (two clones, two CI jobs) never share keys, and one keeps its own."""
+        if self.s3.prefix:
+            return self.s3.prefix.strip("/")
+        digest = hashlib.sha256(str(self.run_path.resolve()).encode()).hexdigest()[:8]
+        return f"{self.name}-{digest}"
 
     @property
     def s3_root(self) -> str:
@@ -250,8 +261,8 @@ class JobConfig(Strict):
         return ModelSource(folder.name if folder else resolved, folder)
 
 
-def _format_errors(path: Path, error: ValidationError) -> str:
-    lines = [f"{path}: invalid config"]
+def _invalid(path: Path, error: ValidationError) -> ConfigError:
+    lines, fixes = [f"{path}: invalid config"], []
     for item in error.errors():
         key = ".".join(str(p) for p in item["loc"]) or "(top level)"
         if item["type"] == "extra_forbidden":
@@ -260,7 +271,17 @@ def _format_errors(path: Path, error: ValidationError) -> str:
             lines.append(f"  {key}: required key is missing")
         else:
             lines.append(f"  {key}: {item['msg']} (got {item['input']!r})")
-    return "\n".join(lines)
+        if "fix" in item.get("ctx", {}):
+            fixes.append(item["ctx"]["fix"])
+    return ConfigError("\n".join(lines), f"set {'; '.join(fixes)}" if fixes else None)
+
+
+def _yaml_problem(error: yaml.YAMLError) -> tuple[str, str]:
+    """(where, what) of a YAML error, in a line (PyYAML's own text takes a screen). Where is
+    the start of the construct that went wrong, e.g. the `[` never closed."""
+    mark = getattr(error, "context_mark", None) or getattr(error, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
+    return where, getattr(error, "problem", None) or str(error).splitlines()[0]
 
 
 def _apply_override(data: dict[str, Any], override: str) -> None:
@@ -273,7 +294,13 @@ def _apply_override(data: dict[str, Any], override: str) -> None:
         node = node.setdefault(part, {})
         if not isinstance(node, dict):
             raise ConfigError(f"bad --set {override!r}: {part} is not a section")
-    node[leaf] = yaml.safe_load(raw)
+    try:
+        node[leaf] = yaml.safe_load(raw)
+    except yaml.YAMLError as e:
+        quoted = raw.replace('"', '\\"')
+        raise ConfigError(f"--set {override}: the value is not valid YAML "
+                          f"({_yaml_problem(e)[1]})",
+                          f"quote it to pass it as text: --set '{key}=\"{quoted}\"'") from None
 
 
 def load_config(path: str | Path, overrides: list[str] = ()) -> JobConfig:
@@ -284,7 +311,10 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> JobConfig:
         raise ConfigError(f"config file not found: {path}",
                           "pass an existing YAML file, e.g. configs/default.yaml") from None
     except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML: {e}") from None
+        where, problem = _yaml_problem(e)
+        raise ConfigError(f"{path}: not valid YAML at {where}: {problem}",
+                          "fix the YAML there (a value holding `: `, `[` or `{` needs quotes)"
+                          ) from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of keys at the top level")
     for override in overrides:
@@ -292,7 +322,7 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> JobConfig:
     try:
         config = JobConfig.model_validate({**data, "source": path.resolve()})
     except ValidationError as e:
-        raise ConfigError(_format_errors(path, e)) from None
+        raise _invalid(path, e) from None
     _check_files(path, config)
     return config
 
@@ -330,12 +360,23 @@ def resolve_model(config: JobConfig, path: Path | None = None) -> str:
                               f"pip install {package.replace('_', '-')}") from None
         if not folder.is_dir():
             raise ConfigError(f"{where}: model: {folder} does not exist in package {package!r}")
-        return str(folder)
+        return _saved_model(folder, where)
     local = config.resolve(value)
     if local.is_dir():
-        return str(local)
+        return _saved_model(local, where)
     if looks_like_path(value):
         raise ConfigError(f"{where}: model: folder not found: {local}",
                           "give a hub id (e.g. distilbert-base-uncased), a local folder, "
                           "or package:<python_package>/<folder>")
     return value
+
+
+def _saved_model(folder: Path, where: Path) -> str:
+    """A local model folder, which must hold what save_pretrained writes."""
+    if not (folder / "config.json").is_file():
+        contents = ", ".join(sorted(p.name for p in folder.iterdir())[:6]) or "nothing"
+        raise ConfigError(f"{where}: model: {folder} holds no config.json (it holds "
+                          f"{contents}), so it is not a saved model",
+                          "point model at a folder written by save_pretrained (config.json, "
+                          "weights and tokenizer files), or give a hub id")
+    return str(folder)

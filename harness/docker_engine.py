@@ -11,6 +11,7 @@ from harness import ownership
 from harness.errors import HarnessError
 
 SDK_NETWORK = "sagemaker-local"  # the network SDK local mode's docker-compose files use
+COMPOSE_PROJECT = "com.docker.compose.project"  # docker-compose's label on what it creates
 
 START_HINT = ("start the Docker engine: `sudo systemctl start docker` (or `sudo dockerd &`); "
               "on Debian without Docker: `sudo bash scripts/install-docker.sh`")
@@ -81,7 +82,7 @@ def force_remove(container) -> None:
 def compose_containers(engine, projects: list[str], *, stopped: bool = True) -> list:
     """The containers of these docker-compose projects (running ones only, unless `stopped`)."""
     return [container for project in projects for container in labelled_containers(
-        engine, f"com.docker.compose.project={project}", stopped=stopped)]
+        engine, f"{COMPOSE_PROJECT}={project}", stopped=stopped)]
 
 
 def remove_compose_projects(engine, projects: list[str]) -> None:
@@ -106,14 +107,17 @@ def kill_compose_projects(engine, projects: list[str]) -> None:
             container.kill()
 
 
-def remove_network_if_unused(engine, name: str) -> bool:
-    """Remove the network when no container uses it; say whether it was removed."""
+def remove_sdk_network(engine, projects: list[str], name: str = SDK_NETWORK) -> bool:
+    """Remove the SDK's network when one of these docker-compose projects (harness's) created
+    it and no container uses it; say whether it was removed. A network the user's own SDK
+    runs created is never harness's to remove, even when it is idle."""
     import docker
 
     try:
         network = engine.networks.get(name)
         network.reload()
-        if not network.attrs.get("Containers"):
+        creator = (network.attrs.get("Labels") or {}).get(COMPOSE_PROJECT)
+        if creator in projects and not network.attrs.get("Containers"):
             network.remove()
             return True
     except docker.errors.NotFound:
@@ -129,13 +133,14 @@ def leftover_containers(engine, run: Path | None = None) -> list:
 
 
 def remove_leftovers(engine) -> list[str]:
-    """Remove every leftover container, then the SDK's network if nothing uses it; return what
-    was removed, one line each."""
-    removed = []
+    """Remove every leftover container, then the SDK's network if their docker-compose
+    projects created it and nothing uses it; return what was removed, one line each."""
+    removed, projects = [], []
     for container in leftover_containers(engine):
         removed.append(f"container {container.name} "
                        f"(run {container.labels.get(ownership.LABEL_RUN)})")
+        projects.append(container.labels.get(COMPOSE_PROJECT))
         force_remove(container)
-    if remove_network_if_unused(engine, SDK_NETWORK):
+    if remove_sdk_network(engine, projects):
         removed.append(f"network {SDK_NETWORK}")
     return removed

@@ -4,7 +4,8 @@ Every process harness starts carries `HARNESS_OWNER` and `HARNESS_RUN` in its en
 every container it starts carries them as labels (`harness.owner`, `harness.run`). The owner is
 `<pid>:<start time>` of the process whose life the resource belongs to; a resource whose owner
 is gone is a leftover. Endpoints outlive the command that started them, so they are owned by
-their run's record instead (the owner `endpoint`).
+their run's record instead (the owner `endpoint`), once the command that started them (its
+`HARNESS_STARTER`) has recorded them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 OWNER = "HARNESS_OWNER"
 RUN = "HARNESS_RUN"
+STARTER = "HARNESS_STARTER"  # an endpoint process's: the command that started it (deploy)
 ENDPOINT = "endpoint"  # the owner of an endpoint process: its run's state.json
 LABEL_OWNER, LABEL_RUN = "harness.owner", "harness.run"
 
@@ -36,8 +38,10 @@ def container_labels() -> dict[str, str]:
 
 
 def endpoint_env(run_dir: Path) -> dict[str, str]:
-    """The environment of a detached endpoint process: owned by its run's record."""
-    return {**os.environ, OWNER: ENDPOINT, RUN: str(Path(run_dir).resolve())}
+    """The environment of a detached endpoint process: owned by its run's record, and until
+    that names it, by the command starting it."""
+    return {**os.environ, OWNER: ENDPOINT, STARTER: os.environ.get(OWNER, ""),
+            RUN: str(Path(run_dir).resolve())}
 
 
 def running(proc) -> bool:

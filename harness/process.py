@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from harness.log_text import Tee
 
 
 def kill_group(pid: int) -> None:
@@ -45,20 +47,24 @@ def _group_alive(pgid: int) -> bool:
 
 
 def run_tee(cmd: list[str], *, env: dict[str, str], cwd: Path, log: Path,
-            on_start: Callable[[subprocess.Popen], None] | None = None) -> int:
-    """Run `cmd`, streaming its output to the terminal and to `log`; return its exit code."""
+            on_start: Callable[[subprocess.Popen], None] | None = None) -> tuple[int, str]:
+    """Run `cmd`, streaming its output to the terminal and, cleaned (`log_text`), to `log`;
+    return its exit code and the last lines of its output."""
     log.parent.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True)
     if on_start:
         on_start(proc)
     try:
-        with open(log, "ab", buffering=0) as sink:  # the log reads live, as the terminal does
+        with open(log, "a", encoding="utf-8") as sink:
+            tee, decoder = Tee(sink), codecs.getincrementaldecoder("utf-8")(errors="replace")
             while chunk := os.read(proc.stdout.fileno(), 65536):
-                sys.stdout.buffer.write(chunk)
-                sys.stdout.flush()
-                sink.write(chunk)
-        return proc.wait()
+                tee.write(decoder.decode(chunk))
+                tee.flush()
+            tee.close()
+            with contextlib.suppress(OSError):  # the log of a full disk loses its end, no more
+                sink.close()
+        return proc.wait(), tee.tail
     finally:  # Ctrl-C or any error here: take the whole group down with us
         if proc.poll() is None:
             stop_group(proc.pid)

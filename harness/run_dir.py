@@ -5,14 +5,18 @@ Steps read and write records only through `RunDir`; nothing else opens the state
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import json
 import os
+import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-from harness.errors import StepError
+from harness.errors import NO_SPACE, NOT_WRITABLE, StepError, disk_full, not_writable
 
 STEPS = ("prepare", "train", "deploy", "predict", "delete")
 
@@ -66,6 +70,46 @@ class RunDir:
         self.path = Path(path).resolve()
         self.mode = mode
         self.state_file = self.path / "state.json"
+        self.lock_file = self.path / ".lock"  # held by the command that changes the run
+        self.error_log = self.path / "harness.log"  # every failed command's traceback
+
+    @contextlib.contextmanager
+    def lock(self):
+        """Hold the run dir for this command: a second command that changes the run is
+        refused with the name and pid of the one holding it. The kernel lets go when this
+        process ends, however it ends, so a lock is never stale."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            if e.errno in NO_SPACE:
+                raise disk_full(self.path) from e
+            if e.errno in NOT_WRITABLE:
+                raise not_writable(self.path, e.strerror) from e
+            raise
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise self._busy(os.pread(fd, 4096, 0)) from None
+            holder = {"pid": os.getpid(), "command": " ".join(["harness", *sys.argv[1:]]),
+                      "since": time.strftime("%H:%M:%S")}
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(holder).encode(), 0)
+            yield
+        finally:
+            os.close(fd)
+
+    def _busy(self, raw: bytes) -> StepError:
+        try:
+            holder = json.loads(raw)
+            who = f"`{holder['command']}` (pid {holder['pid']}, since {holder['since']})"
+            stop = f"stop it (`kill {holder['pid']}`)"
+        except (ValueError, KeyError, TypeError):
+            who, stop = "another harness command", "stop it"
+        return StepError(f"run dir {self.path} is busy: {who} is using it",
+                         f"wait for it to finish or {stop}; or set run_dir to another folder. "
+                         "predict, promote and run --dry-run work meanwhile")
 
     @property
     def output_dir(self) -> Path:
@@ -87,29 +131,47 @@ class RunDir:
             return {}
         try:
             state = json.loads(self.state_file.read_text())
-        except ValueError:
-            raise StepError(f"{self.state_file} is not valid JSON",
-                            "delete it to start this run over, or use another run_dir") from None
+        except ValueError as e:
+            raise self._corrupt(f"is not valid JSON ({e})") from None
+        if not isinstance(state, dict):
+            raise self._corrupt("is not a JSON object")
         if self.mode and state.get("mode") not in (None, self.mode):
             raise StepError(
                 f"{self.path} holds a run in mode {state['mode']!r}, not {self.mode!r}",
                 f"use --mode {state['mode']}, or set run_dir to a new folder for this mode")
         return state
 
+    def _corrupt(self, problem: str) -> StepError:
+        return StepError(f"{self.state_file} {problem}; harness leaves it as it is",
+                         f"repair it, or move it aside (mv {self.state_file} "
+                         f"{self.state_file}.bad) and run the steps again from `harness prepare`")
+
     def save(self, **updates: Any) -> dict[str, Any]:
-        """Merge `updates` (records or plain JSON values) into the state, atomically."""
+        """Merge `updates` (records or plain JSON values) into the state, atomically. Writers
+        take turns (a `predict` may save while another command holds the run dir)."""
         plain = {key: dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
                  for key, value in updates.items()}
-        state = {**self.load(), **plain, "mode": self.mode}
         self.path.mkdir(parents=True, exist_ok=True)
-        tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state, indent=2, sort_keys=True))
-        os.replace(tmp, self.state_file)  # a crash never leaves half a state file
+        tmp = self.state_file.with_name(f"state.json.{os.getpid()}.tmp")
+        with open(self.path / ".state-lock", "w") as turn:
+            fcntl.flock(turn, fcntl.LOCK_EX)
+            state = {**self.load(), **plain, "mode": self.mode}
+            try:
+                tmp.write_text(json.dumps(state, indent=2, sort_keys=True))
+                os.replace(tmp, self.state_file)  # a crash never leaves half a state file
+            except BaseException:
+                tmp.unlink(missing_ok=True)  # a full disk leaves the old state, and no litter
+                raise
         return state
 
     def get(self, record: type[Record]) -> Record | None:
         value = self.load().get(record.KEY)
-        return record(**value) if value else None
+        if not value:
+            return None
+        try:
+            return record(**value)
+        except TypeError:
+            raise self._corrupt(f"has a {record.KEY!r} entry harness did not write") from None
 
     def require(self, record: type[Record]) -> Record:
         value = self.get(record)
@@ -122,3 +184,4 @@ class RunDir:
     def record_time(self, step: str, seconds: float) -> None:
         timings = self.load().get("timings", {})
         self.save(timings={**timings, step: round(seconds, 2)})
+

@@ -19,6 +19,8 @@ from typing import Any
 
 from fsspec import AbstractFileSystem
 
+from harness.errors import StepError
+
 
 class Storage:
     def __init__(self, root: str, fs, options: dict[str, Any] | None = None):
@@ -79,6 +81,31 @@ class Storage:
 
     def open(self, uri: str, mode: str = "rb"):
         return self.fs.open(uri, mode)
+
+    def remove(self, uri: str) -> None:
+        """Delete one object or file; one that is not there is fine."""
+        if self.fs.exists(uri):
+            self.fs.rm(uri)
+
+    def check_archive(self, uri: str, remedy: str) -> None:
+        """That `uri` is a whole tar.gz (every byte read, the gzip checksum checked): a
+        missing or damaged one is a StepError with `remedy` as its fix."""
+        import gzip
+        import tarfile
+        import zlib
+
+        if not self.exists(uri):
+            raise StepError(f"{uri} is missing", remedy)
+        try:
+            with self.open(uri) as source:
+                with gzip.GzipFile(fileobj=source) as unzipped:
+                    while unzipped.read(1 << 22):
+                        pass
+                source.seek(0)
+                with tarfile.open(fileobj=source, mode="r:gz") as tar:
+                    tar.getmembers()
+        except (gzip.BadGzipFile, EOFError, tarfile.TarError, zlib.error) as e:
+            raise StepError(f"{uri} is damaged, not a whole tar.gz ({e})", remedy) from e
 
     def save_dataset(self, dataset, uri: str) -> str:
         """A `datasets` split, saved with `save_to_disk`."""

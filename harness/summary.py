@@ -9,8 +9,10 @@ from harness.run_dir import STEPS
 METRICS = ("eval_accuracy", "eval_f1", "eval_precision", "eval_recall", "eval_loss")
 
 
-def render(state: dict, run_path: str) -> str:
-    lines = [f"Summary ({state.get('mode')} mode, run dir {run_path})"]
+def render(state: dict, run_path: str, storage: str) -> str:
+    """`storage`: where the run's channels and artifacts are (its S3 prefix is the run's own)."""
+    lines = [f"Summary ({state.get('mode')} mode, run dir {run_path})",
+             f"  {'storage:':<10} {storage}"]
     metrics = state.get("metrics") or {}
     if metrics:
         lines.append("  metrics:   " + "  ".join(

@@ -135,7 +135,7 @@ def test_ctrl_c_during_train_leaves_no_process(tiny_job):
     log = tiny_job.parent / "run" / "train.log"
     proc = cli("train", "-c", str(tiny_job), "--set", "hyperparameters.epochs=50")
     code, children, _ = interrupt_when(
-        proc, lambda: log.exists() and "/s]" in log.read_text(errors="ignore"))
+        proc, lambda: log.exists() and "train step" in log.read_text(errors="ignore"))
     assert code == 130
     assert "interrupted" in proc.stderr.read()
     assert len(children) >= 2  # accelerate launch and the train.py it started

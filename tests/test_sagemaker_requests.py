@@ -1,9 +1,11 @@
 """`sagemaker` mode at the API-request level: botocore's Stubber validates every request
 against the SageMaker service model. No test calls AWS or needs credentials."""
 
+import hashlib
 import json
 import os
 import re
+from pathlib import Path
 
 import boto3
 import pytest
@@ -46,10 +48,10 @@ class Matches:
         return f"Matches({self.pattern!r})"
 
 
-def expect_training_job(stub, *, region, instance_type, count=1, spot=False, checkpoints=False):
+def expect_training_job(stub, *, prefix, region, instance_type, count=1, spot=False,
+                        checkpoints=False):
     image = (f"763104351884.dkr.ecr.{region}.amazonaws.com/huggingface-pytorch-training:"
              "2.8.0-transformers4.56.2-gpu-py312-cu129-ubuntu22.04")
-    prefix = "s3://harness-artifacts/imdb-distilbert"
     stopping = {"MaxRuntimeInSeconds": 14400, **({"MaxWaitTimeInSeconds": 20000} if spot else {})}
     channels = [{"DataSource": {"S3DataSource": {
         "S3DataType": "S3Prefix", "S3Uri": f"{prefix}/data/{name}",
@@ -93,8 +95,10 @@ def expect_endpoint(stub, *, region, instance_type="ml.g4dn.xlarge"):
         "EndpointName": name, "EndpointConfigName": name, "Tags": ANY})
 
 
-CHANNELS = {split: f"s3://harness-artifacts/imdb-distilbert/data/{split}"
-            for split in ("train", "test")}
+def run_prefix(run_dir) -> str:
+    """The default S3 prefix: the name and a hash of the run dir's absolute path."""
+    digest = hashlib.sha256(str(Path(run_dir).resolve()).encode()).hexdigest()[:8]
+    return f"s3://harness-artifacts/imdb-distilbert-{digest}"
 
 
 SPOT = ("modes.sagemaker.use_spot_instances=true", "modes.sagemaker.max_wait_s=20000")
@@ -111,14 +115,17 @@ SPOT = ("modes.sagemaker.use_spot_instances=true", "modes.sagemaker.max_wait_s=2
 ])
 def test_requests_of_the_whole_run(tmp_path, overrides, region, instance_type, count, spot):
     config = guide(tmp_path, *overrides)
+    prefix = run_prefix(tmp_path / "run")
+    assert config.s3_root == prefix
     mode, stub = stubbed_mode(config, region)
-    expect_training_job(stub, region=region, instance_type=instance_type, count=count, spot=spot,
-                        checkpoints=config.checkpoints.enabled)
+    expect_training_job(stub, prefix=prefix, region=region, instance_type=instance_type,
+                        count=count, spot=spot, checkpoints=config.checkpoints.enabled)
     expect_endpoint(stub, region=region)
     hyperparameters = {**config.hyperparameters.model_dump(exclude_none=True),
                        "model_name": "distilbert-base-uncased"}
     with stub:
-        mode.plan(CHANNELS, hyperparameters)
+        mode.plan({split: f"{prefix}/data/{split}" for split in ("train", "test")},
+                  hyperparameters)
     stub.assert_no_pending_responses()
 
 
@@ -133,7 +140,7 @@ def test_failed_deploy_deletes_what_it_made(tmp_path):
     stub.add_response("delete_endpoint_config", {}, {"EndpointConfigName": name})
     stub.add_response("delete_model", {}, {"ModelName": f"{name}-model"})
     with stub, pytest.raises(StepError, match="ResourceLimitExceeded") as error:
-        mode.deploy("s3://harness-artifacts/imdb-distilbert/job/output/model.tar.gz")
+        mode.deploy(f"{config.s3_root}/job/output/model.tar.gz")
     stub.assert_no_pending_responses()
     assert "deleted it, its endpoint config and its model" in error.value.message
     assert "Service Quotas" in error.value.hint
@@ -148,7 +155,8 @@ def test_a_refused_training_job_says_what_to_do(tmp_path):
     hyperparameters = {**config.hyperparameters.model_dump(exclude_none=True),
                        "model_name": "distilbert-base-uncased"}
     with stub, pytest.raises(StepError, match="ml.p3.2xlarge for training job usage") as error:
-        mode.train("imdb-distilbert-job", CHANNELS, hyperparameters)
+        mode.train("imdb-distilbert-job", {split: f"{config.s3_root}/data/{split}"
+                                           for split in ("train", "test")}, hyperparameters)
     assert "training job imdb-distilbert-job: " in error.value.message
     assert "Service Quotas" in error.value.hint
 
@@ -206,10 +214,11 @@ def test_dry_run_needs_no_credentials_and_prints_none(tmp_path):
     operations = [line for line in result.stdout.splitlines() if line.startswith("Create")]
     assert operations == ["CreateTrainingJob", "CreateModel", "CreateEndpointConfig",
                           "CreateEndpoint"]
+    root = load_config(config).s3_root
+    assert root.startswith("s3://harness-artifacts/sentiment-minilm-")  # the run dir's own
     for shown in ("ml.p3.2xlarge", "ml.g4dn.xlarge", "dkr.ecr.eu-west-1.amazonaws.com",
-                  '"MaxRuntimeInSeconds": 14400', ROLE,
-                  "s3://harness-artifacts/sentiment-minilm/channels/model",
-                  "s3://harness-artifacts/sentiment-minilm/data/train"):
+                  '"MaxRuntimeInSeconds": 14400', ROLE, f"{root}/channels/model",
+                  f"{root}/data/train"):
         assert shown in result.stdout
     assert "do-not-print-me" not in result.stdout + result.stderr
     assert not (tmp_path / "run").exists()  # nothing was run, so nothing was recorded

@@ -28,10 +28,13 @@ import numpy as np
 import torch
 from datasets import load_from_disk
 from torch.distributed.elastic.multiprocessing.errors import record
+from tqdm import tqdm
 from transformers import (
     AutoModelForSequenceClassification,
     AutoTokenizer,
     DataCollatorWithPadding,
+    PrinterCallback,
+    ProgressCallback,
     Trainer,
     TrainerCallback,
     TrainingArguments,
@@ -209,6 +212,83 @@ class Throughput(TrainerCallback):
         return samples * args.world_size / (self.end - self.start - self.paused)
 
 
+def value_text(value) -> str:
+    """A logged value, 9 characters wide where it can be, so that lines align."""
+    if isinstance(value, float):
+        text = f"{value:.4f}" if value == 0 or 1e-3 <= abs(value) < 1e5 else f"{value:.3e}"
+        return f"{text:>9}"
+    return f"{value!s:>9}" if isinstance(value, int) else str(value)
+
+
+def log_line(state, logs: dict) -> str:
+    """One log entry as `<phase> step <n>/<total> epoch <e>` and `<name> <value>` pairs: lines
+    of a phase align, and a metric regex like `eval_accuracy\\W+([-+0-9.eE]+)` finds values."""
+    phase = ("eval" if any(key.startswith("eval_") for key in logs) else
+             "done" if "train_runtime" in logs else "train")
+    width = len(str(state.max_steps))
+    head = (f"{phase:<5} step {state.global_step:>{width}}/{state.max_steps}  "
+            f"epoch {logs.get('epoch', state.epoch or 0):5.2f}")
+    pairs = [f"{key} {value_text(value)}" for key, value in logs.items()
+             if key not in ("epoch", "total_flos", "step")]
+    return "  ".join([head, *pairs])
+
+
+class ProgressLog(TrainerCallback):
+    """One progress bar per phase, with each log entry written above it as an aligned line
+    (Trainer's default prints dicts between bars). An evaluation during training shows its
+    progress on the training bar; one after training gets its own bar, cleared at the end."""
+
+    def __init__(self):
+        self.bar = self.eval_bar = None
+
+    @staticmethod
+    def _bar(**kwargs):
+        return tqdm(file=sys.stdout, dynamic_ncols=True, mininterval=0.5, **kwargs)
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if state.is_world_process_zero:
+            self.bar = self._bar(total=state.max_steps, desc="training", unit="step")
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.bar is not None:
+            self.bar.update(state.global_step - self.bar.n)
+
+    def on_prediction_step(self, args, state, control, eval_dataloader=None, **kwargs):
+        if not state.is_world_process_zero or not hasattr(eval_dataloader, "__len__"):
+            return
+        if self.bar is not None:
+            done = int(self.bar.postfix.split()[1].split("/")[0]) if self.bar.postfix else 0
+            self.bar.set_postfix_str(f"evaluating {done + 1}/{len(eval_dataloader)}")
+            return
+        if self.eval_bar is None:
+            self.eval_bar = self._bar(total=len(eval_dataloader), desc="evaluating",
+                                      unit="batch", leave=False)
+        self.eval_bar.update(1)
+
+    def on_evaluate(self, args, state, control, **kwargs):
+        if self.bar is not None:
+            self.bar.set_postfix_str("")
+        if self.eval_bar is not None:
+            self.eval_bar.close()
+            self.eval_bar = None
+
+    on_predict = on_evaluate
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not (state.is_world_process_zero and logs):
+            return
+        if "train_runtime" in logs:  # training is over: its bar ends before its summary
+            self.on_train_end(args, state, control)
+        self.on_evaluate(args, state, control)
+        tqdm.write(log_line(state, logs), file=sys.stdout)
+        sys.stdout.flush()
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
 def cpu_only() -> bool:
     """No GPU (CUDA or Apple's): say so, because only then does accelerate join several
     processes into one CPU (gloo) process group; otherwise each would train alone."""
@@ -354,6 +434,9 @@ def main(argv=None):
         compute_metrics=classification_metrics,
         callbacks=[throughput, MarkComplete()],
     )
+    for default in (ProgressCallback, PrinterCallback):
+        trainer.remove_callback(default)
+    trainer.add_callback(ProgressLog())
     resume = latest_complete_checkpoint(checkpoints)
     if resume:
         logger.info("resuming from %s", resume)
@@ -372,7 +455,10 @@ def main(argv=None):
             json.dump(eval_result, f, indent=2)
         with open(os.path.join(out, "log_history.json"), "w") as f:
             json.dump(trainer.state.log_history, f, indent=2)
-        logger.info("eval %s", json.dumps(eval_result))
+        width = max(len(key) for key in eval_result)
+        logger.info("final metrics:\n%s", "\n".join(
+            f"  {key:<{width}}  {value_text(value)}" for key, value in sorted(eval_result.items())
+            if value is not None))
         logger.info("model saved to %s on host %s", os.environ["SM_MODEL_DIR"],
                     os.environ.get("SM_CURRENT_HOST"))
 

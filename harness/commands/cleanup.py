@@ -2,7 +2,9 @@
 
 A process or container is a leftover when its owner (see `ownership`) is gone. An endpoint
 process is owned by its run's record instead: it is a leftover once that run's state no longer
-names it. Running jobs and recorded endpoints are kept.
+names it and the command that started it has ended (an endpoint still starting is not yet
+recorded). Running jobs and recorded endpoints are kept, and so is every endpoint of a run
+whose state cannot be read.
 """
 
 from __future__ import annotations
@@ -14,13 +16,16 @@ from harness import docker_engine, ownership
 from harness.errors import HarnessError
 from harness.run_dir import Endpoint, RunDir
 
+UNKNOWN = -1  # a run whose state cannot be read: which endpoint it names is unknown
+
 
 def recorded_endpoint_pid(run: str) -> int | None:
-    """The endpoint process the run's state names, if any (an unreadable state names none)."""
-    with contextlib.suppress(HarnessError, OSError, TypeError):
+    """The endpoint process the run's state names: None if none, UNKNOWN if unreadable."""
+    try:
         endpoint = RunDir(run).get(Endpoint)
-        return endpoint.pid if endpoint else None
-    return None
+    except (HarnessError, OSError):
+        return UNKNOWN
+    return endpoint.pid if endpoint else None
 
 
 def leftover_processes() -> list:
@@ -38,7 +43,8 @@ def leftover_processes() -> list:
                 run = env.get(ownership.RUN, "")
                 if run not in endpoints:
                     endpoints[run] = recorded_endpoint_pid(run)
-                stale = proc.pid != endpoints[run]
+                stale = endpoints[run] not in (proc.pid, UNKNOWN) and \
+                    not ownership.alive(env.get(ownership.STARTER, ""))
             else:
                 stale = not ownership.alive(owner)
             if stale:

@@ -17,7 +17,8 @@ def prepare(job: Job) -> Prepared:
 def store_channels(config: JobConfig, storage: Storage) -> Prepared:
     """The tokenized splits, and a local model folder, stored where training reads them."""
     source = config.model_source()
-    splits = data.prepare(config, str(source.folder or source.name))
+    splits = data.prepare(config, str(source.folder or source.name),
+                          from_hub=source.folder is None)
     planned = channels.planned(config, storage)
     for split in data.SPLITS:
         storage.save_dataset(splits[split], planned[split])

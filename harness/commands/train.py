@@ -9,7 +9,7 @@ import tarfile
 import threading
 
 from harness import names, plot
-from harness.errors import StepError
+from harness.errors import StepError, out_of_space
 from harness.job import Job
 from harness.modes.base import TrainingFailed
 from harness.run_dir import Prepared
@@ -49,16 +49,23 @@ def fetch_output(job: Job, artifact: str):
 
 
 def failure(job: Job, failed: TrainingFailed) -> StepError:
-    """The error for a failed job: the start of the toolkit's failure file (SageMaker's
-    FailureReason: the script's error first), else the end of the job's log."""
+    """The error for a failed job: a full disk said first and in a line; else the start of the
+    toolkit's failure file (SageMaker's FailureReason: the script's error first), else the end
+    of the job's log."""
     entry_point = job.config.entry_point
-    artifact = job.storage.output_artifact(failed.job_name)
-    if not job.storage.exists(artifact):
-        return StepError(f"training job {failed.job_name} failed before {entry_point} ran:\n"
-                         f"{failed.log_tail}", f"full log: {failed.log}")
-    output = fetch_output(job, artifact)
-    file = output / "failure"
-    reason = file.read_text(errors="replace") if file.exists() else failed.log_tail
+    reason, file = failed.log_tail, None
+    if not out_of_space(reason):  # on a full disk, unpacking the output would fail too
+        artifact = job.storage.output_artifact(failed.job_name)
+        if not job.storage.exists(artifact):
+            return StepError(f"training job {failed.job_name} failed before {entry_point} ran:"
+                             f"\n{failed.log_tail}", f"full log: {failed.log}")
+        file = fetch_output(job, artifact) / "failure"
+        reason = file.read_text(errors="replace") if file.exists() else failed.log_tail
+    if out_of_space(reason):
+        line = next(line for line in reversed(reason.splitlines()) if out_of_space(line))
+        return StepError(f"{entry_point} ran out of disk space in training job "
+                         f"{failed.job_name}:\n  {line.strip()}",
+                         f"{job.mode.full_disk_hint()}; full log: {failed.log}")
     return StepError(f"{entry_point} failed in training job {failed.job_name}:\n"
                      + "\n".join(reason.splitlines()[:FAILURE_LINES]),
                      f"full log: {failed.log}; failure file: {file}")

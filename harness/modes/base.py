@@ -15,9 +15,11 @@ from typing import Any, ClassVar
 from harness import names
 from harness.checkpoints import Reclaim, with_restarts
 from harness.config import JobConfig, ModeSettings
-from harness.errors import HarnessError, StepError
+from harness.errors import HarnessError, StepError, disk_full
 from harness.run_dir import Endpoint, Prepared, RunDir, TrainingResult
 from harness.storage import Storage
+
+RETRAIN = "run `harness train` again to make a new one"  # the fix for a lost model artifact
 
 
 FRAMEWORKS = ("transformers", "torch", "python")
@@ -49,6 +51,11 @@ class Mode(ABC):
 
     def preflight(self, step: str) -> None:
         """Fail fast, before any work, when what `step` needs is not there."""
+
+    def full_disk_hint(self) -> str:
+        """What to do when a training job ran out of disk: here, the job writes in the run dir."""
+        return (f"the disk that holds {self.run.path}: "
+                f"{disk_full(self.run.path, self.run.path).hint}")
 
     @property
     @abstractmethod

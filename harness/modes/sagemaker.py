@@ -302,6 +302,9 @@ class SageMakerMode(Mode):
         return {"training": (super().framework_versions()["training"] if s.image_uri
                              else dlc_versions(s.training_versions, "training")),
                 "inference": dlc_versions(s.inference_versions, "inference")}
+    def full_disk_hint(self) -> str:
+        return ("the training instance's volume is full: make the job write less to /opt/ml, "
+                "or use an instance type with more disk")
 
     def describe(self) -> dict[str, str]:
         return {"session": f"sagemaker.Session in {self.region}: S3, managed instances",

@@ -68,10 +68,9 @@ class FakeMode(Mode):
             def started(proc):
                 reclaim.kill = lambda: kill_group(proc.pid)
 
-            if run_tee(command, env=env, cwd=source_dir, log=self.run.train_log,
-                       on_start=started):
-                tail = self.run.train_log.read_text(errors="replace")[-2000:]
-                tree.mark(failure=tail)
+            code, tail = run_tee(command, env=env, cwd=source_dir, log=self.run.train_log,
+                                 on_start=started)
+            if code:
                 raise TrainingFailed(job_name, tail, self.run.train_log)
 
         self.run.new_train_log()

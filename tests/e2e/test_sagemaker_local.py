@@ -39,6 +39,8 @@ def test_run_default_config(tmp_path, sagemaker_local_stack):
     response = run["prediction"]["response"]
     assert [item["label"] in ("NEGATIVE", "POSITIVE") for item in response] == [True, True]
     assert "Summary (sagemaker-local mode" in result.stdout
+    log = (tmp_path / "run" / "train.log").read_text()  # docker-compose colours its prefixes
+    assert "\x1b" not in log and "\r" not in log and "train step" in log
     assert not endpoint_process.listening(port)
     assert leftovers() == ([], [])
 

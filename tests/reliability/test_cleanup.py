@@ -13,7 +13,7 @@ import time
 import psutil
 import pytest
 
-from harness import ownership
+from harness import docker_engine, ownership
 from harness.commands.cleanup import cleanup
 from tests.conftest import deployed, harness, harness_process, write_config
 
@@ -53,7 +53,7 @@ def test_cleanup_stops_the_training_a_killed_command_left(tmp_path, tiny_bert, s
     config = long_job(tmp_path, tiny_bert, sentiment_files)
     run = tmp_path / "run"
     harness("prepare", "-c", str(config))
-    kill_harness_when(config, "local", lambda: "'loss'" in (
+    kill_harness_when(config, "local", lambda: "train step" in (
         (run / "train.log").read_text() if (run / "train.log").exists() else ""))
     orphans = labelled_processes(run)
     assert orphans, "the training process should have outlived the killed command"
@@ -122,13 +122,15 @@ def test_cleanup_removes_containers_of_a_killed_command(tmp_path, tiny_bert, sen
     kill_harness_when(config, "sagemaker-local",
                       lambda: any(c.status == "running" for c in containers()))
     assert containers(), "the training container should have outlived the killed command"
+    projects = {c.labels.get(docker_engine.COMPOSE_PROJECT) for c in containers()}
     result = harness("cleanup")
     assert "container" in result.stdout
     assert not containers()
     assert not labelled_processes(run)  # the SDK's docker-compose went too
-    for network in engine.networks.list(names=["sagemaker-local"]):  # only if another job's
+    for network in engine.networks.list(names=["sagemaker-local"]):  # in use, or not the job's
         network.reload()
-        assert network.attrs["Containers"]
+        creator = network.attrs["Labels"].get(docker_engine.COMPOSE_PROJECT)
+        assert network.attrs["Containers"] or creator not in projects
 
 
 def test_files_containers_wrote_as_root_are_given_back(tmp_path, sagemaker_local_stack):

@@ -17,7 +17,7 @@ from typing import Any
 from harness import endpoint_process, ownership
 from harness.checkpoints import Reclaim
 from harness.errors import HarnessError
-from harness.modes.base import Mode, TrainingFailed
+from harness.modes.base import RETRAIN, Mode, TrainingFailed
 from harness.modes.local.job_tree import TrainingJobTree, encode_hyperparameters
 from harness.process import kill_group, run_tee
 from harness.run_dir import Endpoint, TrainingResult
@@ -118,18 +118,16 @@ class LocalMode(Mode):
             def started(proc):
                 reclaim.kill = lambda: kill_group(proc.pid)
 
-            code = run_tee(cmd, env=env, cwd=source_dir, log=log, on_start=started)
+            code, tail = run_tee(cmd, env=env, cwd=source_dir, log=log, on_start=started)
             if code != 0:
-                text = without_launcher_traceback(log.read_text(errors="replace"))
-                tail = "\n".join(text.splitlines()[-40:])
-                tree.mark(failure=tail)
-                raise TrainingFailed(job_name, tail, log)
+                raise TrainingFailed(job_name, without_launcher_traceback(tail), log)
 
         tree.run(lambda: self.with_checkpoints(attempt, tree.root / "checkpoints", job_name,
                                                interrupt_after), self.storage, job_name)
         return self.trained(job_name)
 
     def deploy(self, model_artifact: str) -> Endpoint:
+        self.storage.check_archive(model_artifact, RETRAIN)
         model_dir = self.run.path / "endpoint" / "model"
         shutil.rmtree(model_dir, ignore_errors=True)
         model_dir.mkdir(parents=True)

@@ -6,6 +6,7 @@ against this tree, so local mode gives train.py exactly what a training containe
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -91,8 +92,10 @@ class TrainingJobTree:
         SageMaker does, a failed job's output (with its failure file) included."""
         try:
             job()
-        except TrainingFailed:
-            self.pack(storage, job_name)
+        except TrainingFailed as failed:
+            with contextlib.suppress(OSError):  # a full disk must not hide the script's error
+                self.mark(failure=failed.log_tail)
+                self.pack(storage, job_name)
             raise
         self.mark(failure=None)
         self.pack(storage, job_name)
@@ -105,8 +108,12 @@ class TrainingJobTree:
         compress, and level 9 spent 3.7 s of every local run on the default model."""
         for folder, uri in ((self.model_dir, storage.model_artifact(job)),
                             (self.output_dir, storage.output_artifact(job))):
-            with storage.open(uri, "wb") as sink, \
-                    tarfile.open(fileobj=sink, mode="w:gz", compresslevel=0,
-                                 dereference=True) as tar:
-                for entry in sorted(folder.iterdir()):
-                    tar.add(entry, arcname=entry.name)
+            try:
+                with storage.open(uri, "wb") as sink, \
+                        tarfile.open(fileobj=sink, mode="w:gz", compresslevel=0,
+                                     dereference=True) as tar:
+                    for entry in sorted(folder.iterdir()):
+                        tar.add(entry, arcname=entry.name)
+            except BaseException:  # a full disk, say: no half archive is left to be deployed
+                storage.remove(uri)
+                raise

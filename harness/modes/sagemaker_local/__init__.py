@@ -16,7 +16,8 @@ from typing import Any
 from harness import docker_engine, emulator, endpoint_process, image, ownership
 from harness.checkpoints import Reclaim
 from harness.errors import StepError
-from harness.modes.base import Mode, TrainingFailed
+from harness.log_text import Tee
+from harness.modes.base import RETRAIN, Mode, TrainingFailed
 from harness.modes.sagemaker_local.sdk_patches import checkpoint_volume
 from harness.modes.sagemaker_local.session import (CREDENTIALS, ROLE, local_session,
                                                    offline_environment)
@@ -108,17 +109,19 @@ class SageMakerLocalMode(Mode):
                 environment={"S3_ENDPOINT_URL": self.s3_url, "AWS_ENDPOINT_URL_S3": self.s3_url})
             reclaim.kill = lambda: docker_engine.kill_compose_projects(
                 self.engine, compose_projects(root))
+            tee = Tee(sink)
             try:
-                with contextlib.redirect_stdout(Tee(sys.stdout, sink)), interrupts_kept(), \
+                with contextlib.redirect_stdout(tee), interrupts_kept(), \
                         checkpoint_volume(checkpoints if self.config.checkpoints.enabled else None):
                     estimator.fit(channels, job_name=job_name)  # the SDK prints container logs
             except Exception as e:
-                tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
-                raise TrainingFailed(job_name, tail, log) from e
+                tee.close()
+                raise TrainingFailed(job_name, tee.tail, log) from e
             finally:
+                tee.close()
                 self._remove_containers(root)
 
-        with open(log, "a") as sink:
+        with open(log, "a", encoding="utf-8") as sink:
             self.with_checkpoints(attempt, checkpoints, job_name, interrupt_after)
         return self.trained(job_name)
 
@@ -137,13 +140,14 @@ class SageMakerLocalMode(Mode):
     def _remove_projects(self, projects: list[str], root: Path) -> None:
         """The SDK leaves its containers, its network and its folder behind: remove them."""
         docker_engine.remove_compose_projects(self.engine, projects)
-        docker_engine.remove_network_if_unused(self.engine, docker_engine.SDK_NETWORK)
+        docker_engine.remove_sdk_network(self.engine, projects)
         if os.getuid() != 0:  # containers wrote as root: take the files back before deleting
             docker_engine.chown_tree(self.engine, self.image_uri, root.parent, os.getuid(),
                                      os.getgid())
         shutil.rmtree(root, ignore_errors=True)
 
     def deploy(self, model_artifact: str) -> Endpoint:
+        self.storage.check_archive(model_artifact, RETRAIN)  # the SDK's own error is a traceback
         root = self.run.path / "sagemaker-local" / "serve"
         shutil.rmtree(root, ignore_errors=True)
         ep = self.config.endpoint
@@ -178,22 +182,6 @@ class SageMakerLocalMode(Mode):
     def delete(self, endpoint: Endpoint) -> None:
         endpoint_process.stop(endpoint, grace_s=30)  # the host deletes the endpoint on SIGTERM
         self._remove_projects(endpoint.projects, Path(endpoint.container_root))
-
-
-class Tee:
-    """A text stream that writes to two."""
-
-    def __init__(self, stream, sink):
-        self.stream, self.sink = stream, sink
-
-    def write(self, text: str) -> int:
-        self.sink.write(text)
-        self.sink.flush()  # the log reads live, as the terminal does
-        return self.stream.write(text)
-
-    def flush(self) -> None:
-        self.sink.flush()
-        self.stream.flush()
 
 
 class CheckedJSONDeserializer:
