@@ -86,6 +86,11 @@ def main():
     """Fine-tune Transformers models and deploy them the SageMaker way, locally first."""
 
 
+requirements_option = click.option(
+    "--install-requirements", is_flag=True,
+    help="local mode: pip-install source_dir/requirements.txt into this environment, as a "
+         "training container's toolkit does (without it, unmet requirements are an error).")
+
 reclaim_option = click.option(
     "--interrupt-after-checkpoint", "interrupt_after", type=click.IntRange(min=0), default=0,
     metavar="N", help="Rehearse a spot reclaim: kill training once N checkpoints are complete, "
@@ -96,10 +101,11 @@ reclaim_option = click.option(
 @click.option("--dry-run", "requests_only", is_flag=True,
               help="Print the SageMaker API requests the run would make, and stop.")
 @reclaim_option
+@requirements_option
 @job_options
 @spends_money
-def run_command(job, requests_only, interrupt_after):
-    """The whole flow: prepare, train, deploy, predict, delete."""
+def run_command(job, requests_only, interrupt_after, install_requirements):
+    """The whole flow: prepare (with a dataset), train, deploy, predict, delete."""
     if requests_only:
         from harness.commands.dry_run import dry_run
 
@@ -109,7 +115,7 @@ def run_command(job, requests_only, interrupt_after):
         return
     from harness.commands.run import run
 
-    run(job, announce, interrupt_after=interrupt_after)
+    run(job, announce, interrupt_after=interrupt_after, install_requirements=install_requirements)
     show_summary(job)
 
 
@@ -125,13 +131,14 @@ def prepare_command(job):
 
 @main.command("train")
 @reclaim_option
+@requirements_option
 @job_options
 @spends_money
-def train_command(job, interrupt_after):
-    """Run train/train.py as a training job on the prepared channels."""
+def train_command(job, interrupt_after, install_requirements):
+    """Run the entry point as a training job on the prepared channels and the inputs."""
     from harness.commands.train import train
 
-    train(job, interrupt_after=interrupt_after)
+    train(job, interrupt_after=interrupt_after, install_requirements=install_requirements)
     show_summary(job)
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from harness.config import JobConfig, looks_like_path
+from harness.config import SPLITS, JobConfig, looks_like_path
 from harness.errors import StepError
 
 FILE_BUILDERS = {".json": "json", ".jsonl": "json", ".csv": "csv", ".parquet": "parquet"}
-SPLITS = ("train", "test")
 
 
 def load_raw(config: JobConfig):
@@ -81,7 +80,7 @@ def prepare(config: JobConfig, model_source: str):
         check_columns(raw[split], config, split)
     names = label_names(raw, config)
     limits = {"train": ds.max_train_samples, "test": ds.max_eval_samples}
-    seed = config.hyperparameters.seed
+    seed = config.sample_seed
     for split, limit in limits.items():
         if limit and limit < len(raw[split]):
             raw[split] = raw[split].shuffle(seed=seed).select(range(limit))

@@ -71,3 +71,25 @@ def start_detached(cmd: list[str], *, env: dict[str, str], log: Path) -> subproc
     with open(log, "ab") as sink:
         return subprocess.Popen(cmd, env=env, stdout=sink, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+class Tee:
+    """A text stream that writes to two."""
+
+    def __init__(self, stream, sink):
+        self.stream, self.sink = stream, sink
+
+    def write(self, text: str) -> int:
+        self.sink.write(text)
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.sink.flush()
+        self.stream.flush()
+
+
+@contextlib.contextmanager
+def stdout_copied_to(log: Path):
+    """What this process prints meanwhile (the SDK prints a job's log) goes to `log` too."""
+    with open(log, "a") as sink, contextlib.redirect_stdout(Tee(sys.stdout, sink)):
+        yield

@@ -13,6 +13,7 @@ from botocore.stub import ANY, Stubber
 
 from harness.config import load_config
 from harness.errors import HarnessError
+from harness.job import Job
 from harness.modes.sagemaker import SageMakerMode
 from harness.run_dir import RunDir
 from harness.sdk import recording_session
@@ -48,7 +49,8 @@ class Matches:
         return f"Matches({self.pattern!r})"
 
 
-def expect_training_job(stub, *, region, instance_type, count=1, spot=False, checkpoints=False):
+def expect_training_job(stub, *, region, instance_type, metric_definitions, count=1, spot=False,
+                        checkpoints=False):
     image = (f"763104351884.dkr.ecr.{region}.amazonaws.com/huggingface-pytorch-training:"
              "2.8.0-transformers4.56.2-gpu-py312-cu129-ubuntu22.04")
     prefix = "s3://harness-artifacts/imdb-distilbert"
@@ -57,9 +59,10 @@ def expect_training_job(stub, *, region, instance_type, count=1, spot=False, che
         "S3DataType": "S3Prefix", "S3Uri": f"{prefix}/data/{name}",
         "S3DataDistributionType": "FullyReplicated"}}, "ChannelName": name}
         for name in ("train", "test")]
+    # The config's keys only (train.py's defaults apply to the rest), and --model_name.
     hyperparameters = {"epochs": "1", "train_batch_size": "32", "eval_batch_size": "64",
-                       "warmup_steps": "500", "learning_rate": "5e-05", "seed": "42",
-                       "logging_steps": "10", "model_name": '"distilbert-base-uncased"',
+                       "warmup_steps": "500", "learning_rate": "5e-05",
+                       "model_name": '"distilbert-base-uncased"',
                        "sagemaker_submit_directory": ANY, "sagemaker_program": '"train.py"',
                        "sagemaker_container_log_level": "20", "sagemaker_job_name": ANY,
                        "sagemaker_region": f'"{region}"',
@@ -67,6 +70,7 @@ def expect_training_job(stub, *, region, instance_type, count=1, spot=False, che
                        "sagemaker_torch_distributed_enabled": "true",
                        "sagemaker_instance_type": f'"{instance_type}"'}
     params = {"AlgorithmSpecification": {"TrainingInputMode": "File", "TrainingImage": image,
+                                         "MetricDefinitions": metric_definitions,
                                          "EnableSageMakerMetricsTimeSeries": True},
               "OutputDataConfig": {"S3OutputPath": prefix}, "TrainingJobName": ANY,
               "StoppingCondition": stopping,
@@ -115,12 +119,12 @@ def test_requests_of_the_whole_run(tmp_path, overrides, region, instance_type, c
     config = guide(tmp_path, *overrides)
     mode, stub = stubbed_mode(config, region)
     expect_training_job(stub, region=region, instance_type=instance_type, count=count, spot=spot,
-                        checkpoints=config.checkpoints.enabled)
+                        checkpoints=config.checkpoints.enabled,
+                        metric_definitions=[{"Name": d.Name, "Regex": d.Regex}
+                                            for d in config.metric_definitions])
     expect_endpoint(stub, region=region)
-    hyperparameters = {**config.hyperparameters.model_dump(exclude_none=True),
-                       "model_name": "distilbert-base-uncased"}
     with stub:
-        mode.plan(CHANNELS, hyperparameters)
+        mode.plan(CHANNELS, Job(config, mode).hyperparameters())
     stub.assert_no_pending_responses()
 
 

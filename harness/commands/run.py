@@ -10,14 +10,17 @@ from harness.job import Job
 from harness.run_dir import Endpoint
 
 
-def run(job: Job, announce=print, interrupt_after: int = 0) -> dict:
+def run(job: Job, announce=print, interrupt_after: int = 0,
+        install_requirements: bool = False) -> dict:
     endpoint = job.run.get(Endpoint)
     if endpoint:
         raise StepError(f"endpoint {endpoint.name} from an earlier run is still up at "
                         f"{endpoint.url}", "run `harness delete` first")
+    job.mode.check_requirements(install=install_requirements)  # before any step, not after one
     job.run.save(timings={}, prediction=None)
-    announce("prepare")
-    prepare(job)
+    if job.config.dataset:  # without one, training reads the config's inputs as they are
+        announce("prepare")
+        prepare(job)
     announce("train")
     train(job, interrupt_after=interrupt_after)
     announce("deploy")

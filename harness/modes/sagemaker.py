@@ -10,43 +10,58 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
-from harness import channels
 from harness.errors import HarnessError, StepError
-from harness.modes.base import Mode, TrainingFailed
+from harness.modes.base import Mode, SdkSession, TrainingFailed
 from harness.names import job_name
-from harness.run_dir import Endpoint, Prepared, TrainingResult
-from harness.sdk import ACCOUNT, estimator_arguments, quiet_sdk, recording_session
+from harness.process import stdout_copied_to
+from harness.run_dir import Endpoint, TrainingResult
+from harness.sdk import ACCOUNT, estimator_arguments, estimator_class, quiet_sdk, recording_session
 from harness.storage import Storage
 
 ROLE_HINT = ("set modes.sagemaker.role to the ARN of a role SageMaker can assume, e.g. "
              "arn:aws:iam::<account>:role/SageMakerExecutionRole")
 
 
-def dlc_image(versions, *, region: str, instance_type: str, scope: str) -> str:
-    """The Hugging Face DLC for these versions, from the SDK's own image-URI tables."""
+DLC_FAMILIES = {"huggingface": "Hugging Face", "pytorch": "PyTorch"}
+
+
+def dlc_image(framework: str, versions, *, region: str, instance_type: str, scope: str) -> str:
+    """The DLC of `framework` (huggingface, pytorch) for these versions, from the SDK's own
+    image-URI tables. A PyTorch DLC has no transformers version."""
     from sagemaker import image_uris
 
     try:
+        if framework == "pytorch":
+            return image_uris.retrieve("pytorch", region, version=versions.pytorch_version,
+                                       py_version=versions.py_version,
+                                       instance_type=instance_type, image_scope=scope)
         return image_uris.retrieve("huggingface", region, version=versions.transformers_version,
                                    base_framework_version=f"pytorch{versions.pytorch_version}",
                                    py_version=versions.py_version, instance_type=instance_type,
                                    image_scope=scope)
     except ValueError as e:
-        valid = "\n".join(f"    {c}" for c in dlc_combinations(scope))
+        valid = "\n".join(f"    {c}" for c in dlc_combinations(framework, scope))
         key = "training_versions" if scope == "training" else "inference_versions"
-        raise HarnessError(f"no Hugging Face {scope} DLC for {versions.model_dump()} in "
-                           f"{region}: {e}\n  valid (transformers, pytorch, python):\n{valid}",
+        raise HarnessError(f"no {DLC_FAMILIES[framework]} {scope} DLC for {versions.model_dump()} in "
+                           f"{region}: {e}\n  valid ({_version_names(framework)}):\n{valid}",
                            f"set modes.sagemaker.{key} to one of them") from None
 
 
-def dlc_combinations(scope: str) -> list[str]:
+def _version_names(framework: str) -> str:
+    return "pytorch, python" if framework == "pytorch" else "transformers, pytorch, python"
+
+
+def dlc_combinations(framework: str, scope: str) -> list[str]:
     from sagemaker import image_uris
 
-    table = image_uris.config_for_framework("huggingface")[scope]["versions"]
-    return [f"{transformers}, {framework.removeprefix('pytorch')}, {', '.join(spec['py_versions'])}"
-            for transformers, frameworks in table.items()
-            for framework, spec in frameworks.items()
-            if framework.startswith("pytorch") and isinstance(spec, dict)]
+    table = image_uris.config_for_framework(framework)[scope]["versions"]
+    if framework == "pytorch":
+        return [f"{version}, {', '.join(spec['py_versions'])}" for version, spec in table.items()
+                if isinstance(spec, dict) and "py_versions" in spec]
+    return [f"{transformers}, {base.removeprefix('pytorch')}, {', '.join(spec['py_versions'])}"
+            for transformers, bases in table.items()
+            for base, spec in bases.items()
+            if base.startswith("pytorch") and isinstance(spec, dict)]
 
 
 class SageMakerMode(Mode):
@@ -92,11 +107,11 @@ class SageMakerMode(Mode):
 
     def training_image(self) -> str:
         return self.settings.image_uri or dlc_image(
-            self.settings.training_versions, region=self.region,
+            self.config.framework, self.settings.training_versions, region=self.region,
             instance_type=self.settings.instance_type, scope="training")
 
     def inference_image(self) -> str:
-        return dlc_image(self.settings.inference_versions, region=self.region,
+        return dlc_image("huggingface", self.settings.inference_versions, region=self.region,
                          instance_type=self.settings.inference_instance_type, scope="inference")
 
     def estimator_arguments(self, hyperparameters: dict[str, Any]) -> dict[str, Any]:
@@ -108,12 +123,11 @@ class SageMakerMode(Mode):
                 "max_wait": s.max_wait_s}
 
     def estimator(self, hyperparameters: dict[str, Any], job: str):
-        from sagemaker.huggingface import HuggingFace
-
         checkpoints = ({"checkpoint_s3_uri": self.storage.checkpoints(job)}
                        if self.config.checkpoints.enabled else {})
-        return HuggingFace(**self.estimator_arguments(hyperparameters), **checkpoints,
-                           sagemaker_session=self.session)
+        return estimator_class(self.config.framework)(
+            **self.estimator_arguments(hyperparameters), **checkpoints,
+            sagemaker_session=self.session)
 
     def model(self, model_artifact: str):
         from sagemaker.huggingface import HuggingFaceModel
@@ -130,8 +144,9 @@ class SageMakerMode(Mode):
         from sagemaker.exceptions import UnexpectedStatusException
 
         try:
-            self.estimator(hyperparameters, job_name).fit(channels, job_name=job_name, wait=True,
-                                                          logs="All")
+            with stdout_copied_to(self.run.new_train_log()):  # the job's log, as the SDK prints it
+                self.estimator(hyperparameters, job_name).fit(channels, job_name=job_name,
+                                                              wait=True, logs="All")
         except UnexpectedStatusException as e:  # the job ended Failed (or Stopped)
             raise TrainingFailed(job_name, str(e), "CloudWatch log group "
                                  f"/aws/sagemaker/TrainingJobs, stream {job_name}/...") from e
@@ -208,11 +223,17 @@ class SageMakerMode(Mode):
             rehearsal.role = f"arn:aws:iam::{ACCOUNT}:role/SET-modes.sagemaker.role"
         return rehearsal, calls
 
-    def dry_run(self, prepared: Prepared | None, hyperparameters: dict[str, Any]) -> list[dict]:
+    def dry_run(self, channels: dict[str, str], hyperparameters: dict[str, Any]) -> list[dict]:
         rehearsal, calls = self.rehearsal()
-        rehearsal.plan(prepared.channels if prepared else channels.planned(self.config, self.storage),
-                       hyperparameters)
+        rehearsal.plan(channels, hyperparameters)
         return calls
+
+    def sdk_session(self) -> SdkSession:
+        """The real session; `image_uri` None lets the SDK pick the DLC for the versions the
+        estimator is given."""
+        s = self.settings
+        return SdkSession(self.session, s.instance_type, s.inference_instance_type,
+                          s.image_uri, self.role, self.config.s3.bucket)
 
     def plan(self, channels: dict[str, str], hyperparameters: dict[str, Any]) -> None:
         """Issue the run's SageMaker requests without waiting: against a recording session,

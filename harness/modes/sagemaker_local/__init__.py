@@ -14,15 +14,16 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from harness import docker_engine, emulator, endpoint_process, image, ownership
+from harness import channels, docker_engine, emulator, endpoint_process, image, ownership
 from harness.checkpoints import Reclaim
-from harness.errors import StepError
-from harness.modes.base import Mode, TrainingFailed
+from harness.errors import HarnessError, StepError
+from harness.modes.base import Mode, SdkSession, TrainingFailed
 from harness.modes.sagemaker_local.sdk_patches import checkpoint_volume
 from harness.modes.sagemaker_local.session import (CREDENTIALS, ROLE, local_session,
                                                    offline_environment)
+from harness.process import stdout_copied_to
 from harness.run_dir import Endpoint, TrainingResult
-from harness.sdk import estimator_arguments
+from harness.sdk import estimator_arguments, estimator_class
 from harness.storage import Storage
 
 HOST_MODULE = "harness.modes.sagemaker_local.endpoint_host"
@@ -57,6 +58,7 @@ def compose_projects(container_root: Path) -> list[str]:
 
 class SageMakerLocalMode(Mode):
     name = "sagemaker-local"
+    reads_in_place = frozenset({channels.FILE_URI})  # SDK local mode mounts file:// inputs
 
     def __init__(self, config, run):
         super().__init__(config, run)
@@ -83,6 +85,17 @@ class SageMakerLocalMode(Mode):
             self.s3_url  # noqa: B018 - and these need LocalStack
         if step in ("train", "deploy"):
             docker_engine.require_image(self.engine, self.image_uri, image.BUILD_HINT)
+        if step == "train":
+            self._require_s3_inputs()
+
+    def _require_s3_inputs(self) -> None:
+        for channel, source in self.config.inputs.items():
+            if source.startswith("s3://") and not self.storage.exists(source):
+                raise HarnessError(
+                    f"inputs.{channel}: {source} is not in LocalStack S3 ({self.s3_url}): "
+                    "sagemaker-local reads s3:// inputs from there",
+                    f"upload it, e.g. aws --endpoint-url {self.s3_url} s3 cp --recursive "
+                    f"<folder> {source}, or give a local path (harness uploads it)")
 
     @cached_property
     def engine(self):
@@ -111,20 +124,19 @@ class SageMakerLocalMode(Mode):
 
     def train(self, job_name: str, channels: dict[str, str], hyperparameters: dict[str, Any],
               interrupt_after: int = 0) -> TrainingResult:
-        from sagemaker.huggingface import HuggingFace
-
+        estimator_type = estimator_class(self.config.framework)
         root = self.run.path / "sagemaker-local" / "train"
         checkpoints = self.run.path / "sagemaker-local" / "checkpoints"
         log = self.run.new_train_log()
 
         def attempt(reclaim: Reclaim) -> None:
-            estimator = HuggingFace(
+            estimator = estimator_type(
                 **self.estimator_arguments(hyperparameters), sagemaker_session=self._session(root),
                 environment={"S3_ENDPOINT_URL": self.s3_url, "AWS_ENDPOINT_URL_S3": self.s3_url})
             reclaim.kill = lambda: docker_engine.kill_compose_projects(
                 self.engine, compose_projects(root))
             try:
-                with contextlib.redirect_stdout(Tee(sys.stdout, sink)), interrupts_kept(), \
+                with stdout_copied_to(log), interrupts_kept(), \
                         checkpoint_volume(checkpoints if self.config.checkpoints.enabled else None):
                     estimator.fit(channels, job_name=job_name)  # the SDK prints container logs
             except Exception as e:
@@ -133,9 +145,18 @@ class SageMakerLocalMode(Mode):
             finally:
                 self._remove_containers(root)
 
-        with open(log, "a") as sink:
-            self.with_checkpoints(attempt, checkpoints, job_name, interrupt_after)
+        self.with_checkpoints(attempt, checkpoints, job_name, interrupt_after)
         return self.trained(job_name)
+
+    def sdk_session(self) -> SdkSession:
+        """A LocalSession on LocalStack (the bucket made), the image built; its containers and
+        network are removed on `close()`."""
+        self.preflight("deploy")  # Docker, LocalStack and the image
+        self.storage  # noqa: B018 - makes the bucket
+        root = self.run.path / "sagemaker-local" / "sdk"
+        return SdkSession(self._session(root), self.settings.instance_type,
+                          self.settings.inference_instance_type, self.image_uri, ROLE,
+                          self.config.s3.bucket, close=lambda: self._remove_containers(root))
 
     def _remove_containers(self, root: Path) -> None:
         import psutil
@@ -193,21 +214,6 @@ class SageMakerLocalMode(Mode):
     def delete(self, endpoint: Endpoint) -> None:
         endpoint_process.stop(endpoint, grace_s=30)  # the host deletes the endpoint on SIGTERM
         self._remove_projects(endpoint.projects, Path(endpoint.container_root))
-
-
-class Tee:
-    """A text stream that writes to two."""
-
-    def __init__(self, stream, sink):
-        self.stream, self.sink = stream, sink
-
-    def write(self, text: str) -> int:
-        self.sink.write(text)
-        return self.stream.write(text)
-
-    def flush(self) -> None:
-        self.sink.flush()
-        self.stream.flush()
 
 
 class CheckedJSONDeserializer:
