@@ -207,7 +207,7 @@ def promote_command(job):
 
 
 def _short(value) -> str:
-    return json.dumps(value) if isinstance(value, dict) else str(value)
+    return json.dumps(value) if isinstance(value, (dict, list)) else str(value)
 
 
 @main.group("image")

@@ -83,4 +83,7 @@ def estimator_arguments(config, settings, hyperparameters: dict[str, Any]) -> di
             "hyperparameters": hyperparameters, "output_path": config.s3_root,
             "instance_type": settings.instance_type, "instance_count": settings.instance_count,
             "distribution": DISTRIBUTION,
-            "metric_definitions": [d.model_dump() for d in config.metric_definitions] or None}
+            "metric_definitions": [d.model_dump() for d in config.metric_definitions] or None,
+            # SageMaker's metric time series: the SDK turns them on for HuggingFace, and for
+            # PyTorch only when it knows the framework version, which an explicit image hides.
+            "enable_sagemaker_metrics": True}

@@ -80,10 +80,12 @@ def write_user_config(folder: Path, code: Path, inputs: dict[str, str], **extra)
               "source_dir": str(code), "entry_point": SCRIPT, "inputs": inputs,
               "hyperparameters": {"num-epochs": EPOCHS, "lr": 0.1},
               "metric_definitions": METRICS,
-              "endpoint": {"port": free_port(), "sample_inputs": ["0.5", "2.0"],
+              "endpoint": {"port": free_port(), "sample_inputs": ["0.5", "-0.5"],
                            "startup_timeout_s": 90},
               "s3": {"prefix": f"linear-{uuid.uuid4().hex[:8]}"},
-              "run_dir": str(folder / "run"), **extra}
+              "run_dir": str(folder / "run")}
+    for key, value in extra.items():  # a section is merged into the one above
+        config[key] = {**config[key], **value} if isinstance(config.get(key), dict) else value
     path = folder / "linear.yaml"
     path.write_text(yaml.safe_dump(config))
     return path

@@ -118,9 +118,9 @@ class SageMakerLocalMode(Mode):
             storage.fs.mkdir(self.config.s3.bucket)
         return storage
 
-    def _session(self, container_root: Path):
+    def _session(self, container_root: Path, local_code: bool = True):
         return local_session(self.s3_url, self.config.s3.bucket, container_root,
-                             self.config.endpoint.port)
+                             self.config.endpoint.port, local_code)
 
     def train(self, job_name: str, channels: dict[str, str], hyperparameters: dict[str, Any],
               interrupt_after: int = 0) -> TrainingResult:
@@ -150,13 +150,23 @@ class SageMakerLocalMode(Mode):
 
     def sdk_session(self) -> SdkSession:
         """A LocalSession on LocalStack (the bucket made), the image built; its containers and
-        network are removed on `close()`."""
+        network are removed on `close()`. Code and artifacts go through S3 (no `local_code`),
+        so estimator code without `output_path` stores its model in the default bucket, as on
+        SageMaker, not in a folder of the SDK's."""
         self.preflight("deploy")  # Docker, LocalStack and the image
         self.storage  # noqa: B018 - makes the bucket
         root = self.run.path / "sagemaker-local" / "sdk"
-        return SdkSession(self._session(root), self.settings.instance_type,
+        return SdkSession(self._session(root, local_code=False), self.settings.instance_type,
                           self.settings.inference_instance_type, self.image_uri, ROLE,
-                          self.config.s3.bucket, close=lambda: self._remove_containers(root))
+                          self.config.s3.bucket, close=lambda: self._close_sdk_session(root))
+
+    def _close_sdk_session(self, root: Path) -> None:
+        """Remove what SDK code on the session left: its containers (an endpoint still up
+        included; the SDK deletes its compose folders, so they are found by owner) and network."""
+        owner = ownership.container_labels()[ownership.LABEL_OWNER]
+        for container in docker_engine.owned_containers(self.engine, self.run.path, owner):
+            docker_engine.force_remove(container)
+        self._remove_containers(root)
 
     def _remove_containers(self, root: Path) -> None:
         import psutil
