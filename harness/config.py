@@ -104,7 +104,8 @@ class TrainPyHyperparameters(Strict):
     @classmethod
     def no_booleans_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
         """`epochs: true` is a mistake, not 1 (pydantic would read it as 1)."""
-        if isinstance(value, bool) and bool not in get_args(cls.model_fields[info.field_name].annotation):
+        annotation = cls.model_fields[info.field_name].annotation
+        if isinstance(value, bool) and bool not in get_args(annotation):
             raise ValueError("expected a number, not true/false")
         return value
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 

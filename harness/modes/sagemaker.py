@@ -42,8 +42,9 @@ def dlc_image(framework: str, versions, *, region: str, instance_type: str, scop
     except ValueError as e:
         valid = "\n".join(f"    {c}" for c in dlc_combinations(framework, scope))
         key = "training_versions" if scope == "training" else "inference_versions"
-        raise HarnessError(f"no {DLC_FAMILIES[framework]} {scope} DLC for {versions.model_dump()} in "
-                           f"{region}: {e}\n  valid ({_version_names(framework)}):\n{valid}",
+        raise HarnessError(f"no {DLC_FAMILIES[framework]} {scope} DLC for "
+                           f"{versions.model_dump()} in {region}: {e}\n"
+                           f"  valid ({_version_names(framework)}):\n{valid}",
                            f"set modes.sagemaker.{key} to one of them") from None
 
 

@@ -9,7 +9,8 @@ import pytest
 
 import harness
 from harness import endpoint_process
-from tests.conftest import REPO, harness as cli, read_object, state
+from tests.conftest import REPO, read_object, state
+from tests.conftest import harness as cli
 from tests.user_script.conftest import validation_mse, write_user_config
 
 pytestmark = pytest.mark.e2e

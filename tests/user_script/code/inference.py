@@ -17,4 +17,4 @@ def predict_fn(data, model):
     xs = [float(value) for value in inputs]
     with torch.no_grad():
         ys = model(torch.tensor(xs).unsqueeze(1)).squeeze(1).tolist()
-    return [{"x": x, "y": round(y, 4)} for x, y in zip(xs, ys)]
+    return [{"x": x, "y": round(y, 4)} for x, y in zip(xs, ys, strict=True)]
