@@ -9,9 +9,12 @@ from harness.job import Job
 from harness.modes.sagemaker import SageMakerMode
 from harness.run_dir import RunDir
 from harness.sdk import recording_session
-from tests.test_sagemaker_requests import ROLE, cli, printed_request
+from tests.conftest import harness
+from tests.test_sagemaker_requests import ROLE, printed_request
 from tests.user_script.conftest import EPOCHS, METRICS, SCRIPT, write_user_config
 
+NO_AWS = {"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None, "AWS_PROFILE": None,
+          "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "AWS_CONFIG_FILE": "/nonexistent"}
 PYTORCH_DLC = ("763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:"
                "2.8.0-gpu-py312")  # modes.sagemaker.training_versions' PyTorch and Python
 VALIDATION = "s3://user-data/linear/validation/"
@@ -27,8 +30,7 @@ def test_dry_run_shows_channels_hyperparameters_metrics_and_the_pytorch_dlc(
         tmp_path, user_code, user_data):
     config = promoted_config(tmp_path, user_code, user_data)
     prefix = load_config(config).s3_root
-    result = cli("run", "-c", str(config), "--mode", "sagemaker", "--dry-run")
-    assert result.returncode == 0, result.stderr
+    result = harness("run", "-c", str(config), "--mode", "sagemaker", "--dry-run", env=NO_AWS)
     job = printed_request(result.stdout, "CreateTrainingJob")
     assert job["AlgorithmSpecification"]["TrainingImage"] == PYTORCH_DLC
     assert job["AlgorithmSpecification"]["MetricDefinitions"] == METRICS
@@ -80,9 +82,7 @@ def test_create_training_job_request_is_valid(tmp_path, user_code, user_data):
 
 
 def test_huggingface_framework_keeps_the_hugging_face_dlc(tmp_path, user_code, user_data):
-    config = promoted_config(tmp_path, user_code, user_data, framework="huggingface")
-    result = cli("run", "-c", str(config), "--mode", "sagemaker", "--dry-run")
-    assert result.returncode == 0, result.stderr
-    image = printed_request(result.stdout, "CreateTrainingJob")["AlgorithmSpecification"][
-        "TrainingImage"]
-    assert "/huggingface-pytorch-training:2.8.0-transformers4.56.2-gpu-py312" in image
+    config = load_config(promoted_config(tmp_path, user_code, user_data, framework="huggingface"))
+    mode, _ = SageMakerMode(config, RunDir(config.run_path, "sagemaker")).rehearsal()
+    assert "/huggingface-pytorch-training:2.8.0-transformers4.56.2-gpu-py312" in \
+        mode.training_image()
