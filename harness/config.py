@@ -102,11 +102,12 @@ class TrainPyHyperparameters(Strict):
 
     @field_validator("*", mode="before")
     @classmethod
-    def no_booleans_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+    def true_false_only_for_switches(cls, value: Any, info: ValidationInfo) -> Any:
         """`epochs: true` is a mistake, not 1 (pydantic would read it as 1)."""
-        annotation = cls.model_fields[info.field_name].annotation
-        if isinstance(value, bool) and bool not in get_args(annotation):
-            raise ValueError("expected a number, not true/false")
+        types = get_args(cls.model_fields[info.field_name].annotation)
+        if isinstance(value, bool) and bool not in types:
+            expected = "a number" if int in types or float in types else "a word"
+            raise ValueError(f"expected {expected}, not true/false")
         return value
 
 
