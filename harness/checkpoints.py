@@ -34,6 +34,11 @@ def complete(folder: Path) -> list[Path]:
     return sorted(entries, key=_age)
 
 
+def marked(checkpoints: list[Path]) -> bool:
+    """Whether these checkpoints carry the completion mark (the script marks them)."""
+    return bool(checkpoints) and all((c / MARK).is_file() for c in checkpoints)
+
+
 def _age(entry: Path) -> tuple[float, float]:
     numbered = NUMBERED.fullmatch(entry.name)
     return (int(numbered.group(1)) if numbered else float("inf"), entry.stat().st_mtime)
@@ -56,12 +61,14 @@ class Reclaim(threading.Thread):
         self.done = threading.Event()
 
     def run(self) -> None:
-        """Kill once `after` checkpoints exist and nothing in them changed for one poll."""
+        """Kill once `after` checkpoints are complete: marked ones at once; unmarked ones once
+        nothing in them changed for one poll (the script may still be writing)."""
         previous = None
         while not self.done.wait(0.2):
             found = complete(self.folder)
             snapshot = _snapshot(found) if len(found) >= self.after else None
-            if self.kill and snapshot is not None and snapshot == previous:
+            settled = snapshot is not None and (marked(found) or snapshot == previous)
+            if self.kill and settled:
                 self.fired = True
                 self.kill()
                 return

@@ -139,9 +139,7 @@ def announce(step: str) -> None:
 
 
 def show_summary(job) -> None:
-    from harness import summary
-
-    click.echo(summary.render(job.run.load(), str(job.run.path), job.storage.root))
+    click.echo(job.summary())
 
 
 class MessageHandler(logging.Handler):
@@ -166,6 +164,11 @@ def main():
         messages.propagate = False
 
 
+requirements_option = click.option(
+    "--install-requirements", is_flag=True,
+    help="local mode: pip-install source_dir/requirements.txt into this environment, as a "
+         "training container's toolkit does (without it, unmet requirements are an error).")
+
 reclaim_option = click.option(
     "--interrupt-after-checkpoint", "interrupt_after", type=click.IntRange(min=0), default=0,
     metavar="N", help="Rehearse a spot reclaim: kill training once N checkpoints are complete, "
@@ -176,11 +179,12 @@ reclaim_option = click.option(
 @click.option("--dry-run", "requests_only", is_flag=True,
               help="Print the SageMaker API requests the run would make, and stop.")
 @reclaim_option
+@requirements_option
 @job_options
 @changes_the_run
 @spends_money
-def run_command(job, requests_only, interrupt_after):
-    """The whole flow: prepare, train, deploy, predict, delete."""
+def run_command(job, requests_only, interrupt_after, install_requirements):
+    """The whole flow: prepare (with a dataset), train, deploy, predict, delete."""
     if requests_only:
         from harness.commands.dry_run import UPLOADS, dry_run
 
@@ -194,7 +198,7 @@ def run_command(job, requests_only, interrupt_after):
         return
     from harness.commands.run import run
 
-    run(job, announce, interrupt_after=interrupt_after)
+    run(job, announce, interrupt_after=interrupt_after, install_requirements=install_requirements)
     show_summary(job)
 
 
@@ -211,14 +215,15 @@ def prepare_command(job):
 
 @main.command("train")
 @reclaim_option
+@requirements_option
 @job_options
 @changes_the_run
 @spends_money
-def train_command(job, interrupt_after):
-    """Run train/train.py as a training job on the prepared channels."""
+def train_command(job, interrupt_after, install_requirements):
+    """Run the entry point as a training job on the prepared channels and the inputs."""
     from harness.commands.train import train
 
-    train(job, interrupt_after=interrupt_after)
+    train(job, interrupt_after=interrupt_after, install_requirements=install_requirements)
     show_summary(job)
 
 
@@ -304,7 +309,7 @@ def show_versions(rows, source: str, target: str) -> None:
 
 
 def _short(value) -> str:
-    return json.dumps(value) if isinstance(value, dict) else str(value)
+    return json.dumps(value) if isinstance(value, (dict, list)) else str(value)
 
 
 @main.group("image")

@@ -5,16 +5,20 @@ from __future__ import annotations
 import hashlib
 import importlib.resources
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -22,11 +26,20 @@ from pydantic_core import PydanticCustomError
 
 from harness import names
 from harness.errors import ConfigError
+from harness.project import ROOT
 from harness.serving.limits import Limits
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 PACKAGE_PREFIX = "package:"
 DEFAULT_MAX_LENGTH = 512  # tokens, when the model takes that many
+# harness's own demo script. It alone gets `--model_name` from `model` and has its
+# hyperparameters type-checked (TrainPyHyperparameters); any other script, a copy of this one
+# included, gets exactly the config's hyperparameters.
+BUNDLED_SCRIPT = ROOT / "train" / "train.py"
+# What `fit(inputs=...)` reads a channel from, besides local paths.
+URI_SCHEMES = ("s3://", "file://")
+SPLITS = ("train", "test")  # the channels `prepare` stores, with `model` for a local folder
+MODEL_CHANNEL = "model"
 
 
 @dataclass(frozen=True)
@@ -67,18 +80,19 @@ class DatasetConfig(Strict):
         return self
 
 
-class Hyperparameters(Strict):
-    """Passed to train.py as `--key value`, exactly as SageMaker does."""
+class TrainPyHyperparameters(Strict):
+    """The bundled train.py's arguments, type-checked before they are sent. Unset ones are not
+    sent: train.py's own defaults (its fast recipe) apply."""
 
-    epochs: int = Field(default=1, gt=0)
+    epochs: int | None = Field(default=None, gt=0)
     max_steps: int | None = Field(default=None, gt=0)  # overrides epochs when set
-    train_batch_size: int = Field(default=32, gt=0)
-    eval_batch_size: int = Field(default=64, gt=0)
-    warmup_steps: int = Field(default=0, ge=0)
-    learning_rate: float = Field(default=5e-5, gt=0)
-    seed: int = 42
-    logging_steps: int = Field(default=10, gt=0)
-    # Speed switches; unset ones keep train.py's fast defaults (see its --help).
+    train_batch_size: int | None = Field(default=None, gt=0)
+    eval_batch_size: int | None = Field(default=None, gt=0)
+    warmup_steps: int | None = Field(default=None, ge=0)
+    learning_rate: float | None = Field(default=None, gt=0)
+    seed: int | None = None
+    logging_steps: int | None = Field(default=None, gt=0)
+    # Speed switches (see train.py --help).
     precision: Literal["auto", "bf16", "fp16", "fp32"] | None = None
     pad_to_max_length: bool | None = None
     pad_to_multiple_of: int | None = Field(default=None, gt=0)
@@ -89,6 +103,59 @@ class Hyperparameters(Strict):
     torch_compile: bool | None = None
     dataloader_num_workers: int | None = Field(default=None, ge=0)
     checkpoint_steps: int | None = Field(default=None, ge=0)  # 0: each epoch (train.py's default)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def true_false_only_for_switches(cls, value: Any, info: ValidationInfo) -> Any:
+        """`epochs: true` is a mistake, not 1 (pydantic would read it as 1)."""
+        types = get_args(cls.model_fields[info.field_name].annotation)
+        if isinstance(value, bool) and bool not in types:
+            expected = "a number" if int in types or float in types else "a word"
+            raise ValueError(f"expected {expected}, not true/false")
+        return value
+
+
+Scalar = str | bool | int | float
+
+
+def _scalar(value: Any) -> Any:
+    if value is not None and not isinstance(value, (str, bool, int, float)):
+        raise ValueError("a hyperparameter is a string, a number or true/false: each becomes "
+                         "one `--key value` argument")
+    return value
+
+
+Hyperparameter = Annotated[Scalar | None, BeforeValidator(_scalar)]
+
+
+def _input_source(source: str) -> str:
+    if "://" in source and not source.startswith(URI_SCHEMES):
+        raise ValueError("give a local path, a file:// or an s3:// URI")
+    return source
+
+
+# SageMaker's rule for channel names.
+ChannelName = Annotated[str, Field(pattern=r"^[A-Za-z0-9.\-_]{1,64}$")]
+InputSource = Annotated[str, AfterValidator(_input_source)]
+
+
+class MetricDefinition(Strict):
+    """A metric read from the training log, as the estimator's `metric_definitions` take it:
+    the first group of `Regex` on a log line is the value."""
+
+    Name: str = Field(min_length=1, max_length=255)
+    Regex: str = Field(min_length=1, max_length=500)
+
+    @field_validator("Regex")
+    @classmethod
+    def one_group(cls, regex: str) -> str:
+        try:
+            groups = re.compile(regex).groups
+        except re.error as e:
+            raise ValueError(f"not a regular expression: {e}") from None
+        if groups < 1:
+            raise ValueError("needs a group around the value, e.g. 'loss: ([0-9.]+)'")
+        return regex
 
 
 class ModeSettings(Strict):
@@ -210,9 +277,12 @@ class JobConfig(Strict):
     name: str = Field(max_length=50)
     # The SDK's estimator and model family, and the toolkits' conventions that come with it.
     framework: Literal["huggingface", "pytorch"] = "huggingface"
-    model: str
-    dataset: DatasetConfig
-    hyperparameters: Hyperparameters = Hyperparameters()
+    model: str | None = None  # required with `dataset`: prepare tokenizes with its tokenizer
+    dataset: DatasetConfig | None = None  # None: no prepare step; channels come from `inputs`
+    # The estimator's own arguments, under the SDK's names.
+    inputs: dict[ChannelName, InputSource] = {}  # channel -> local path, file:// or s3:// URI
+    hyperparameters: dict[str, Hyperparameter] = {}  # sent as `--key value`; None: not sent
+    metric_definitions: list[MetricDefinition] = []
     modes: ModesConfig = ModesConfig()
     s3: S3Config = S3Config()
     checkpoints: CheckpointConfig = CheckpointConfig()
@@ -253,18 +323,55 @@ class JobConfig(Strict):
 
     def resolve(self, value: str) -> Path:
         """A path from the config, relative to the config file's folder."""
-        return (self.source.parent / value).resolve()
+        return (self.source.parent / Path(value).expanduser()).resolve()
+
+    def local_input(self, source: str) -> Path | None:
+        """The file or folder on this machine an input names (a path or a file:// URI); None
+        for an s3:// URI."""
+        return None if source.startswith("s3://") else self.resolve(source.removeprefix("file://"))
+
+    @property
+    def script(self) -> Path:
+        return self.resolve(self.source_dir) / self.entry_point
+
+    @property
+    def bundled_script(self) -> bool:
+        """Whether the entry point is harness's own train.py (not a copy of it)."""
+        return BUNDLED_SCRIPT.is_file() and self.script.is_file() and \
+            self.script.samefile(BUNDLED_SCRIPT)
+
+    @property
+    def sent_hyperparameters(self) -> dict[str, Scalar]:
+        return {key: value for key, value in self.hyperparameters.items() if value is not None}
+
+    @property
+    def sample_seed(self) -> int:
+        """The seed of the dataset's sample limits: the `seed` hyperparameter, else 42."""
+        seed = self.hyperparameters.get("seed")
+        return seed if isinstance(seed, int) and not isinstance(seed, bool) else 42
 
     def model_source(self) -> ModelSource:
         resolved = resolve_model(self)
         folder = Path(resolved) if Path(resolved).is_dir() else None
         return ModelSource(folder.name if folder else resolved, folder)
 
+    @field_validator("metric_definitions")
+    @classmethod
+    def unique_metric_names(cls, definitions: list[MetricDefinition]) -> list[MetricDefinition]:
+        given = [d.Name for d in definitions]
+        repeated = sorted({n for n in given if given.count(n) > 1})
+        if repeated:
+            raise ValueError(f"metric names must be unique; repeated: {', '.join(repeated)}")
+        return definitions
 
-def _invalid(path: Path, error: ValidationError) -> ConfigError:
+
+def _invalid(path: Path, error: ValidationError, within: tuple[str, ...] = (),
+             hint: str | None = None) -> ConfigError:
+    """A one-screen error for a config that does not validate: each key and what is wrong
+    with it; the validators' fixes (a `fix` in their context) or `hint` as the fix."""
     lines, fixes = [f"{path}: invalid config"], []
     for item in error.errors():
-        key = ".".join(str(p) for p in item["loc"]) or "(top level)"
+        key = ".".join(str(p) for p in (*within, *item["loc"])) or "(top level)"
         if item["type"] == "extra_forbidden":
             lines.append(f"  {key}: unknown key")
         elif item["type"] == "missing":
@@ -273,7 +380,7 @@ def _invalid(path: Path, error: ValidationError) -> ConfigError:
             lines.append(f"  {key}: {item['msg']} (got {item['input']!r})")
         if "fix" in item.get("ctx", {}):
             fixes.append(item["ctx"]["fix"])
-    return ConfigError("\n".join(lines), f"set {'; '.join(fixes)}" if fixes else None)
+    return ConfigError("\n".join(lines), f"set {'; '.join(fixes)}" if fixes else hint)
 
 
 def _yaml_problem(error: yaml.YAMLError) -> tuple[str, str]:
@@ -284,27 +391,63 @@ def _yaml_problem(error: yaml.YAMLError) -> tuple[str, str]:
     return where, getattr(error, "problem", None) or str(error).splitlines()[0]
 
 
-def _apply_override(data: dict[str, Any], override: str) -> None:
-    key, sep, raw = override.partition("=")
-    if not sep or not key:
-        raise ConfigError(f"bad --set {override!r}", "use --set key.subkey=value")
+def _apply_override(data: dict[str, Any], key: str, value: Any, shown: str) -> None:
     *parents, leaf = key.split(".")
     node = data
     for part in parents:
         node = node.setdefault(part, {})
         if not isinstance(node, dict):
-            raise ConfigError(f"bad --set {override!r}: {part} is not a section")
+            raise ConfigError(f"bad override {shown!r}: {part} is not a section")
+    node[leaf] = value
+
+
+def _overrides(overrides: Sequence[str] | Mapping[str, Any]) -> list[tuple[str, Any, str]]:
+    """(key, value, as the user wrote it): `--set key=value` strings (the value read as YAML)
+    or a mapping of keys to values."""
+    if isinstance(overrides, Mapping):
+        return [(key, value, f"{key}={value!r}") for key, value in overrides.items()]
+    found = []
+    for override in overrides:
+        key, sep, raw = override.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"bad --set {override!r}", "use --set key.subkey=value")
+        try:
+            found.append((key, yaml.safe_load(raw), override))
+        except yaml.YAMLError as e:
+            quoted = raw.replace('"', '\\"')
+            raise ConfigError(f"--set {override}: the value is not valid YAML "
+                              f"({_yaml_problem(e)[1]})",
+                              f"quote it to pass it as text: --set '{key}=\"{quoted}\"'"
+                              ) from None
+    return found
+
+
+def load_config(path: str | Path | None,
+                overrides: Sequence[str] | Mapping[str, Any] = ()) -> JobConfig:
+    """The config in `path` with `overrides` applied, validated. No `path`: the defaults, named
+    `harness` (enough for an SDK session; a training job needs a file)."""
+    if path is None:
+        path, data = Path("(defaults)"), {"name": "harness"}
+    else:
+        path = Path(path)
+        data = _read(path)
+    for key, value, shown in _overrides(overrides):
+        _apply_override(data, key, value, shown)
     try:
-        node[leaf] = yaml.safe_load(raw)
-    except yaml.YAMLError as e:
-        quoted = raw.replace('"', '\\"')
-        raise ConfigError(f"--set {override}: the value is not valid YAML "
-                          f"({_yaml_problem(e)[1]})",
-                          f"quote it to pass it as text: --set '{key}=\"{quoted}\"'") from None
+        config = JobConfig.model_validate({**data, "source": path.resolve()})
+    except ValidationError as e:
+        raise _invalid(path, e) from None
+    if config.dataset and not config.model:
+        raise ConfigError(f"{path}: invalid config\n  model: required key is missing (with "
+                          "`dataset`, prepare tokenizes it with the model's tokenizer)")
+    if path.is_file():
+        _check_files(path, config)
+    if config.bundled_script:
+        config = _typed_train_py_hyperparameters(path, config)
+    return config
 
 
-def load_config(path: str | Path, overrides: list[str] = ()) -> JobConfig:
-    path = Path(path)
+def _read(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except FileNotFoundError:
@@ -317,22 +460,34 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> JobConfig:
                           ) from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of keys at the top level")
-    for override in overrides:
-        _apply_override(data, override)
+    return data
+
+
+def _typed_train_py_hyperparameters(path: Path, config: JobConfig) -> JobConfig:
+    """The bundled train.py's hyperparameters, checked and typed as its arguments are."""
     try:
-        config = JobConfig.model_validate({**data, "source": path.resolve()})
+        typed = TrainPyHyperparameters.model_validate(config.sent_hyperparameters)
     except ValidationError as e:
-        raise _invalid(path, e) from None
-    _check_files(path, config)
-    return config
+        raise _invalid(path, e, within=("hyperparameters",),
+                       hint="these are train.py's arguments (python train/train.py --help); a "
+                            "script of your own takes any") from None
+    return config.model_copy(update={"hyperparameters": typed.model_dump(exclude_none=True)})
 
 
 def _check_files(path: Path, config: JobConfig) -> None:
-    script = config.resolve(config.source_dir) / config.entry_point
-    if not script.is_file():
-        raise ConfigError(f"{path}: source_dir/entry_point: training script not found: {script}",
-                          "source_dir is relative to the config file's folder")
+    if not config.script.is_file():
+        raise ConfigError(f"{path}: source_dir/entry_point: training script not found: "
+                          f"{config.script}", "source_dir is relative to the config file's folder")
+    for channel, source in config.inputs.items():
+        local = config.local_input(source)
+        if local and not local.exists():
+            raise ConfigError(f"{path}: inputs.{channel}: not found: {local}",
+                              "local paths are relative to the config file's folder")
+    if config.model:
+        resolve_model(config, path)
     ds = config.dataset
+    if not ds:
+        return
     for key in ("train_file", "test_file"):
         value = getattr(ds, key)
         if value and not config.resolve(value).is_file():
@@ -340,7 +495,16 @@ def _check_files(path: Path, config: JobConfig) -> None:
                               "paths are relative to the config file's folder")
     if ds.name and looks_like_path(ds.name) and not config.resolve(ds.name).exists():
         raise ConfigError(f"{path}: dataset.name: folder not found: {config.resolve(ds.name)}")
-    resolve_model(config, path)
+    taken = sorted(set(config.inputs) & set(prepared_channel_names(config)))
+    if taken:
+        raise ConfigError(f"{path}: inputs.{taken[0]}: `prepare` stores the {taken[0]!r} "
+                          "channel when `dataset` is set",
+                          "give this input another channel name, or drop `dataset`")
+
+
+def prepared_channel_names(config: JobConfig) -> list[str]:
+    """The channels `prepare` stores: the splits, and `model` for a local model folder."""
+    return [*SPLITS, *([MODEL_CHANNEL] if config.model_source().folder else [])]
 
 
 def looks_like_path(value: str) -> bool:

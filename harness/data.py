@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 
 from harness import data_checks, hub
-from harness.config import DEFAULT_MAX_LENGTH, JobConfig, looks_like_path
-from harness.data_checks import SPLITS, label_names
+from harness.config import DEFAULT_MAX_LENGTH, SPLITS, JobConfig, looks_like_path
+from harness.data_checks import label_names
 from harness.errors import StepError
 
 FILE_BUILDERS = {".json": "json", ".jsonl": "json", ".csv": "csv", ".parquet": "parquet"}
@@ -141,7 +141,7 @@ def prepare(config: JobConfig, model_source: str, from_hub: bool = False):
     length = max_length(config, model_source, model_limit(tokenizer, model_config))
 
     limits = {"train": ds.max_train_samples, "test": ds.max_eval_samples}
-    seed = config.hyperparameters.seed
+    seed = config.sample_seed
     for split, limit in limits.items():
         if limit and limit < len(raw[split]):
             raw[split] = raw[split].shuffle(seed=seed).select(range(limit))

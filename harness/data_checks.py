@@ -7,9 +7,8 @@ import codecs
 import json
 from pathlib import Path
 
+from harness.config import SPLITS
 from harness.errors import StepError
-
-SPLITS = ("train", "test")
 
 
 def empty(key: str, path: Path, config) -> StepError:

@@ -132,6 +132,12 @@ def leftover_containers(engine, run: Path | None = None) -> list:
             if not ownership.alive(c.labels.get(ownership.LABEL_OWNER, ""))]
 
 
+def owned_containers(engine, run: Path, owner: str) -> list:
+    """The containers of `run` that `owner` (see `ownership`) started, running or not."""
+    return [c for c in labelled_containers(engine, f"{ownership.LABEL_RUN}={run.resolve()}")
+            if c.labels.get(ownership.LABEL_OWNER) == owner]
+
+
 def remove_leftovers(engine) -> list[str]:
     """Remove every leftover container, then the SDK's network if their docker-compose
     projects created it and nothing uses it; return what was removed, one line each."""

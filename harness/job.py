@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from harness import modes, ownership
 from harness.config import JobConfig, load_config
@@ -35,13 +37,24 @@ class Job:
         yield
         self.run.record_time(name, time.monotonic() - started)
 
+    def summary(self) -> str:
+        """The end-of-run summary of what the steps recorded."""
+        from harness import summary
+
+        return summary.render(self.run.load(), str(self.run.path), self.storage.root)
+
     def hyperparameters(self) -> dict:
-        """What the entry point gets: the config's hyperparameters and `--model_name`."""
-        return {**self.config.hyperparameters.model_dump(exclude_none=True),
-                "model_name": self.config.model_source().name}
+        """What the entry point gets: the config's hyperparameters, exactly. harness's own
+        train.py also gets `--model_name` from `model`."""
+        sent = self.config.sent_hyperparameters
+        if self.config.bundled_script and self.config.model:
+            sent = {**sent, "model_name": self.config.model_source().name}
+        return sent
 
 
-def open_job(config_path: str | Path, overrides: list[str], mode_flag: str | None) -> Job:
+def open_job(config_path: str | Path | None, overrides: Sequence[str] | Mapping[str, Any],
+             mode_flag: str | None) -> Job:
+    """The job of this config (None: the defaults) in the chosen mode, for one command."""
     config = load_config(config_path, overrides)
     ownership.claim(config.run_path)  # what this command starts is labelled as its own
     name = modes.choose(mode_flag)

@@ -69,9 +69,10 @@ class Tee:
 
     def _out(self, clean: str, raw: str) -> None:
         self.last.extend(clean.splitlines(keepends=True))
-        if self.sink_error is None:
+        if self.sink_error is None and clean:
             try:
                 self.sink.write(clean)
+                self.sink.flush()  # the log reads live, as the terminal does
             except OSError as e:
                 self.sink_error = e
         self.stream.write(raw if self.raw else clean)

@@ -1,12 +1,16 @@
-"""The training-curves PNG: loss per step, eval metrics per evaluation. It reads right for a
-short run too: whole-number steps from 0 to the last, a lone point drawn as a point, and a
-single evaluation's metrics as labelled bars rather than dots on an empty chart."""
+"""The training-curves PNG: loss per step and eval metrics per evaluation (from the Trainer's
+`log_history.json`, where the script writes one), and each metric of `metric_definitions` per
+log line it was read from. It reads right for a short run too: whole-number steps from 0 to the
+last, a lone point drawn as a point, and a single evaluation's metrics as labelled bars rather
+than dots on an empty chart."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 EVAL_METRICS = ("eval_accuracy", "eval_f1", "eval_precision", "eval_recall")
+COLUMNS = 3
 
 
 def load_pyplot():
@@ -19,18 +23,55 @@ def load_pyplot():
     return plt
 
 
-def training_curves(log_history: list[dict], target: Path) -> Path:
-    plt = load_pyplot()
-    fig = figure(log_history)
+def training_curves(log_history: list[dict], logged: dict[str, list[float]],
+                    target: Path) -> Path | None:
+    """Draw the curves into `target`; None when there is nothing to draw."""
+    fig = figure(log_history, logged)
+    if fig is None:
+        return None
     fig.savefig(target, dpi=100)
-    plt.close(fig)
+    load_pyplot().close(fig)
     return target
 
 
-def figure(log_history: list[dict]):
+def figure(log_history: list[dict], logged: dict[str, list[float]] | None = None):
+    """The figure, or None when there is nothing to draw. A logged metric the history already
+    draws is not drawn twice."""
+    drawn = {key for entry in log_history for key in entry}
+    extra = {name: values for name, values in (logged or {}).items()
+             if values and name not in drawn}
+    panels = (2 if log_history else 0) + len(extra)
+    if not panels:
+        return None
+    plt = load_pyplot()
+    rows = math.ceil(panels / COLUMNS)
+    columns = min(panels, COLUMNS)
+    fig, axes = plt.subplots(rows, columns, figsize=(5.5 * columns, 4 * rows), squeeze=False)
+    axes = list(axes.flat)
+    if log_history:
+        _history(log_history, axes.pop(0), axes.pop(0))
+    for name, values in extra.items():
+        _logged(axes.pop(0), name, values)
+    for ax in axes:
+        ax.remove()
+    fig.tight_layout()
+    return fig
+
+
+def _logged(ax, name: str, values: list[float]) -> None:
+    """One metric of `metric_definitions`, by its occurrence in the log, the last one labelled."""
     from matplotlib.ticker import MaxNLocator
 
-    plt = load_pyplot()
+    ax.plot(range(1, len(values) + 1), values, "o-" if len(values) < 50 else "-")
+    ax.annotate(f"{values[-1]:.4g}", (len(values), values[-1]), textcoords="offset points",
+                xytext=(0, 8), ha="center")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    ax.set(title=name, xlabel="occurrence in the training log", xlim=(0.5, len(values) + 0.5))
+
+
+def _history(log_history: list[dict], loss_ax, metric_ax) -> None:
+    from matplotlib.ticker import MaxNLocator
+
     train, label = [(e["step"], e["loss"]) for e in log_history if "loss" in e], "train loss"
     if not train:  # fewer steps than logging_steps: Trainer's mean loss of the run
         train = [(e["step"], e["train_loss"]) for e in log_history if "train_loss" in e]
@@ -38,7 +79,6 @@ def figure(log_history: list[dict]):
     # One evaluation per step: train.py evaluates once more after the last epoch's.
     evals = list({e["step"]: e for e in log_history if "eval_loss" in e}.values())
     last_step = max([1, *(e.get("step", 0) for e in log_history)])
-    fig, (loss_ax, metric_ax) = plt.subplots(1, 2, figsize=(11, 4))
     if train:
         loss_ax.plot(*zip(*train), marker="o" if len(train) < 20 else None, label=label)
     if evals:
@@ -52,8 +92,6 @@ def figure(log_history: list[dict]):
         _one_evaluation(metric_ax, evals[0])
     else:
         _evaluations(metric_ax, evals, last_step)
-    fig.tight_layout()
-    return fig
 
 
 def _evaluations(ax, evals: list[dict], last_step: int) -> None:

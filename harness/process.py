@@ -77,3 +77,16 @@ def start_detached(cmd: list[str], *, env: dict[str, str], log: Path) -> subproc
     with open(log, "ab") as sink:
         return subprocess.Popen(cmd, env=env, stdout=sink, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+@contextlib.contextmanager
+def stdout_copied_to(log: Path):
+    """What this process prints meanwhile (the SDK prints a job's log) goes to `log` too,
+    cleaned as `run_tee` cleans it; yields the tee (its `tail`: the last lines)."""
+    with open(log, "a", encoding="utf-8") as sink:
+        tee = Tee(sink)
+        try:
+            with contextlib.redirect_stdout(tee):
+                yield tee
+        finally:
+            tee.close()

@@ -16,6 +16,10 @@ from pathlib import Path
 from harness.errors import HarnessError
 
 FILE = "requirements.txt"
+# Lines that name requirements though they start with a dash: what they install is unknown
+# until pip installs it. Other option lines (--index-url, --find-links, --no-index, ...) say
+# where pip looks and name none.
+NAMING_OPTIONS = ("-e", "--editable", "-r", "--requirement", "-c", "--constraint")
 
 
 def unmet(requirements: Path) -> list[str]:
@@ -25,11 +29,12 @@ def unmet(requirements: Path) -> list[str]:
     found = []
     for line in requirements.read_text().splitlines():
         line = line.split(" #")[0].strip()
-        if not line or line.startswith("#"):
+        if not line or line.startswith("#") or \
+                line.startswith("-") and not line.startswith(NAMING_OPTIONS):
             continue
         try:
             requirement = Requirement(line)
-        except InvalidRequirement:  # an option (-e, --index-url) or a URL: nothing to compare
+        except InvalidRequirement:  # -e, -r, a path or a URL: nothing to compare
             found.append(f"{line} (cannot be checked; install it)")
             continue
         if requirement.marker and not requirement.marker.evaluate():
@@ -55,7 +60,8 @@ def ensure(folder: Path, *, install: bool, flag: str = "--install-requirements")
     if not requirements.is_file():
         return
     if install:
-        if subprocess.run(install_command(requirements)).returncode != 0:
+        # In the folder, as the toolkit runs it: relative paths in the file mean the same.
+        if subprocess.run(install_command(requirements), cwd=folder).returncode != 0:
             raise HarnessError(f"pip could not install {requirements}",
                                "see pip's output above")
         return

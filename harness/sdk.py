@@ -7,6 +7,7 @@ machine and no credentials are needed, yet the requests are the ones the SDK wou
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import signal
 from typing import Any
@@ -17,6 +18,15 @@ ACCOUNT = "123456789012"
 # Every SageMaker job starts train.py through torchrun on each instance, one process per GPU
 # (one on a CPU instance): the same launcher whether it runs on 1 or N instances, 1 or 8 GPUs.
 DISTRIBUTION = {"torch_distributed": {"enabled": True}}
+# The estimator of each `framework`, and the family of its DLCs in the SDK's image-URI tables.
+ESTIMATORS = {"huggingface": "sagemaker.huggingface:HuggingFace",
+              "pytorch": "sagemaker.pytorch:PyTorch"}
+
+
+def estimator_class(framework: str):
+    """The SDK's estimator class for `framework` (the SDK is imported here, not before)."""
+    module, _, name = ESTIMATORS[framework].partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def user_config() -> dict[str, Any]:
@@ -101,10 +111,14 @@ def recording_session(region: str, bucket: str, sagemaker_client=None):
 
 
 def estimator_arguments(config, settings, hyperparameters: dict[str, Any]) -> dict[str, Any]:
-    """The `HuggingFace` estimator arguments both SageMaker modes share: what promotion keeps.
+    """The estimator arguments both SageMaker modes share: what promotion keeps.
     `output_path` is the root of both modes' storage."""
     return {"entry_point": config.entry_point,
             "source_dir": str(config.resolve(config.source_dir)),
             "hyperparameters": hyperparameters, "output_path": config.s3_root,
             "instance_type": settings.instance_type, "instance_count": settings.instance_count,
-            "distribution": DISTRIBUTION}
+            "distribution": DISTRIBUTION,
+            "metric_definitions": [d.model_dump() for d in config.metric_definitions] or None,
+            # SageMaker's metric time series: the SDK turns them on for HuggingFace, and for
+            # PyTorch only when it knows the framework version, which an explicit image hides.
+            "enable_sagemaker_metrics": True}

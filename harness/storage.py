@@ -4,7 +4,7 @@ Each mode returns a `Storage`: a folder on this machine (`local`), LocalStack's 
 (`sagemaker-local`) or S3 (`sagemaker`). The layout under its root is the same everywhere:
 
     <root>/data/<channel>                      tokenized splits (`prepare`)
-    <root>/channels/<channel>                  local folders uploaded as input channels
+    <root>/channels/<channel>/                 local files and folders uploaded as channels
     <root>/<job>/output/model.tar.gz           a training job's artifacts, where SageMaker
     <root>/<job>/output/output.tar.gz          puts them under `output_path=<root>`
     <root>/<job>/checkpoints/<checkpoint>      `/opt/ml/checkpoints`, synced
@@ -37,6 +37,16 @@ class Storage:
         return cls(str(Path(folder).resolve()), LocalFileSystem(auto_mkdir=True))
 
     @classmethod
+    def reading(cls, uri: str) -> Storage:
+        """A Storage on the filesystem that serves `uri`; s3:// with the environment's AWS
+        credentials and endpoint (boto's `AWS_ENDPOINT_URL` included)."""
+        if uri.startswith("s3://"):
+            return cls.s3(uri)
+        from fsspec.core import url_to_fs
+
+        return cls(uri, url_to_fs(uri)[0])
+
+    @classmethod
     def s3(cls, root: str, **options: Any) -> Storage:
         """S3 through s3fs; `options` as s3fs takes them (key, secret, client_kwargs, ...).
         Listings are never cached: training containers write here behind our back."""
@@ -54,7 +64,9 @@ class Storage:
         return self.uri("data", channel)
 
     def channel(self, channel: str) -> str:
-        return self.uri("channels", channel)
+        """The prefix of an uploaded channel. The slash ends it: channel `a` never reads `ab`'s
+        keys, here, in SDK local mode or on SageMaker."""
+        return self.uri("channels", channel) + "/"
 
     def model_artifact(self, job: str) -> str:
         return self.uri(job, "output", "model.tar.gz")
@@ -69,12 +81,6 @@ class Storage:
         return self.uri("code")
 
     # -- operations ---------------------------------------------------------------------------
-
-    def local_path(self, uri: str) -> Path | None:
-        """The file or folder behind `uri` when it is on this machine, else None."""
-        from fsspec.implementations.local import LocalFileSystem
-
-        return Path(uri) if isinstance(self.fs, LocalFileSystem) else None
 
     def exists(self, uri: str) -> bool:
         return self.fs.exists(uri)
@@ -117,7 +123,15 @@ class Storage:
         if Path(path).is_file():
             self.fs.put_file(str(path), uri)
         for file in sorted(p for p in Path(path).rglob("*") if p.is_file()):
-            self.fs.put_file(str(file), f"{uri}/{file.relative_to(path).as_posix()}")
+            self.fs.put_file(str(file), f"{uri.rstrip('/')}/{file.relative_to(path).as_posix()}")
+        return uri
+
+    def replace(self, source: Path, uri: str) -> str:
+        """Make `uri/` hold exactly `source`: a folder's files, or one file under its name (a
+        channel's content, as SageMaker lays out a single object)."""
+        if self.fs.exists(uri):
+            self.fs.rm(uri, recursive=True)
+        self.put(source, uri if source.is_dir() else f"{uri.rstrip('/')}/{source.name}")
         return uri
 
     def get_file(self, uri: str, destination: Path) -> Path:
@@ -126,8 +140,11 @@ class Storage:
         return destination
 
     def get_folder(self, uri: str, destination: Path) -> Path:
-        """Copy every object under `uri/` into `destination`, keeping relative paths."""
+        """Copy every object under `uri/` into `destination`, keeping relative paths; an object
+        at `uri` itself lands in `destination` under its name, as SageMaker fills a channel."""
         base = self.fs._strip_protocol(uri).rstrip("/")
+        if not uri.endswith("/") and self.fs.isfile(uri):
+            return self.get_file(uri, destination / base.rpartition("/")[2]).parent
         for remote in self.fs.find(uri) if self.fs.exists(uri) else []:
             self.get_file(remote, destination / remote[len(base) + 1:])
         return destination
@@ -162,3 +179,8 @@ class RecordingStorage(Storage):
         with tempfile.TemporaryDirectory() as folder:
             dataset.save_to_disk(folder)
             return self.put(Path(folder), uri)
+def local_path(uri: str) -> Path | None:
+    """The file or folder a path or a file:// URI names; None for any other URI."""
+    if uri.startswith("file://"):
+        return Path(uri.removeprefix("file://"))
+    return None if "://" in uri else Path(uri)

@@ -14,9 +14,17 @@ def render(state: dict, run_path: str, storage: str) -> str:
     lines = [f"Summary ({state.get('mode')} mode, run dir {run_path})",
              f"  {'storage:':<10} {storage}"]
     metrics = state.get("metrics") or {}
-    if metrics:
+    defined = state.get("metric_names") or []
+    shown = [key for key in METRICS if key in metrics] + \
+        [name for name in defined if name in metrics and name not in METRICS]
+    if shown:
         lines.append("  metrics:   " + "  ".join(
-            f"{key.removeprefix('eval_')} {metrics[key]:.4f}" for key in METRICS if key in metrics))
+            f"{key.removeprefix('eval_') if key in METRICS else key} {metrics[key]:.4f}"
+            for key in shown))
+    missing = [name for name in defined if name not in metrics]
+    if missing:
+        lines.append(f"  {'no match:':<10} {', '.join(missing)} (metric_definitions whose "
+                     "regex matched no line of the training log)")
     if metrics.get("train_samples_per_second"):
         lines.append(f"  {'speed:':<10} {metrics['train_samples_per_second']:.1f} training "
                      "samples/s (steady state)")

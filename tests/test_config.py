@@ -21,7 +21,7 @@ def test_guide_config_reproduces_the_guide():
     config = load_config(REPO / "configs" / "imdb-distilbert.yaml")
     assert config.model == "distilbert-base-uncased"
     assert config.dataset.name == "imdb"
-    assert (config.hyperparameters.epochs, config.hyperparameters.train_batch_size) == (1, 32)
+    assert (config.hyperparameters["epochs"], config.hyperparameters["train_batch_size"]) == (1, 32)
     assert resolve_model(config) == "distilbert-base-uncased"  # a hub id, loaded as such
 
 
@@ -84,7 +84,7 @@ def test_missing_config_file_and_bad_yaml(tmp_path):
 def test_overrides_are_validated_like_the_file(tmp_path):
     path = write_config(tmp_path)
     config = load_config(path, ["hyperparameters.epochs=1", "endpoint.port=9001"])
-    assert (config.hyperparameters.epochs, config.endpoint.port) == (1, 9001)
+    assert (config.hyperparameters["epochs"], config.endpoint.port) == (1, 9001)
     with pytest.raises(ConfigError, match="hyperparameters.nope: unknown key"):
         load_config(path, ["hyperparameters.nope=1"])
     with pytest.raises(ConfigError, match="use --set key.subkey=value"):

@@ -39,7 +39,7 @@ def _sections(config_path):
     return yaml.safe_load(Path(config_path).read_text())
 
 
-def test_script_sees_the_sagemaker_training_contract(probe_job, tiny_bert):
+def test_script_sees_the_sagemaker_training_contract(probe_job):
     harness("prepare", "-c", str(probe_job))
     harness("train", "-c", str(probe_job))
     seen = state(probe_job)["metrics"]
@@ -55,10 +55,11 @@ def test_script_sees_the_sagemaker_training_contract(probe_job, tiny_bert):
     assert env["SM_CURRENT_HOST"] == "algo-1" and json.loads(env["SM_HOSTS"]) == ["algo-1"]
     assert env["SM_HP_EPOCHS"] == "1" and env["SM_HP_LEARNING_RATE"] == "0.001"
     assert json.loads(env["SM_HPS"])["train_batch_size"] == 8
-    # The toolkit's argument order: sorted keys, `--key value`, no sagemaker_* keys.
+    # The toolkit's argument order: sorted keys, `--key value`, no sagemaker_* keys; a script of
+    # the user's gets exactly the config's hyperparameters (no --model_name: train.py's own).
     assert argv == ["--epochs", "1", "--eval_batch_size", "16", "--learning_rate", "0.001",
-                    "--logging_steps", "1", "--model_name", tiny_bert.name, "--seed", "7",
-                    "--train_batch_size", "8", "--warmup_steps", "0"]
+                    "--logging_steps", "1", "--seed", "7", "--train_batch_size", "8",
+                    "--warmup_steps", "0"]
     hps = json.loads((job / "input" / "config" / "hyperparameters.json").read_text())
     assert json.loads(hps["sagemaker_program"]) == "probe.py"  # every value JSON-encoded
     assert hps["epochs"] == "1"
@@ -150,7 +151,7 @@ def test_guide_config_loads_through_the_real_path(tmp_path, tiny_bert):
                  "hyperparameters.warmup_steps=0", f"run_dir={tmp_path / 'run'}",
                  f"source_dir={REPO / 'train'}"]
     config = REPO / "configs" / "imdb-distilbert.yaml"
-    assert load_config(config, overrides).hyperparameters.train_batch_size == 32
+    assert load_config(config, overrides).hyperparameters["train_batch_size"] == 32
     harness("prepare", "-c", str(config), *[f"--set={o}" for o in overrides])
     harness("train", "-c", str(config), *[f"--set={o}" for o in overrides])
     run = json.loads((tmp_path / "run" / "state.json").read_text())

@@ -199,7 +199,8 @@ def test_names_are_shortened_deterministically_and_apart():
 
 def test_a_name_sagemaker_refuses(tmp_path):
     error = one_screen(dry_run(write_config(tmp_path, name="my_model.v2")))
-    assert "name: Value error, SageMaker names hold only letters, digits and hyphens" in error
+    assert "name: not a valid job name: letters, digits and hyphens only" in error
+    assert "fix: set name: my-model-v2" in error
 
 
 # -- buckets --------------------------------------------------------------------------------------

@@ -17,9 +17,9 @@ def test_fast_recipe_is_the_default_and_the_guide_recipe_is_one_flag_set_away(tr
 
 
 def test_every_config_hyperparameter_is_a_train_py_argument(train_py):
-    from harness.config import Hyperparameters
+    from harness.config import TrainPyHyperparameters
 
-    assert set(Hyperparameters.model_fields) <= set(vars(train_py.parse_args([])))
+    assert set(TrainPyHyperparameters.model_fields) <= set(vars(train_py.parse_args([])))
 
 
 @pytest.mark.parametrize("text, value", [("True", True), ("false", False), ("1", True)])

@@ -2,12 +2,17 @@
 
 from harness import channels, data
 from harness.config import JobConfig
+from harness.errors import StepError
 from harness.job import Job
 from harness.run_dir import Prepared
 from harness.storage import Storage
 
 
 def prepare(job: Job) -> Prepared:
+    if not job.config.dataset:
+        raise StepError("nothing to prepare: the config has no `dataset`",
+                        "`harness train` reads the config's `inputs` as they are; set `dataset` "
+                        "(and `model`) to have harness tokenize one")
     with job.step("prepare"):
         prepared = store_channels(job.config, job.storage)
         job.run.save(prepared=prepared)
@@ -23,6 +28,6 @@ def store_channels(config: JobConfig, storage: Storage) -> Prepared:
     for split in data.SPLITS:
         storage.save_dataset(splits[split], planned[split])
     if source.folder:
-        storage.put(source.folder, planned[channels.MODEL])
+        storage.replace(source.folder, planned[channels.MODEL])
     return Prepared(channels=planned, labels=splits["train"].features["labels"].names,
                     rows={split: len(splits[split]) for split in data.SPLITS})

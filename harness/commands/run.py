@@ -10,16 +10,20 @@ from harness.job import Job
 from harness.run_dir import Endpoint
 
 
-def run(job: Job, announce=print, interrupt_after: int = 0) -> dict:
+def run(job: Job, announce=print, interrupt_after: int = 0,
+        install_requirements: bool = False) -> dict:
     endpoint = job.run.get(Endpoint)
     if endpoint:
         raise StepError(f"endpoint {endpoint.name} from an earlier run is still up at "
                         f"{endpoint.url}", "run `harness delete` first")
+    if not install_requirements:  # unmet: fail before any step, not after one
+        job.mode.check_requirements(install=False)
     job.run.save(timings={}, prediction=None)
-    announce("prepare")
-    prepare(job)
+    if job.config.dataset:  # without one, training reads the config's inputs as they are
+        announce("prepare")
+        prepare(job)
     announce("train")
-    train(job, interrupt_after=interrupt_after)
+    train(job, interrupt_after=interrupt_after, install_requirements=install_requirements)
     announce("deploy")
     deploy(job)
     try:

@@ -7,8 +7,9 @@ import json
 import shutil
 import tarfile
 import threading
+from pathlib import Path
 
-from harness import names, plot
+from harness import channels, metrics, names, plot
 from harness.errors import StepError, out_of_space
 from harness.job import Job
 from harness.modes.base import TrainingFailed
@@ -17,25 +18,45 @@ from harness.run_dir import Prepared
 FAILURE_LINES = 40
 
 
-def train(job: Job, interrupt_after: int = 0) -> dict:
+def train(job: Job, interrupt_after: int = 0, install_requirements: bool = False) -> dict:
     with job.step("train"):
-        channels = job.run.require(Prepared).channels
+        job.mode.check_requirements(install=install_requirements)
+        prepared = job.run.require(Prepared).channels if job.config.dataset else {}
+        found = channels.staged(job.config, job.storage, job.mode.reads_in_place, prepared)
         # Import the plotting library while the job runs, not after it.
         threading.Thread(target=plot.load_pyplot, daemon=True).start()
         name = names.job_name(job.config.name)
         try:
-            result = job.mode.train(name, channels, job.hyperparameters(), interrupt_after)
+            result = job.mode.train(name, found, job.hyperparameters(), interrupt_after)
         except TrainingFailed as failed:
             raise failure(job, failed) from None
         output = fetch_output(job, result.output_artifact)
-        metrics_file = output / "data" / "metrics.json"
-        if not metrics_file.exists():
-            raise StepError(f"the training job wrote no {metrics_file.relative_to(output)}",
-                            "train.py must write metrics.json to $SM_OUTPUT_DATA_DIR")
-        history = json.loads((output / "data" / "log_history.json").read_text())
-        curves = plot.training_curves(history, job.run.path / "training_curves.png")
-        return job.run.save(training=result, metrics=json.loads(metrics_file.read_text()),
-                            plot=str(curves))
+        return job.run.save(training=result, **outcome(job, output / "data"))
+
+
+def outcome(job: Job, data: Path) -> dict:
+    """What the job reported: the last value of each metric of `metric_definitions` in its log,
+    then the script's own `metrics.json` (its values win); the curves, where there are any."""
+    definitions = job.config.metric_definitions
+    log = job.run.train_log
+    logged = metrics.series(definitions, log.read_text(errors="replace") if log.exists() else "")
+    target = job.run.path / "training_curves.png"
+    target.unlink(missing_ok=True)
+    curves = plot.training_curves(_json(data / "log_history.json", []), logged, target)
+    return {"metrics": {**metrics.last_values(logged), **_json(data / "metrics.json", {})},
+            "metric_names": [d.Name for d in definitions],
+            "plot": str(curves) if curves else None}
+
+
+def _json(file: Path, absent):
+    """A JSON file the script may write; `absent` when it wrote none."""
+    if not file.exists():
+        return absent
+    try:
+        return json.loads(file.read_text())
+    except ValueError as e:
+        raise StepError(f"the training job's {file.name} is not valid JSON: {e}",
+                        f"see {file}") from None
 
 
 def fetch_output(job: Job, artifact: str):

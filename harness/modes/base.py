@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -16,12 +17,10 @@ from harness import names
 from harness.checkpoints import Reclaim, with_restarts
 from harness.config import JobConfig, ModeSettings
 from harness.errors import HarnessError, StepError, disk_full
-from harness.run_dir import Endpoint, Prepared, RunDir, TrainingResult
+from harness.run_dir import Endpoint, RunDir, TrainingResult
 from harness.storage import Storage
 
 RETRAIN = "run `harness train` again to make a new one"  # the fix for a lost model artifact
-
-
 FRAMEWORKS = ("transformers", "torch", "python")
 UNKNOWN = "unknown"
 
@@ -37,8 +36,32 @@ class TrainingFailed(StepError):
         self.log = log
 
 
+@dataclass(frozen=True)
+class SdkSession:
+    """What the mode switch swaps in SageMaker SDK code: pass these to the SDK's estimators
+    and models, and the same code runs in this mode. `close()` removes what SDK local mode
+    left behind (its containers and network)."""
+
+    sagemaker_session: Any
+    instance_type: str
+    inference_instance_type: str
+    image_uri: str | None  # None: the SDK picks the DLC for the framework versions
+    role: str
+    default_bucket: str
+    close: Callable[[], None] = lambda: None
+
+    def __enter__(self) -> SdkSession:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 class Mode(ABC):
     name: ClassVar[str]
+    # Kinds of local input (`channels.PATH`, `channels.FILE_URI`) this mode's training reads
+    # where they are; other local inputs are uploaded to its storage first.
+    reads_in_place: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, config: JobConfig, run: RunDir):
         self.config = config
@@ -76,11 +99,22 @@ class Mode(ABC):
         """What the run may cost, where it costs money; the CLI asks before spending it."""
         return None
 
-    def dry_run(self, store: Callable[[Storage], Prepared],
+    def check_requirements(self, install: bool) -> None:
+        """`source_dir`'s requirements.txt, before training: a training container's toolkit
+        installs it itself, so by default there is nothing to do."""
+
+    def sdk_session(self) -> SdkSession:
+        """The SDK session and settings of this mode, for SageMaker SDK code of the user's."""
+        raise HarnessError(f"{self.name!r} mode runs no SageMaker SDK: it has no SDK session",
+                           "use harness.session('sagemaker-local') to run SDK code against "
+                           "containers and LocalStack, or harness.Job for this mode's flow")
+
+    def dry_run(self, store: Callable[[Storage], dict[str, str]],
                 hyperparameters: dict[str, Any]) -> list[dict]:
         """The cloud API requests a run would make, in order, without making them: `store`
-        stores the channels into the storage it is given, as `prepare` does; its uploads are
-        requests too ({service, operation, params})."""
+        stores the job's channels into the storage it is given, as `prepare` and `train` do,
+        and returns them (channel -> URI); its uploads are requests too
+        ({service, operation, params})."""
         raise HarnessError(f"--dry-run prints real SageMaker's requests; {self.name!r} makes none",
                            "use --mode sagemaker --dry-run")
 

@@ -15,10 +15,11 @@ from typing import Any
 
 from harness import aws, names
 from harness.errors import HarnessError, StepError, warn
-from harness.modes.base import Mode, TrainingFailed
-from harness.run_dir import Endpoint, Prepared, TrainingResult
-from harness.sdk import (ACCOUNT, estimator_arguments, interrupts_kept, quiet_sdk,
-                         recording_session, user_config)
+from harness.modes.base import Mode, SdkSession, TrainingFailed
+from harness.process import stdout_copied_to
+from harness.run_dir import Endpoint, TrainingResult
+from harness.sdk import (ACCOUNT, estimator_arguments, estimator_class, interrupts_kept,
+                         quiet_sdk, recording_session, user_config)
 from harness.storage import RecordingStorage, Storage
 
 DRY_RUN_REGION = "us-east-1"  # what a dry run shows where no region is set
@@ -26,52 +27,74 @@ ROLE_HINT = ("set modes.sagemaker.role to the ARN of a role SageMaker can assume
              "arn:aws:iam::<account>:role/SageMakerExecutionRole")
 
 
-def dlc_image(versions, *, region: str, instance_type: str, scope: str) -> str:
-    """The Hugging Face DLC for these versions, from the SDK's own image-URI tables."""
+DLC_FAMILIES = {"huggingface": "Hugging Face", "pytorch": "PyTorch"}
+
+
+def dlc_image(framework: str, versions, *, region: str, instance_type: str, scope: str) -> str:
+    """The DLC of `framework` (huggingface, pytorch) for these versions, from the SDK's own
+    image-URI tables. A PyTorch DLC has no transformers version."""
     from sagemaker import image_uris
 
     try:
+        if framework == "pytorch":
+            return image_uris.retrieve("pytorch", region, version=versions.pytorch_version,
+                                       py_version=versions.py_version,
+                                       instance_type=instance_type, image_scope=scope)
         return image_uris.retrieve("huggingface", region, version=versions.transformers_version,
                                    base_framework_version=f"pytorch{versions.pytorch_version}",
                                    py_version=versions.py_version, instance_type=instance_type,
                                    image_scope=scope)
     except ValueError as e:
         if "Unsupported processor" in str(e):  # the Hugging Face training DLCs are GPU-only
-            raise HarnessError(f"no Hugging Face {scope} DLC runs on {instance_type}: {e}",
+            raise HarnessError(f"no {DLC_FAMILIES[framework]} {scope} DLC runs on "
+                               f"{instance_type}: {e}",
                                "set modes.sagemaker.instance_type to a GPU type (ml.g5, "
                                "ml.g4dn, ml.p3, ...) or modes.sagemaker.image_uri to an image "
                                "of your own") from None
-        valid = "\n".join(f"    {c}" for c in dlc_combinations(scope))
+        valid = "\n".join(f"    {c}" for c in dlc_combinations(framework, scope))
         key = "training_versions" if scope == "training" else "inference_versions"
-        raise HarnessError(f"no Hugging Face {scope} DLC for {versions.model_dump()} in "
-                           f"{region}: {e}\n  valid (transformers, pytorch, python):\n{valid}",
+        raise HarnessError(f"no {DLC_FAMILIES[framework]} {scope} DLC for "
+                           f"{versions.model_dump()} in {region}: {e}\n"
+                           f"  valid ({_version_names(framework)}):\n{valid}",
                            f"set modes.sagemaker.{key} to one of them") from None
 
 
-def dlc_versions(versions, scope: str) -> dict[str, str]:
+def dlc_versions(framework: str, versions, scope: str) -> dict[str, str]:
     """transformers, torch and Python of the DLC `versions` name (aliases resolved as the SDK's
-    image-URI tables resolve them)."""
+    image-URI tables resolve them). A PyTorch DLC has no transformers."""
     from sagemaker import image_uris
 
+    py = versions.py_version.removeprefix("py")
+    python = f"{py[0]}.{py[1:]}"
+    if framework == "pytorch":
+        aliases = image_uris.config_for_framework("pytorch")[scope].get("version_aliases", {})
+        return {"transformers": "none", "python": python,
+                "torch": aliases.get(versions.pytorch_version, versions.pytorch_version)}
     table = image_uris.config_for_framework("huggingface")[scope]
     transformers = table["version_aliases"].get(versions.transformers_version,
                                                 versions.transformers_version)
     aliases = table["versions"].get(transformers, {}).get("version_aliases", {})
     pytorch = aliases.get(f"pytorch{versions.pytorch_version}",
                           f"pytorch{versions.pytorch_version}")
-    py = versions.py_version.removeprefix("py")
     return {"transformers": transformers, "torch": pytorch.removeprefix("pytorch"),
-            "python": f"{py[0]}.{py[1:]}"}
+            "python": python}
 
 
-def dlc_combinations(scope: str) -> list[str]:
+def _version_names(framework: str) -> str:
+    return "pytorch, python" if framework == "pytorch" else "transformers, pytorch, python"
+
+
+def dlc_combinations(framework: str, scope: str) -> list[str]:
     from sagemaker import image_uris
 
-    table = image_uris.config_for_framework("huggingface")[scope]["versions"]
-    return [f"{transformers}, {framework.removeprefix('pytorch')}, {', '.join(spec['py_versions'])}"
-            for transformers, frameworks in table.items()
-            for framework, spec in frameworks.items()
-            if framework.startswith("pytorch") and isinstance(spec, dict)]
+    table = image_uris.config_for_framework(framework)[scope]["versions"]
+    if framework == "pytorch":
+        return [f"{version}, {', '.join(spec['py_versions'])}" for version, spec in table.items()
+                if isinstance(spec, dict) and "py_versions" in spec]
+    return [f"{transformers}, {base.removeprefix('pytorch')}, {', '.join(spec['py_versions'])}"
+            for transformers, bases in table.items()
+            for base, spec in bases.items()
+            if base.startswith("pytorch") and isinstance(spec, dict)]
 
 
 def refused(error, what: str) -> StepError:
@@ -160,11 +183,11 @@ class SageMakerMode(Mode):
 
     def training_image(self) -> str:
         return self.settings.image_uri or dlc_image(
-            self.settings.training_versions, region=self.region,
+            self.config.framework, self.settings.training_versions, region=self.region,
             instance_type=self.settings.instance_type, scope="training")
 
     def inference_image(self) -> str:
-        return dlc_image(self.settings.inference_versions, region=self.region,
+        return dlc_image("huggingface", self.settings.inference_versions, region=self.region,
                          instance_type=self.settings.inference_instance_type, scope="inference")
 
     def estimator_arguments(self, hyperparameters: dict[str, Any]) -> dict[str, Any]:
@@ -176,12 +199,11 @@ class SageMakerMode(Mode):
                 "max_wait": s.max_wait_s}
 
     def estimator(self, hyperparameters: dict[str, Any], job: str):
-        from sagemaker.huggingface import HuggingFace
-
         checkpoints = ({"checkpoint_s3_uri": self.storage.checkpoints(job)}
                        if self.config.checkpoints.enabled else {})
-        return HuggingFace(**self.estimator_arguments(hyperparameters), **checkpoints,
-                           sagemaker_session=self.session)
+        return estimator_class(self.config.framework)(
+            **self.estimator_arguments(hyperparameters), **checkpoints,
+            sagemaker_session=self.session)
 
     def model(self, model_artifact: str):
         from sagemaker.huggingface import HuggingFaceModel
@@ -199,8 +221,8 @@ class SageMakerMode(Mode):
         from sagemaker.exceptions import UnexpectedStatusException
 
         estimator = self.estimator(hyperparameters, job_name)
-        try:
-            with interrupts_kept():
+        try:  # the job's log goes to train.log too, as the SDK prints it: metrics are read there
+            with stdout_copied_to(self.run.new_train_log()), interrupts_kept():
                 estimator.fit(channels, job_name=job_name, wait=True, logs="All")
         except UnexpectedStatusException as e:  # the job ended Failed (or Stopped)
             raise TrainingFailed(job_name, str(e), "CloudWatch log group "
@@ -300,8 +322,10 @@ class SageMakerMode(Mode):
     def framework_versions(self) -> dict[str, dict[str, str]]:
         s = self.settings
         return {"training": (super().framework_versions()["training"] if s.image_uri
-                             else dlc_versions(s.training_versions, "training")),
-                "inference": dlc_versions(s.inference_versions, "inference")}
+                             else dlc_versions(self.config.framework, s.training_versions,
+                                               "training")),
+                "inference": dlc_versions("huggingface", s.inference_versions, "inference")}
+
     def full_disk_hint(self) -> str:
         return ("the training instance's volume is full: make the job write less to /opt/ml, "
                 "or use an instance type with more disk")
@@ -329,15 +353,22 @@ class SageMakerMode(Mode):
         rehearsal.check()
         return rehearsal, calls
 
-    def dry_run(self, store: Callable[[Storage], Prepared],
+    def dry_run(self, store: Callable[[Storage], dict[str, str]],
                 hyperparameters: dict[str, Any]) -> list[dict]:
         rehearsal, calls = self.rehearsal()
-        prepared = store(rehearsal.storage)
+        channels = store(rehearsal.storage)
         uploads = [{"service": "s3", "operation": "PutObject",
                     "params": dict(zip(("Bucket", "Key"), uri.removeprefix("s3://").split("/", 1)))}
                    for uri in rehearsal.storage.uploads]
-        rehearsal.plan(prepared.channels, hyperparameters)
+        rehearsal.plan(channels, hyperparameters)
         return uploads + calls
+
+    def sdk_session(self) -> SdkSession:
+        """The real session; `image_uri` None lets the SDK pick the DLC for the versions the
+        estimator is given."""
+        s = self.settings
+        return SdkSession(self.session, s.instance_type, s.inference_instance_type,
+                          s.image_uri, self.role, self.config.s3.bucket)
 
     def plan(self, channels: dict[str, str], hyperparameters: dict[str, Any]) -> None:
         """Issue the run's SageMaker requests without waiting: against a recording session,

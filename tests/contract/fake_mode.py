@@ -58,8 +58,8 @@ class FakeMode(Mode):
         tree = TrainingJobTree(self.run.path / "fake-job")
         tree.lay_out(hyperparameters=encode_hyperparameters(
             hyperparameters, program=self.config.entry_point, submit_dir=str(source_dir),
-            name=job_name, region="fake"), channels=channels, storage=self.storage,
-            code=source_dir)
+            name=job_name, region="fake"), channels=channels, code=source_dir,
+            storage=self.storage)
         env, args = tree.toolkit_environment()
         env = {**os.environ, **env, "SAGEMAKER_BASE_DIR": str(tree.root)}
         command = [sys.executable, str(source_dir / self.config.entry_point), *args]

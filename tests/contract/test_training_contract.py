@@ -98,12 +98,12 @@ def test_checkpoints_survive_a_reclaim(mode, contract_job):
 def test_ctrl_c_during_training_leaves_nothing(mode, contract_job):
     config = contract_job("slow.py")
     run = config.parent / "run"
-    mode.harness("prepare", "-c", str(config))
-    # The CLI as its own process (FakeMode registered in it as in this one), signalled as a
+    # The CLI as its own process (FakeMode registered in it as in this one, its in-memory
+    # storage with it: hence `run`, not `prepare` here and `train` there), signalled as a
     # terminal's Ctrl-C signals it.
     cli = subprocess.Popen(
         [sys.executable, "-c", "from tests.contract import fake_mode; fake_mode.register(); "
-         "from harness.cli import main; main()", "train", "-c", str(config), "--mode", mode.name,
+         "from harness.cli import main; main()", "run", "-c", str(config), "--mode", mode.name,
          "--yes"], cwd=REPO, env=mode.environ(), stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE, text=True)
     try:

@@ -14,7 +14,8 @@ import tarfile
 from functools import cached_property
 from typing import Any
 
-from harness import endpoint_process, ownership
+from harness import endpoint_process, ownership, requirements
+from harness.channels import FILE_URI, PATH
 from harness.checkpoints import Reclaim
 from harness.errors import HarnessError
 from harness.modes.base import RETRAIN, Mode, TrainingFailed
@@ -65,6 +66,7 @@ def free_port() -> int:
 
 class LocalMode(Mode):
     name = "local"
+    reads_in_place = frozenset({PATH, FILE_URI})  # linked into /opt/ml/input/data
 
     def preflight(self, step: str) -> None:
         processes = self.settings.processes
@@ -80,6 +82,11 @@ class LocalMode(Mode):
                                f"set modes.local.processes to at most {limit}, or emulate more "
                                "machines with --mode sagemaker-local and "
                                "modes.sagemaker-local.instance_count")
+
+    def check_requirements(self, install: bool) -> None:
+        """This Python environment is the container: it must meet requirements.txt already,
+        or get it installed when asked."""
+        requirements.ensure(self.config.resolve(self.config.source_dir), install=install)
 
     @cached_property
     def storage(self) -> Storage:
@@ -106,7 +113,7 @@ class LocalMode(Mode):
             hyperparameters=encode_hyperparameters(
                 hyperparameters, program=self.config.entry_point, submit_dir=str(source_dir),
                 name=job_name, region="local"),
-            channels=channels, storage=self.storage, code=source_dir)
+            channels=channels, code=source_dir)
         env, args = tree.toolkit_environment()
         cmd = [*launch_command(self.settings.processes, int(env["SM_NUM_CPUS"])),
                str(source_dir / self.config.entry_point), *args]

@@ -16,9 +16,12 @@ import tarfile
 from collections.abc import Callable
 from pathlib import Path
 
+from harness.errors import StepError
 from harness.modes.base import TrainingFailed
-from harness.storage import Storage
+from harness.storage import Storage, local_path
 
+READ_HINT = ("check the URI (an S3 prefix, or one object); local mode reads s3:// inputs with this "
+             "environment's AWS credentials and endpoint (AWS_PROFILE, AWS_ENDPOINT_URL, ...)")
 TOOLKIT_ENV = """
 import json
 from sagemaker_training import environment
@@ -47,26 +50,40 @@ class TrainingJobTree:
         self.output_dir = root / "output"
 
     def lay_out(self, *, hyperparameters: dict[str, str], channels: dict[str, str],
-                storage: Storage, code: Path) -> None:
-        """The tree for one job. A channel stored on this machine is linked in; any other is
-        downloaded, as SageMaker's File input mode does."""
+                code: Path, storage: Storage | None = None) -> None:
+        """The tree for one job. A channel on this machine is linked in (a file, into the
+        channel's folder); any other is downloaded, as SageMaker's File input mode does,
+        through `storage` when it serves the channels, else with the environment's
+        credentials."""
         if self.root.exists():
             shutil.rmtree(self.root)  # a fresh job never sees a previous job's model
         for folder in (self.config_dir, self.data_dir, self.model_dir, self.output_dir / "data"):
             folder.mkdir(parents=True)
         (self.root / "code").symlink_to(code)
         for channel, uri in channels.items():
-            local = storage.local_path(uri)
-            if local:
-                (self.data_dir / channel).symlink_to(local)
-            else:
-                storage.get_folder(uri, self.data_dir / channel)
+            self._add_channel(channel, uri, storage)
         self._write("hyperparameters.json", hyperparameters)
         self._write("resourceconfig.json", {"current_host": "algo-1", "hosts": ["algo-1"],
                                             "network_interface_name": "eth0"})
         self._write("inputdataconfig.json", {
             channel: {"TrainingInputMode": "File", "S3DistributionType": "FullyReplicated",
                       "RecordWrapperType": "None"} for channel in channels})
+
+    def _add_channel(self, channel: str, uri: str, storage: Storage | None) -> None:
+        target = self.data_dir / channel
+        local = local_path(uri)
+        if local is not None and local.is_dir():
+            target.symlink_to(local)
+        elif local is not None:
+            target.mkdir()
+            (target / local.name).symlink_to(local)
+        else:
+            try:
+                (storage or Storage.reading(uri)).get_folder(uri, target)
+            except Exception as e:  # no credentials, no endpoint, access denied...
+                raise StepError(f"channel {channel}: cannot read {uri}: {e}", READ_HINT) from None
+            if not target.exists():
+                raise StepError(f"channel {channel}: nothing at {uri}", READ_HINT)
 
     def _write(self, name: str, content: dict) -> None:
         (self.config_dir / name).write_text(json.dumps(content, indent=2))

@@ -13,16 +13,16 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from harness import docker_engine, emulator, endpoint_process, image, ownership
+from harness import channels, docker_engine, emulator, endpoint_process, image, ownership
 from harness.checkpoints import Reclaim
-from harness.errors import StepError
-from harness.log_text import Tee
-from harness.modes.base import RETRAIN, Mode, TrainingFailed
+from harness.errors import HarnessError, StepError
+from harness.modes.base import RETRAIN, Mode, SdkSession, TrainingFailed
 from harness.modes.sagemaker_local.sdk_patches import checkpoint_volume
 from harness.modes.sagemaker_local.session import (CREDENTIALS, ROLE, local_session,
                                                    offline_environment)
+from harness.process import stdout_copied_to
 from harness.run_dir import Endpoint, TrainingResult
-from harness.sdk import estimator_arguments, interrupts_kept
+from harness.sdk import estimator_arguments, estimator_class, interrupts_kept
 from harness.storage import Storage
 
 HOST_MODULE = "harness.modes.sagemaker_local.endpoint_host"
@@ -37,6 +37,7 @@ def compose_projects(container_root: Path) -> list[str]:
 
 class SageMakerLocalMode(Mode):
     name = "sagemaker-local"
+    reads_in_place = frozenset({channels.FILE_URI})  # SDK local mode mounts file:// inputs
 
     def __init__(self, config, run):
         super().__init__(config, run)
@@ -69,6 +70,17 @@ class SageMakerLocalMode(Mode):
             self.s3_url  # noqa: B018 - and these need LocalStack
         if step in ("train", "deploy"):
             docker_engine.require_image(self.engine, self.image_uri, image.BUILD_HINT)
+        if step == "train":
+            self._require_s3_inputs()
+
+    def _require_s3_inputs(self) -> None:
+        for channel, source in self.config.inputs.items():
+            if source.startswith("s3://") and not self.storage.exists(source):
+                raise HarnessError(
+                    f"inputs.{channel}: {source} is not in LocalStack S3 ({self.s3_url}): "
+                    "sagemaker-local reads s3:// inputs from there",
+                    f"upload it, e.g. aws --endpoint-url {self.s3_url} s3 cp --recursive "
+                    f"<folder> {source}, or give a local path (harness uploads it)")
 
     @cached_property
     def engine(self):
@@ -91,39 +103,54 @@ class SageMakerLocalMode(Mode):
             storage.fs.mkdir(self.config.s3.bucket)
         return storage
 
-    def _session(self, container_root: Path):
+    def _session(self, container_root: Path, local_code: bool = True):
         return local_session(self.s3_url, self.config.s3.bucket, container_root,
-                             self.config.endpoint.port)
+                             self.config.endpoint.port, local_code)
 
     def train(self, job_name: str, channels: dict[str, str], hyperparameters: dict[str, Any],
               interrupt_after: int = 0) -> TrainingResult:
-        from sagemaker.huggingface import HuggingFace
-
+        estimator_type = estimator_class(self.config.framework)
         root = self.run.path / "sagemaker-local" / "train"
         checkpoints = self.run.path / "sagemaker-local" / "checkpoints"
         log = self.run.new_train_log()
 
         def attempt(reclaim: Reclaim) -> None:
-            estimator = HuggingFace(
+            estimator = estimator_type(
                 **self.estimator_arguments(hyperparameters), sagemaker_session=self._session(root),
                 environment={"S3_ENDPOINT_URL": self.s3_url, "AWS_ENDPOINT_URL_S3": self.s3_url})
             reclaim.kill = lambda: docker_engine.kill_compose_projects(
                 self.engine, compose_projects(root))
-            tee = Tee(sink)
             try:
-                with contextlib.redirect_stdout(tee), interrupts_kept(), \
+                with stdout_copied_to(log) as tee, interrupts_kept(), \
                         checkpoint_volume(checkpoints if self.config.checkpoints.enabled else None):
                     estimator.fit(channels, job_name=job_name)  # the SDK prints container logs
             except Exception as e:
-                tee.close()
                 raise TrainingFailed(job_name, tee.tail, log) from e
             finally:
-                tee.close()
                 self._remove_containers(root)
 
-        with open(log, "a", encoding="utf-8") as sink:
-            self.with_checkpoints(attempt, checkpoints, job_name, interrupt_after)
+        self.with_checkpoints(attempt, checkpoints, job_name, interrupt_after)
         return self.trained(job_name)
+
+    def sdk_session(self) -> SdkSession:
+        """A LocalSession on LocalStack (the bucket made), the image built; its containers and
+        network are removed on `close()`. Code and artifacts go through S3 (no `local_code`),
+        so estimator code without `output_path` stores its model in the default bucket, as on
+        SageMaker, not in a folder of the SDK's."""
+        self.preflight("deploy")  # Docker, LocalStack and the image
+        self.storage  # noqa: B018 - makes the bucket
+        root = self.run.path / "sagemaker-local" / "sdk"
+        return SdkSession(self._session(root, local_code=False), self.settings.instance_type,
+                          self.settings.inference_instance_type, self.image_uri, ROLE,
+                          self.config.s3.bucket, close=lambda: self._close_sdk_session(root))
+
+    def _close_sdk_session(self, root: Path) -> None:
+        """Remove what SDK code on the session left: its containers (an endpoint still up
+        included; the SDK deletes its compose folders, so they are found by owner) and network."""
+        owner = ownership.container_labels()[ownership.LABEL_OWNER]
+        for container in docker_engine.owned_containers(self.engine, self.run.path, owner):
+            docker_engine.force_remove(container)
+        self._remove_containers(root)
 
     def _remove_containers(self, root: Path) -> None:
         import psutil

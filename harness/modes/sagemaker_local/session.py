@@ -20,16 +20,22 @@ def offline_environment() -> None:
     quiet_sdk()
 
 
-def local_session(s3_url: str, bucket: str, container_root: Path, serving_port: int):
-    """A LocalSession on LocalStack: explicit boto session, own bucket, code mounted."""
+def local_session(s3_url: str, bucket: str, container_root: Path, serving_port: int,
+                  local_code: bool = True):
+    """A LocalSession on LocalStack: explicit boto session, own bucket, code mounted (with
+    `local_code`; else uploaded to S3 and downloaded by the container, as on SageMaker)."""
     import boto3
     from sagemaker.local import LocalSession
 
     container_root.mkdir(parents=True, exist_ok=True)
+    from sagemaker.session_settings import SessionSettings
+
     session = LocalSession(boto_session=boto3.Session(**CREDENTIALS), s3_endpoint_url=s3_url,
                            default_bucket=bucket, disable_local_code=False,
                            sagemaker_config=TELEMETRY_OFF)
-    session.config = {"local": {"local_code": True, "container_root": str(container_root),
+    # The SDK stores code it uploads with SSE-KMS; LocalStack runs no KMS (S3, STS, IAM only).
+    session.settings = SessionSettings(encrypt_repacked_artifacts=False)
+    session.config = {"local": {"local_code": local_code, "container_root": str(container_root),
                                 "serving_port": serving_port,
                                 "container_config": {"labels": ownership.container_labels()}}}
     return session
