@@ -14,8 +14,10 @@ from importlib import metadata
 from pathlib import Path
 
 from harness.errors import HarnessError
+from harness.serving.user_code import REQUIREMENTS as FILE
+from harness.serving.user_code import install_command
 
-FILE = "requirements.txt"
+NAMING = ("-r", "-e", "--requirement", "--editable")  # the options that name requirements
 
 
 def unmet(requirements: Path) -> list[str]:
@@ -27,6 +29,8 @@ def unmet(requirements: Path) -> list[str]:
         line = line.split(" #")[0].strip()
         if not line or line.startswith("#"):
             continue
+        if line.startswith("-") and not line.startswith(NAMING):
+            continue  # where pip looks (--find-links, --index-url, ...), not what is required
         try:
             requirement = Requirement(line)
         except InvalidRequirement:  # an option (-e, --index-url) or a URL: nothing to compare
@@ -42,10 +46,6 @@ def unmet(requirements: Path) -> list[str]:
         if not requirement.specifier.contains(installed, prereleases=True):
             found.append(f"{line} (installed: {installed})")
     return found
-
-
-def install_command(requirements: Path) -> list[str]:
-    return [sys.executable, "-m", "pip", "install", "-r", str(requirements)]
 
 
 def ensure(folder: Path, *, install: bool, flag: str = "--install-requirements") -> None:

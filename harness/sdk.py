@@ -73,3 +73,18 @@ def estimator_arguments(config, settings, hyperparameters: dict[str, Any]) -> di
             "hyperparameters": hyperparameters, "output_path": config.s3_root,
             "instance_type": settings.instance_type, "instance_count": settings.instance_count,
             "distribution": DISTRIBUTION}
+
+
+def serving_model(framework: str, *, framework_version: str, py_version: str, **arguments):
+    """The SDK's Model for `framework` (`HuggingFaceModel`, `PyTorchModel`), as both SageMaker
+    modes deploy it. `arguments`: model_data, image_uri, role, env, name, sagemaker_session.
+    harness has put the inference code into model_data already (as the SDK's repack would),
+    so the SDK gets no entry_point."""
+    if framework == "pytorch":
+        from sagemaker.pytorch import PyTorchModel
+
+        return PyTorchModel(framework_version=framework_version, py_version=py_version,
+                            **arguments)
+    from sagemaker.huggingface import HuggingFaceModel
+
+    return HuggingFaceModel(**arguments)

@@ -8,6 +8,8 @@ Each mode returns a `Storage`: a folder on this machine (`local`), LocalStack's 
     <root>/<job>/output/model.tar.gz           a training job's artifacts, where SageMaker
     <root>/<job>/output/output.tar.gz          puts them under `output_path=<root>`
     <root>/<job>/checkpoints/<checkpoint>      `/opt/ml/checkpoints`, synced
+    <root>/endpoints/<endpoint>/model.tar.gz   what an endpoint serves, where it is not an
+                                               artifact above (uploaded, or with code/ added)
     <root>/code                                the training code SageMaker downloads
 """
 
@@ -62,6 +64,9 @@ class Storage:
 
     def code(self) -> str:
         return self.uri("code")
+
+    def serving_model(self, endpoint: str) -> str:
+        return self.uri("endpoints", endpoint, "model.tar.gz")
 
     # -- operations ---------------------------------------------------------------------------
 

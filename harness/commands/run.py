@@ -16,11 +16,14 @@ def run(job: Job, announce=print, interrupt_after: int = 0) -> dict:
         raise StepError(f"endpoint {endpoint.name} from an earlier run is still up at "
                         f"{endpoint.url}", "run `harness delete` first")
     job.run.save(timings={}, prediction=None)
-    announce("prepare")
-    prepare(job)
-    announce("train")
-    train(job, interrupt_after=interrupt_after)
-    announce("deploy")
+    if job.config.model_data:  # an existing model: nothing to train
+        announce(f"deploy (model_data: {job.config.model_data})")
+    else:
+        announce("prepare")
+        prepare(job)
+        announce("train")
+        train(job, interrupt_after=interrupt_after)
+        announce("deploy")
     deploy(job)
     try:
         announce("predict")

@@ -15,18 +15,30 @@ from harness.errors import HarnessError, StepError
 from harness.modes.base import Mode, TrainingFailed
 from harness.names import job_name
 from harness.run_dir import Endpoint, Prepared, TrainingResult
-from harness.sdk import ACCOUNT, estimator_arguments, quiet_sdk, recording_session
+from harness.sdk import (
+    ACCOUNT,
+    estimator_arguments,
+    quiet_sdk,
+    recording_session,
+    serving_model,
+)
 from harness.storage import Storage
 
 ROLE_HINT = ("set modes.sagemaker.role to the ARN of a role SageMaker can assume, e.g. "
              "arn:aws:iam::<account>:role/SageMakerExecutionRole")
 
 
-def dlc_image(versions, *, region: str, instance_type: str, scope: str) -> str:
-    """The Hugging Face DLC for these versions, from the SDK's own image-URI tables."""
+def dlc_image(versions, *, region: str, instance_type: str, scope: str,
+              framework: str = "huggingface") -> str:
+    """The Hugging Face DLC (or, for `pytorch`, the PyTorch DLC) for these versions, from the
+    SDK's own image-URI tables."""
     from sagemaker import image_uris
 
     try:
+        if framework == "pytorch":
+            return image_uris.retrieve("pytorch", region, version=versions.pytorch_version,
+                                       py_version=versions.py_version,
+                                       instance_type=instance_type, image_scope=scope)
         return image_uris.retrieve("huggingface", region, version=versions.transformers_version,
                                    base_framework_version=f"pytorch{versions.pytorch_version}",
                                    py_version=versions.py_version, instance_type=instance_type,
@@ -97,7 +109,8 @@ class SageMakerMode(Mode):
 
     def inference_image(self) -> str:
         return dlc_image(self.settings.inference_versions, region=self.region,
-                         instance_type=self.settings.inference_instance_type, scope="inference")
+                         instance_type=self.settings.inference_instance_type, scope="inference",
+                         framework=self.config.framework)
 
     def estimator_arguments(self, hyperparameters: dict[str, Any]) -> dict[str, Any]:
         s = self.settings
@@ -115,12 +128,14 @@ class SageMakerMode(Mode):
         return HuggingFace(**self.estimator_arguments(hyperparameters), **checkpoints,
                            sagemaker_session=self.session)
 
-    def model(self, model_artifact: str):
-        from sagemaker.huggingface import HuggingFaceModel
-
-        return HuggingFaceModel(model_data=model_artifact, image_uri=self.inference_image(),
-                                role=self.role, name=f"{self.endpoint_name}-model",
-                                sagemaker_session=self.session)
+    def model(self, model_data: str):
+        """The Model of `model_data` (already holding the inference code) and its environment."""
+        versions = self.settings.inference_versions
+        return serving_model(self.config.framework, framework_version=versions.pytorch_version,
+                             py_version=versions.py_version, model_data=model_data,
+                             image_uri=self.inference_image(), role=self.role,
+                             env=self.serving_environment(), name=f"{self.endpoint_name}-model",
+                             sagemaker_session=self.session)
 
     def train(self, job_name: str, channels: dict[str, str], hyperparameters: dict[str, Any],
               interrupt_after: int = 0) -> TrainingResult:
@@ -137,12 +152,14 @@ class SageMakerMode(Mode):
                                  f"/aws/sagemaker/TrainingJobs, stream {job_name}/...") from e
         return self.trained(job_name)
 
-    def deploy(self, model_artifact: str) -> Endpoint:
+    def deploy(self, model_data: str, install_requirements: bool = False) -> Endpoint:
+        """The DLC pip-installs code/requirements.txt itself."""
         endpoint = Endpoint(name=self.endpoint_name, model_name=f"{self.endpoint_name}-model",
                             url=f"https://runtime.sagemaker.{self.region}.amazonaws.com/"
                                 f"endpoints/{self.endpoint_name}/invocations")
+        model = self.model(self.stage_model(model_data))
         try:
-            self.model(model_artifact).deploy(
+            model.deploy(
                 initial_instance_count=1, instance_type=self.settings.inference_instance_type,
                 endpoint_name=self.endpoint_name, wait=True)
         except BaseException:  # Ctrl-C included: a half-made endpoint still costs money
@@ -216,9 +233,12 @@ class SageMakerMode(Mode):
 
     def plan(self, channels: dict[str, str], hyperparameters: dict[str, Any]) -> None:
         """Issue the run's SageMaker requests without waiting: against a recording session,
-        this is the dry run."""
+        this is the dry run. With `model_data` configured, the run only deploys it."""
         name = job_name(self.config.name)
-        self.estimator(hyperparameters, name).fit(channels, job_name=name, wait=False)
-        self.model(self.storage.model_artifact(name)).deploy(
+        model_data = self.config.resolve_model_data()
+        if model_data is None:
+            self.estimator(hyperparameters, name).fit(channels, job_name=name, wait=False)
+            model_data = self.storage.model_artifact(name)
+        self.model(self.serving_model_uri(model_data)).deploy(
             initial_instance_count=1, instance_type=self.settings.inference_instance_type,
             endpoint_name=self.endpoint_name, wait=False)

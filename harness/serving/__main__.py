@@ -11,9 +11,9 @@ import signal
 import sys
 
 from harness.serving import user_code
-from harness.serving.handler import CONVENTIONS, Handler
+from harness.serving.handler import CONVENTIONS, FRAMEWORK_ENV, Handler
 from harness.serving.limits import Limits
-from harness.serving.server import ModelServer
+from harness.serving.server import ENDPOINT_NAME_ENV, ModelServer
 
 
 def main(argv=None) -> None:
@@ -22,10 +22,10 @@ def main(argv=None) -> None:
     parser.add_argument("--host", default="0.0.0.0")
     parser.add_argument("--port", type=int,
                         default=int(os.environ.get("SAGEMAKER_BIND_TO_PORT", 8080)))
-    parser.add_argument("--endpoint-name", default=os.environ.get("HARNESS_ENDPOINT_NAME"),
+    parser.add_argument("--endpoint-name", default=os.environ.get(ENDPOINT_NAME_ENV),
                         help="answer the Runtime API paths only for this endpoint name")
     parser.add_argument("--framework", choices=sorted(CONVENTIONS),
-                        default=os.environ.get("HARNESS_FRAMEWORK", "huggingface"),
+                        default=os.environ.get(FRAMEWORK_ENV, "huggingface"),
                         help="whose toolkit conventions to follow")
     parser.add_argument("--install-requirements", action="store_true",
                         help="pip-install code/requirements.txt first, as a serving container "

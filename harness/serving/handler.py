@@ -28,6 +28,7 @@ from harness.serving.convention import CHAIN, CONFLICT
 from harness.serving.limits import Limits
 
 CONVENTIONS = {"huggingface": huggingface.CONVENTION, "pytorch": pytorch.CONVENTION}
+FRAMEWORK_ENV = "HARNESS_FRAMEWORK"  # whose conventions; SageMaker picks them with the image
 
 
 @dataclass(frozen=True)

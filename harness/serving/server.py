@@ -30,6 +30,7 @@ from harness.serving.worker import ModelWorker
 logger = logging.getLogger("harness.serving")
 RUNTIME_PATH = re.compile(r"^/endpoints/([^/]+)/(invocations|invocations-response-stream)$")
 STREAM = "invocations-response-stream"
+ENDPOINT_NAME_ENV = "HARNESS_ENDPOINT_NAME"  # the name the Runtime API paths answer to
 ACCOUNT = "000000000000"  # the emulated account, as in sagemaker-local's role
 VARIANT = "AllTraffic"  # the SDK's name for an endpoint's only production variant
 CUSTOM_ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"

@@ -11,6 +11,7 @@ import shutil
 import signal
 import sys
 from functools import cached_property
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -158,16 +159,20 @@ class SageMakerLocalMode(Mode):
                                      os.getgid())
         shutil.rmtree(root, ignore_errors=True)
 
-    def deploy(self, model_artifact: str) -> Endpoint:
+    def deploy(self, model_data: str, install_requirements: bool = False) -> Endpoint:
+        """The container pip-installs code/requirements.txt itself, as the toolkits do."""
+        self.open_artifact(model_data).close()  # there, before a container waits for it
         root = self.run.path / "sagemaker-local" / "serve"
         shutil.rmtree(root, ignore_errors=True)
         ep = self.config.endpoint
         spec = {"s3_url": self.s3_url, "bucket": self.config.s3.bucket,
-                "container_root": str(root), "port": ep.port,
-                "model_data": model_artifact, "image_uri": self.image_uri,
+                "container_root": str(root), "port": ep.port, "bind_address": ep.bind_address,
+                "framework": self.config.framework,
+                "framework_version": metadata.version("torch").split("+")[0],
+                "model_data": self.stage_model(model_data), "image_uri": self.image_uri,
                 "instance_type": self.settings.inference_instance_type,
-                "endpoint_name": self.endpoint_name, "role": ROLE,
-                "startup_timeout_s": ep.startup_timeout_s, "env": ep.limits.to_env()}
+                "endpoint_name": self.endpoint_name, "role": ROLE, "py_version": PY_VERSION,
+                "startup_timeout_s": ep.startup_timeout_s, "env": self.emulator_environment()}
         try:
             endpoint = endpoint_process.start(
                 [sys.executable, "-m", HOST_MODULE, json.dumps(spec)], name=self.endpoint_name,
