@@ -145,9 +145,10 @@ def default_predict_fn(data: Any, model) -> Any:
         raise BadRequest('expected a JSON object, e.g. {"inputs": ..., "parameters": {...}}')
     try:
         return model(inputs, **parameters)
-    except Exception as e:
-        raise BadRequest(f"the model rejected the request: {type(e).__name__}: {e} (check "
-                         '"inputs" and the pipeline arguments in "parameters")') from None
+    except Exception as e:  # the toolkit answers 400 too: bad inputs or pipeline arguments
+        raise BadRequest(f"the model rejected the request (parameters {json.dumps(parameters)}): "
+                         f"{type(e).__name__}: {e}; check \"inputs\" and the pipeline "
+                         "arguments in \"parameters\"") from None
 
 
 class _Encoder(json.JSONEncoder):

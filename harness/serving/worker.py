@@ -118,10 +118,11 @@ def answer(handler: Handler, requests: list[Request]) -> list[Reply]:
             for i, _ in members:
                 replies[i] = handler(requests[i])
             continue
-        start = 0
+        parameters, start = json.loads(key), 0
         for i, inputs in members:
-            if isinstance(inputs, str):  # as pipeline(str) answers: a list
-                prediction = results[start] if isinstance(results[start], list) else [results[start]]
+            if isinstance(inputs, str):  # pipeline(str) wraps its result in a list unless the
+                # call names top_k (transformers' legacy rule)
+                prediction = results[start] if "top_k" in parameters else [results[start]]
                 start += 1
             else:
                 prediction = results[start:start + len(inputs)]
