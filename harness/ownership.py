@@ -16,6 +16,7 @@ from pathlib import Path
 OWNER = "HARNESS_OWNER"
 RUN = "HARNESS_RUN"
 ENDPOINT = "endpoint"  # the owner of an endpoint process: its run's state.json
+STARTER = "HARNESS_STARTER"  # an endpoint's deploy command, which records it once it is up
 LABEL_OWNER, LABEL_RUN = "harness.owner", "harness.run"
 
 
@@ -36,8 +37,10 @@ def container_labels() -> dict[str, str]:
 
 
 def endpoint_env(run_dir: Path) -> dict[str, str]:
-    """The environment of a detached endpoint process: owned by its run's record."""
-    return {**os.environ, OWNER: ENDPOINT, RUN: str(Path(run_dir).resolve())}
+    """The environment of a detached endpoint process: owned by its run's record, and, until
+    that record is written, by the command that starts it."""
+    return {**os.environ, OWNER: ENDPOINT, RUN: str(Path(run_dir).resolve()),
+            STARTER: os.environ.get(OWNER, "")}
 
 
 def running(proc) -> bool:

@@ -6,6 +6,7 @@ machine and no credentials are needed, yet the requests are the ones the SDK wou
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -18,8 +19,10 @@ DISTRIBUTION = {"torch_distributed": {"enabled": True}}
 
 
 def quiet_sdk() -> None:
-    """Before the SDK is imported: no warning that v3 exists (v2 is the SDK with local mode)."""
+    """Before the SDK is imported: no warning that v3 exists (v2 is the SDK with local mode),
+    and no "Not applying SDK defaults" lines on stdout, where `harness predict` prints JSON."""
     os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    logging.getLogger("sagemaker.config").setLevel(logging.WARNING)
 
 
 class _Answer:

@@ -2,7 +2,8 @@
 
 A process or container is a leftover when its owner (see `ownership`) is gone. An endpoint
 process is owned by its run's record instead: it is a leftover once that run's state no longer
-names it. Running jobs and recorded endpoints are kept.
+names it and the deploy that started it has ended. Running jobs, starting endpoints and
+recorded endpoints are kept.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ def leftover_processes() -> list:
                 run = env.get(ownership.RUN, "")
                 if run not in endpoints:
                     endpoints[run] = recorded_endpoint_pid(run)
-                stale = proc.pid != endpoints[run]
+                stale = proc.pid != endpoints[run] and \
+                    not ownership.alive(env.get(ownership.STARTER, ""))
             else:
                 stale = not ownership.alive(owner)
             if stale:
