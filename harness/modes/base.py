@@ -110,14 +110,19 @@ class Mode(ABC):
         return {**self.serving_environment(), **self.config.endpoint.limits.to_env(),
                 FRAMEWORK_ENV: self.config.framework, ENDPOINT_NAME_ENV: self.endpoint_name}
 
+    def s3_storage(self, uri: str) -> Storage:
+        """The storage that holds an s3:// URI: this mode's S3."""
+        return self.storage
+
     def open_artifact(self, uri: str) -> BinaryIO:
-        """A model.tar.gz: a file on this machine, or an object in this mode's storage."""
+        """A model.tar.gz: a file on this machine, or an object in S3."""
         if not uri.startswith("s3://"):
             return open(uri, "rb")
-        if not self.storage.exists(uri):
+        storage = self.s3_storage(uri)
+        if not storage.exists(uri):
             raise HarnessError(f"model data not found: {uri}",
                                "check the URI, or upload the model.tar.gz there first")
-        return self.storage.open(uri)
+        return storage.open(uri)
 
     def serving_model_uri(self, model_data: str) -> str:
         """Where a SageMaker mode's endpoint reads the model from: `model_data` when it is in

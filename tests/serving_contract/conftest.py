@@ -8,6 +8,7 @@ import base64
 import hashlib
 import http.client
 import tarfile
+import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -220,9 +221,9 @@ class Deployed:
 
 def deploy_config(folder: Path, mode: str, name: str, **sections) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    return write_config(folder, name=name, endpoint={"port": free_port(),
-                                                     "startup_timeout_s": 180},
-                        s3={"prefix": f"contract-{name}"}, **sections)
+    endpoint = {"port": free_port(), "startup_timeout_s": 180, **sections.pop("endpoint", {})}
+    return write_config(folder, name=name, endpoint=endpoint,
+                        s3={"prefix": f"contract-{name}-{uuid.uuid4().hex[:8]}"}, **sections)
 
 
 @pytest.fixture(scope="module")

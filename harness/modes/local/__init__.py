@@ -108,10 +108,9 @@ class LocalMode(Mode):
         tree.pack(self.storage, job_name)
         return self.trained(job_name)
 
-    def open_artifact(self, uri: str):
-        if uri.startswith("s3://"):  # a model in S3 (credentials from the environment)
-            return Storage.s3(uri).open(uri)
-        return super().open_artifact(uri)
+    def s3_storage(self, uri: str) -> Storage:
+        """S3 itself, with the environment's credentials: local mode's storage is a folder."""
+        return Storage.s3(uri)
 
     def deploy(self, model_data: str, install_requirements: bool = False) -> Endpoint:
         model_dir = self.run.path / "endpoint" / "model"
