@@ -10,6 +10,7 @@ content_type)`, and may return a generator (or `(generator, content_type)`) to s
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,7 +119,7 @@ class Handler:
             reason = processor.get_response_status_phrase()
             headers = {k: v for k, v in processor.get_response_headers().items()
                        if k.lower() != "content-type"}  # the toolkits set it last
-        if isinstance(body, Iterator):
+        if isinstance(body, Iterator) and not isinstance(body, io.IOBase):  # a generator
             return Reply(status, b"", str(content_type), headers, reason, parts=body)
         return Reply(status, to_bytes(body), str(content_type), headers, reason)
 

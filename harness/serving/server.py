@@ -209,7 +209,8 @@ class RequestHandler(BaseHTTPRequestHandler):
         try:
             reply = future.result(timeout=timeout_s)
         except TimeoutError:
-            future.cancel()  # still queued: the model never sees it
+            if not future.cancel():  # running: a stream it makes has no reader
+                future.add_done_callback(_abandon)
             raise self._too_slow() from None
         if reply.parts is None or stream:
             return reply
@@ -290,7 +291,7 @@ class RequestHandler(BaseHTTPRequestHandler):
                    "X-Amzn-SageMaker-Content-Type": reply.content_type or "",
                    **self._runtime_headers(reply)}
         for key, value in headers.items():
-            self.send_header(key, value)
+            self.send_header(key, _header_text(value))
         self.end_headers()
         try:
             for frame in self._frames(reply):
@@ -329,12 +330,23 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     def _send(self, reply: Reply) -> None:
         self.connection.settimeout(self.server.limits.request_timeout_s)  # a client that never reads
-        self.send_response(reply.status, reply.reason.replace("\r", " ").replace("\n", " ")[:500]
-                           or None)
+        self.send_response(reply.status, _header_text(reply.reason)[:500] or None)
         if reply.content_type:
-            self.send_header("Content-Type", reply.content_type)
+            self.send_header("Content-Type", _header_text(reply.content_type))
         self.send_header("Content-Length", str(len(reply.body)))
         for key, value in reply.headers.items():
-            self.send_header(key, value)
+            self.send_header(_header_text(key), _header_text(value))
         self.end_headers()
         self.wfile.write(reply.body)
+
+
+def _header_text(value: str) -> str:
+    """What the hooks chose, sendable in a header: one line, Latin-1."""
+    text = str(value).replace("\r", " ").replace("\n", " ")
+    return text.encode("latin-1", "replace").decode("latin-1")
+
+
+def _abandon(future) -> None:
+    """Stop a stream nobody waits for any more."""
+    if not future.cancelled() and future.exception() is None and future.result().parts:
+        future.result().parts.close()

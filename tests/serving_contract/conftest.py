@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import free_port, harness, state, write_config
 from tests.reliability.conftest import minilm_classifier
 
-MODES = ["local", pytest.param("sagemaker-local", marks=pytest.mark.e2e)]
+MODES = ["local", "sagemaker-local"]
 
 # All four hooks, the way the SageMaker local-mode samples write them: output_fn returns
 # (body, content type); predict_fn reads the request's CustomAttributes from its context and

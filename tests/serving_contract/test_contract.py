@@ -1,19 +1,26 @@
 """The same cases against a `local` endpoint and a `sagemaker-local` endpoint (SDK local mode,
 the container's `serve`): each model.tar.gz is deployed with `harness deploy --model-data`,
 its code/inference.py written as SageMaker's docs write one, and called the way clients call
-SageMaker (boto3's sagemaker-runtime, raw HTTP, `harness predict`)."""
+SageMaker (boto3's sagemaker-runtime, raw HTTP, `harness predict`). Every case deploys an
+endpoint, in both modes: e2e (the fast, in-process checks of the same rules are in
+test_toolkit_conventions.py)."""
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import socket
+import subprocess
+import sys
+import textwrap
 
 import psutil
 import pytest
 from botocore.exceptions import ClientError, EventStreamError
 
 from harness import endpoint_process
-from tests.conftest import harness, state
+from tests.conftest import REPO, harness, state
 from tests.serving_contract.conftest import (
     FOUR_HOOKS,
     MODEL_FN_ONLY,
@@ -28,6 +35,7 @@ from tests.serving_contract.conftest import (
     probe_wheel,
 )
 
+pytestmark = pytest.mark.e2e
 TEXTS = ["a wonderful, moving film", "two dull hours"]
 LABELS = {"NEGATIVE", "POSITIVE"}
 
@@ -35,6 +43,18 @@ LABELS = {"NEGATIVE", "POSITIVE"}
 @pytest.fixture(scope="module", params=MODES)
 def mode(request) -> str:
     return request.param
+
+
+@pytest.fixture(scope="module")
+def endpoint(mode, deploy, tiny_classifier, tmp_path_factory):
+    """endpoint(name, inference.py source or None, model folder) -> deployed in `mode`."""
+
+    def start(name: str, code: str | None, model=tiny_classifier, **sections):
+        tar = model_tar(model, tmp_path_factory.mktemp(name) / "model.tar.gz",
+                        code and {"inference.py": code})
+        return deploy(mode, name, tar, **sections)
+
+    return start
 
 
 def invoke(endpoint, body, **kwargs):
@@ -46,10 +66,8 @@ def invoke(endpoint, body, **kwargs):
 # -- user hooks in every combination ----------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def four_hooks(mode, deploy, tiny_classifier, tmp_path_factory):
-    tar = model_tar(tiny_classifier, tmp_path_factory.mktemp("four") / "model.tar.gz",
-                    {"inference.py": FOUR_HOOKS})
-    return deploy(mode, "four-hooks", tar)
+def four_hooks(endpoint):
+    return endpoint("four-hooks", FOUR_HOOKS)
 
 
 def test_four_hooks_tuple_return_and_no_accept(four_hooks):
@@ -75,10 +93,8 @@ def test_harness_predict_gets_the_tuple_body(four_hooks):
 
 
 @pytest.fixture(scope="module")
-def transform(mode, deploy, tiny_classifier, tmp_path_factory):
-    tar = model_tar(tiny_classifier, tmp_path_factory.mktemp("transform") / "model.tar.gz",
-                    {"inference.py": TRANSFORM_FN})
-    return deploy(mode, "transform-fn", tar)
+def transform(endpoint):
+    return endpoint("transform-fn", TRANSFORM_FN)
 
 
 def test_transform_fn_replaces_the_chain(transform):
@@ -88,10 +104,8 @@ def test_transform_fn_replaces_the_chain(transform):
 
 
 @pytest.fixture(scope="module")
-def model_fn_only(mode, deploy, tiny_classifier, tmp_path_factory):
-    tar = model_tar(tiny_classifier, tmp_path_factory.mktemp("model-fn") / "model.tar.gz",
-                    {"inference.py": MODEL_FN_ONLY})
-    return deploy(mode, "model-fn-only", tar)
+def model_fn_only(endpoint):
+    return endpoint("model-fn-only", MODEL_FN_ONLY)
 
 
 def test_model_fn_only_keeps_the_default_handlers(model_fn_only):
@@ -104,9 +118,8 @@ def test_model_fn_only_keeps_the_default_handlers(model_fn_only):
 
 
 @pytest.fixture(scope="module")
-def no_code(mode, deploy, tiny_classifier, tmp_path_factory):
-    tar = model_tar(tiny_classifier, tmp_path_factory.mktemp("none") / "model.tar.gz")
-    return deploy(mode, "no-code", tar)
+def no_code(endpoint):
+    return endpoint("no-code", None)
 
 
 def test_no_code_serves_the_default_handler(no_code):
@@ -127,6 +140,21 @@ def test_accept_is_negotiated(no_code, accept, content_type):
     assert answer["Content-Type"] == content_type
     if content_type == "text/csv":
         assert body.decode().splitlines()[0] == "label,score"
+
+
+def test_the_readme_snippet_works_when_copied(no_code, tmp_path):
+    """The README's boto3 example, run as a user would paste it: no AWS configuration at all."""
+    blocks = re.findall(r"```python\n(.*?)```", (REPO / "README.md").read_text(), re.S)
+    [snippet] = [textwrap.dedent(b) for b in blocks if "sagemaker-runtime" in b]
+    script = tmp_path / "snippet.py"
+    script.write_text(snippet.replace("http://127.0.0.1:8080", no_code.url)
+                      .replace('"sentiment-minilm-endpoint"', repr(no_code.name)))
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                            env={**clean, "AWS_CONFIG_FILE": "/nonexistent",
+                                 "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"})
+    assert result.returncode == 0, result.stderr
+    assert "'label'" in result.stdout
 
 
 def test_wrong_endpoint_name_is_a_validation_error(no_code):
@@ -185,10 +213,8 @@ def test_deploying_twice_never_orphans_the_first(no_code, tmp_path):
 # -- streaming ---------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def streaming(mode, deploy, tiny_classifier, tmp_path_factory):
-    tar = model_tar(tiny_classifier, tmp_path_factory.mktemp("stream") / "model.tar.gz",
-                    {"inference.py": STREAMING})
-    return deploy(mode, "streaming", tar)
+def streaming(endpoint):
+    return endpoint("streaming", STREAMING)
 
 
 def test_a_handler_that_yields_streams_parts(streaming):
@@ -249,10 +275,8 @@ def test_requirements_are_installed_in_containers_and_checked_locally(mode, depl
 # -- the PyTorch toolkit's conventions ---------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def torch_endpoint(mode, deploy, pytorch_model, tmp_path_factory):
-    tar = model_tar(pytorch_model, tmp_path_factory.mktemp("torch") / "model.tar.gz",
-                    {"inference.py": PYTORCH})
-    return deploy(mode, "pytorch", tar, framework="pytorch")
+def torch_endpoint(endpoint, pytorch_model):
+    return endpoint("pytorch", PYTORCH, pytorch_model, framework="pytorch")
 
 
 def test_pytorch_convention_decodes_arrays_and_encodes_tensors(torch_endpoint):

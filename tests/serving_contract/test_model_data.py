@@ -74,6 +74,7 @@ def test_nothing_to_deploy_says_how_to_give_a_model(tmp_path):
     assert f"--model-data: file not found: {tmp_path / 'x.tar.gz'}" in missing.stderr
 
 
+@pytest.mark.e2e  # a whole run
 def test_model_data_in_config_is_run_without_training(no_code_tar, tmp_path):
     config = deploy_config(tmp_path, "local", "config-model", model_data=str(no_code_tar))
     result = harness("run", "-c", str(config))
@@ -85,6 +86,7 @@ def test_model_data_in_config_is_run_without_training(no_code_tar, tmp_path):
     assert not endpoint_process.listening(run["last_endpoint"]["port"])
 
 
+@pytest.mark.e2e  # an endpoint process
 def test_bind_address_can_open_every_interface(no_code_tar, tmp_path):
     config = deploy_config(tmp_path, "local", "everywhere", endpoint={"bind_address": "0.0.0.0"})
     harness("deploy", "-c", str(config), "--model-data", str(no_code_tar))
