@@ -11,7 +11,6 @@ import shutil
 import socket
 import sys
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 from harness import endpoint_process, model_artifact, ownership, requirements
