@@ -3,10 +3,10 @@
     PYTHONPATH=. python bench/endpoint_sockets.py [--sockets 3000] [--baseline REV]
 
 Each side serves the same model (`python -m harness.serving`, the baseline's from
-`git archive REV`). Against each: N sockets connect and send nothing; then the server's
-thread count; then one client that sends a header byte every 0.5 s (how long until the server
-cuts it, up to 30 s); then how many of the N idle sockets are still open after the idle
-timeout (5 s here; the baseline has none). Prints a row per side and
+`git archive REV`). Against each: one client that sends a header byte every 0.5 s (how long
+the server keeps it, up to 30 s); then N sockets that connect and send nothing, the server's
+thread count 2 s later, and how many of them the server has neither answered nor closed after
+the idle timeout (5 s here; the baseline has none). Prints a row per side and
 `RATIO threads_per_idle_socket <this checkout / baseline>`.
 """
 
@@ -30,6 +30,7 @@ IDLE_TIMEOUT_S = 5
 
 def checkout(rev: str, folder: Path) -> Path:
     """harness/__init__.py and harness/serving/ as they were at `rev`."""
+    folder.mkdir(parents=True)
     archive = folder / "serving.tar"
     subprocess.run(["git", "-C", str(ROOT), "archive", "-o", str(archive), rev,
                     "harness/__init__.py", "harness/serving"], check=True)
@@ -68,11 +69,12 @@ def trickle_seconds(port: int, limit_s: float = 30) -> float:
 
 
 def still_open(sockets: list[socket.socket]) -> int:
+    """The sockets the server has neither answered nor closed."""
     count = 0
     for sock in sockets:
         sock.settimeout(0.01)
         try:
-            count += sock.recv(1) != b""
+            sock.recv(1)
         except TimeoutError:
             count += 1
         except OSError:
@@ -89,11 +91,11 @@ def measure(pythonpath: Path, model_dir: Path, sockets: int, log: Path) -> dict:
                                       log=log, env=env)
     try:
         server = psutil.Process(endpoint.pid)
+        trickle = trickle_seconds(port)
         idle = open_idle(port, sockets)
         time.sleep(2)
         threads = server.num_threads()
-        trickle = trickle_seconds(port)
-        time.sleep(max(0.0, IDLE_TIMEOUT_S + 2 - trickle))
+        time.sleep(IDLE_TIMEOUT_S + 1)
         row = {"connected": len(idle), "threads": threads, "trickle_s": trickle,
                "open_after_idle": still_open(idle)}
         for sock in idle:
@@ -110,6 +112,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
+        os.chdir(scratch)  # `python -m` puts the working directory first on sys.path
         model_dir = fresh_classifier(scratch / "model")
         sides = {args.baseline: checkout(args.baseline, scratch / "baseline"), "this": ROOT}
         rows = {name: measure(path, model_dir, args.sockets, scratch / f"{i}.log")
