@@ -228,15 +228,21 @@ def train_command(job, interrupt_after, install_requirements):
 
 
 @main.command("deploy")
+@click.option("--model-data", metavar="PATH|s3://URI", default=None,
+              help="Deploy this model.tar.gz instead of the trained model (overrides "
+                   "model_data: in the config).")
+@click.option("--install-requirements", is_flag=True,
+              help="local mode: pip-install the model's code/requirements.txt into this Python "
+                   "environment instead of only checking it (containers always install it).")
 @job_options
 @changes_the_run
 @spends_money
-def deploy_command(job):
-    """Start an endpoint for the trained model."""
+def deploy_command(job, model_data, install_requirements):
+    """Start an endpoint for the trained model, or for an existing model.tar.gz."""
     from harness.commands.deploy import deploy
 
-    endpoint = deploy(job)
-    click.echo(f"endpoint {endpoint.name} is up at {endpoint.url}")
+    endpoint = deploy(job, model_data, install_requirements)
+    click.echo(f"endpoint {endpoint.name} is up at {endpoint.url}, serving {endpoint.model_data}")
 
 
 @main.command("predict")

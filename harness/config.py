@@ -27,7 +27,9 @@ from pydantic_core import PydanticCustomError
 from harness import names
 from harness.errors import ConfigError
 from harness.project import ROOT
+from harness.serving.limits import ENV as LIMIT_ENV
 from harness.serving.limits import Limits
+from harness.serving.user_code import DEFAULT_PROGRAM, PROGRAM_ENV
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 PACKAGE_PREFIX = "package:"
@@ -261,16 +263,53 @@ class CheckpointConfig(Strict):
 
 class EndpointConfig(Strict):
     port: int = Field(default=8080, gt=0, lt=65536)
+    # Where the local modes' endpoint listens: loopback only, or every interface.
+    bind_address: Literal["127.0.0.1", "0.0.0.0"] = "127.0.0.1"
     max_body_bytes: int = Field(default=Limits.max_body_bytes, gt=0)
     max_batch_size: int = Field(default=Limits.max_batch_size, gt=0)
     request_timeout_s: float = Field(default=Limits.request_timeout_s, gt=0)
+    max_connections: int = Field(default=Limits.max_connections, gt=0)
+    header_timeout_s: float = Field(default=Limits.header_timeout_s, gt=0)
+    idle_timeout_s: float = Field(default=Limits.idle_timeout_s, gt=0)
     startup_timeout_s: float = Field(default=120, gt=0)
     sample_inputs: list[str] = Field(default=["I love using the new Inference DLC.",
                                               "This was a waste of two hours."], min_length=1)
 
     @property
     def limits(self) -> Limits:
-        return Limits(self.max_body_bytes, self.max_batch_size, self.request_timeout_s)
+        return Limits(**{name: getattr(self, name) for name in LIMIT_ENV})
+
+
+class InferenceConfig(Strict):
+    """The serving code and environment, as SageMaker's Model takes them, in every mode.
+    `source_dir` becomes model.tar.gz's `code/` (the SDK's repack); `entry_point` is the module
+    there (`SAGEMAKER_PROGRAM`), `inference.py` by default."""
+
+    source_dir: str | None = None
+    entry_point: str | None = Field(default=None, pattern=r"^[\w.-]+\.py$")
+    env: dict[str, str] = {}
+
+    @field_validator("env", mode="before")
+    @classmethod
+    def strings(cls, env: Any) -> Any:
+        if not isinstance(env, dict):
+            return env
+        return {key: str(value).lower() if isinstance(value, bool) else
+                str(value) if isinstance(value, (int, float)) else value
+                for key, value in env.items()}
+
+    @field_validator("env")
+    @classmethod
+    def not_derived(cls, env: dict[str, str]) -> dict[str, str]:
+        for key in env:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+                raise ValueError(f"{key!r} is not an environment variable name")
+            limit = next((name for name, var in LIMIT_ENV.items() if var == key), None)
+            if limit:
+                raise ValueError(f"{key} comes from endpoint.{limit}; set that instead")
+            if key == PROGRAM_ENV:
+                raise ValueError(f"{key} comes from inference.entry_point; set that instead")
+        return env
 
 
 class JobConfig(Strict):
@@ -287,6 +326,10 @@ class JobConfig(Strict):
     s3: S3Config = S3Config()
     checkpoints: CheckpointConfig = CheckpointConfig()
     endpoint: EndpointConfig = EndpointConfig()
+    inference: InferenceConfig = InferenceConfig()
+    # An existing model.tar.gz (a path or an s3:// URI) that `deploy` serves instead of the
+    # trained model; `harness run` then only deploys, predicts and deletes.
+    model_data: str | None = None
     source_dir: str = "../train"
     entry_point: str = "train.py"
     run_dir: str | None = None
@@ -349,6 +392,16 @@ class JobConfig(Strict):
         """The seed of the dataset's sample limits: the `seed` hyperparameter, else 42."""
         seed = self.hyperparameters.get("seed")
         return seed if isinstance(seed, int) and not isinstance(seed, bool) else 42
+
+    def inference_code(self) -> Path | None:
+        """The folder that becomes model.tar.gz's `code/`, when one is configured."""
+        source_dir = self.inference.source_dir
+        return self.resolve(source_dir) if source_dir else None
+
+    def resolve_model_data(self) -> str | None:
+        """`model_data` as deploy takes it: an s3:// URI, or a local file's absolute path."""
+        value = self.model_data
+        return value if value is None or value.startswith("s3://") else str(self.resolve(value))
 
     def model_source(self) -> ModelSource:
         resolved = resolve_model(self)
@@ -475,9 +528,22 @@ def _typed_train_py_hyperparameters(path: Path, config: JobConfig) -> JobConfig:
 
 
 def _check_files(path: Path, config: JobConfig) -> None:
-    if not config.script.is_file():
+    if not config.model_data and not config.script.is_file():  # model_data: nothing to train
         raise ConfigError(f"{path}: source_dir/entry_point: training script not found: "
                           f"{config.script}", "source_dir is relative to the config file's folder")
+    code = config.inference_code()
+    if code is not None:
+        entry_point = code / (config.inference.entry_point or DEFAULT_PROGRAM)
+        if not entry_point.is_file():
+            raise ConfigError(f"{path}: inference.source_dir/entry_point: inference script not "
+                              f"found: {entry_point}",
+                              "source_dir is relative to the config file's folder; entry_point "
+                              f"is a file in it ({DEFAULT_PROGRAM} by default)")
+    model_data = config.resolve_model_data()
+    if model_data and not model_data.startswith("s3://") and not Path(model_data).is_file():
+        raise ConfigError(f"{path}: model_data: file not found: {model_data}",
+                          "give a model.tar.gz (relative to the config file's folder) or an "
+                          "s3:// URI")
     for channel, source in config.inputs.items():
         local = config.local_input(source)
         if local and not local.exists():

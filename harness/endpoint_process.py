@@ -5,6 +5,7 @@ endpoint (`sagemaker-local`); either way it outlives the command that started it
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import sys
@@ -34,11 +35,11 @@ def _log_tail(log: Path, lines: int = 25) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def serve_command(model_dir: Path, *, name: str, port: int) -> list[str]:
-    """The model server for one unpacked model folder, on loopback; its limits come from the
-    environment (`Limits.to_env()`)."""
+def serve_command(model_dir: Path, *, name: str, port: int, host: str = "127.0.0.1") -> list[str]:
+    """The model server for one unpacked model folder, on loopback unless `host` says
+    otherwise; its limits and conventions come from the environment."""
     return [sys.executable, "-m", SERVER_MODULE, "--model-dir", str(model_dir),
-            "--host", "127.0.0.1", "--port", str(port), "--endpoint-name", name]
+            "--host", host, "--port", str(port), "--endpoint-name", name]
 
 
 def start(cmd: list[str], *, name: str, port: int, startup_timeout_s: float, log: Path,
@@ -77,18 +78,25 @@ def _pings(url: str) -> bool:
 
 
 def invoke(url: str, payload: Any, timeout_s: float = 120) -> Any:
+    """The endpoint's answer to a JSON request: decoded JSON, or text for another type."""
     request = urllib.request.Request(f"{url}/invocations", data=json.dumps(payload).encode(),
                                      headers={"Content-Type": "application/json",
                                               "Accept": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=timeout_s) as response:
-            return json.loads(response.read())
+            body = response.read()
+            kind = response.headers.get("Content-Type") or ""
     except urllib.error.HTTPError as e:
         detail = e.read().decode(errors="replace")
         raise StepError(f"the endpoint answered {e.code}: {detail}") from None
     except urllib.error.URLError as e:
         raise StepError(f"cannot reach the endpoint at {url}: {e.reason}",
                         "run `harness deploy` first") from None
+    except (http.client.HTTPException, OSError) as e:  # a broken or cut-off answer
+        raise StepError(f"the endpoint at {url} sent no complete answer: {e!r}",
+                        "see the endpoint's log") from None
+    return json.loads(body) if kind.split(";")[0].strip() == "application/json" \
+        else body.decode(errors="replace")
 
 
 def stop(endpoint: Endpoint, grace_s: float = 10) -> None:

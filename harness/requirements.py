@@ -14,8 +14,9 @@ from importlib import metadata
 from pathlib import Path
 
 from harness.errors import HarnessError
+from harness.serving.user_code import REQUIREMENTS as FILE
+from harness.serving.user_code import install_command
 
-FILE = "requirements.txt"
 # Lines that name requirements though they start with a dash: what they install is unknown
 # until pip installs it. Other option lines (--index-url, --find-links, --no-index, ...) say
 # where pip looks and name none.
@@ -47,10 +48,6 @@ def unmet(requirements: Path) -> list[str]:
         if not requirement.specifier.contains(installed, prereleases=True):
             found.append(f"{line} (installed: {installed})")
     return found
-
-
-def install_command(requirements: Path) -> list[str]:
-    return [sys.executable, "-m", "pip", "install", "-r", str(requirements)]
 
 
 def ensure(folder: Path, *, install: bool, flag: str = "--install-requirements") -> None:

@@ -56,6 +56,7 @@ class Endpoint:
     pid: int | None = None
     module: str | None = None
     log: str | None = None
+    model_data: str | None = None  # the model.tar.gz it serves
     model_name: str | None = None  # sagemaker: the model behind the endpoint
     container_root: str | None = None  # sagemaker-local: the SDK's compose folder
     projects: list[str] = field(default_factory=list)  # sagemaker-local: its compose projects

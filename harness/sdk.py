@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import logging
 import os
 import signal
 from typing import Any
@@ -63,8 +64,10 @@ def interrupts_kept():
 
 
 def quiet_sdk() -> None:
-    """Before the SDK is imported: no warning that v3 exists (v2 is the SDK with local mode)."""
+    """Before the SDK is imported: no warning that v3 exists (v2 is the SDK with local mode),
+    and no "Not applying SDK defaults" lines on stdout, where `harness predict` prints JSON."""
     os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    logging.getLogger("sagemaker.config").setLevel(logging.WARNING)
 
 
 class _Answer:
@@ -122,3 +125,18 @@ def estimator_arguments(config, settings, hyperparameters: dict[str, Any]) -> di
             # SageMaker's metric time series: the SDK turns them on for HuggingFace, and for
             # PyTorch only when it knows the framework version, which an explicit image hides.
             "enable_sagemaker_metrics": True}
+
+
+def serving_model(framework: str, *, framework_version: str, py_version: str, **arguments):
+    """The SDK's Model for `framework` (`HuggingFaceModel`, `PyTorchModel`), as both SageMaker
+    modes deploy it. `arguments`: model_data, image_uri, role, env, name, sagemaker_session.
+    harness has put the inference code into model_data already (as the SDK's repack would),
+    so the SDK gets no entry_point."""
+    if framework == "pytorch":
+        from sagemaker.pytorch import PyTorchModel
+
+        return PyTorchModel(framework_version=framework_version, py_version=py_version,
+                            **arguments)
+    from sagemaker.huggingface import HuggingFaceModel
+
+    return HuggingFaceModel(**arguments)

@@ -8,6 +8,8 @@ Each mode returns a `Storage`: a folder on this machine (`local`), LocalStack's 
     <root>/<job>/output/model.tar.gz           a training job's artifacts, where SageMaker
     <root>/<job>/output/output.tar.gz          puts them under `output_path=<root>`
     <root>/<job>/checkpoints/<checkpoint>      `/opt/ml/checkpoints`, synced
+    <root>/endpoints/<endpoint>/model.tar.gz   what an endpoint serves, where it is not an
+                                               artifact above (uploaded, or with code/ added)
     <root>/code                                the training code SageMaker downloads
 """
 
@@ -19,7 +21,6 @@ from typing import Any
 
 from fsspec import AbstractFileSystem
 
-from harness.errors import StepError
 
 
 class Storage:
@@ -80,6 +81,9 @@ class Storage:
     def code(self) -> str:
         return self.uri("code")
 
+    def serving_model(self, endpoint: str) -> str:
+        return self.uri("endpoints", endpoint, "model.tar.gz")
+
     # -- operations ---------------------------------------------------------------------------
 
     def exists(self, uri: str) -> bool:
@@ -92,26 +96,6 @@ class Storage:
         """Delete one object or file; one that is not there is fine."""
         if self.fs.exists(uri):
             self.fs.rm(uri)
-
-    def check_archive(self, uri: str, remedy: str) -> None:
-        """That `uri` is a whole tar.gz (every byte read, the gzip checksum checked): a
-        missing or damaged one is a StepError with `remedy` as its fix."""
-        import gzip
-        import tarfile
-        import zlib
-
-        if not self.exists(uri):
-            raise StepError(f"{uri} is missing", remedy)
-        try:
-            with self.open(uri) as source:
-                with gzip.GzipFile(fileobj=source) as unzipped:
-                    while unzipped.read(1 << 22):
-                        pass
-                source.seek(0)
-                with tarfile.open(fileobj=source, mode="r:gz") as tar:
-                    tar.getmembers()
-        except (gzip.BadGzipFile, EOFError, tarfile.TarError, zlib.error) as e:
-            raise StepError(f"{uri} is damaged, not a whole tar.gz ({e})", remedy) from e
 
     def save_dataset(self, dataset, uri: str) -> str:
         """A `datasets` split, saved with `save_to_disk`."""

@@ -32,6 +32,9 @@ def render(state: dict, run_path: str, storage: str) -> str:
     for label, key in (("model", "model_artifact"), ("output", "output_artifact")):
         if key in training:
             lines.append(f"  {label + ':':<10} {training[key]}")
+    served = (state.get("endpoint") or state.get("last_endpoint") or {}).get("model_data")
+    if served and served != training.get("model_artifact"):
+        lines.append(f"  {'served:':<10} {served}")
     if state.get("plot"):
         lines.append(f"  {'curves:':<10} {state['plot']}")
     endpoint = state.get("endpoint") or (state.get("last_endpoint") or {})

@@ -19,13 +19,16 @@ def run(job: Job, announce=print, interrupt_after: int = 0,
     if not install_requirements:  # unmet: fail before any step, not after one
         job.mode.check_requirements(install=False)
     job.run.save(timings={}, prediction=None)
-    if job.config.dataset:  # without one, training reads the config's inputs as they are
-        announce("prepare")
-        prepare(job)
-    announce("train")
-    train(job, interrupt_after=interrupt_after, install_requirements=install_requirements)
-    announce("deploy")
-    deploy(job)
+    if job.config.model_data:  # an existing model: nothing to train
+        announce(f"deploy (model_data: {job.config.model_data})")
+    else:
+        if job.config.dataset:  # without one, training reads the config's inputs as they are
+            announce("prepare")
+            prepare(job)
+        announce("train")
+        train(job, interrupt_after=interrupt_after, install_requirements=install_requirements)
+        announce("deploy")
+    deploy(job, install_requirements=install_requirements)
     try:
         announce("predict")
         predict(job, {"inputs": list(job.config.endpoint.sample_inputs)})

@@ -7,22 +7,27 @@ stored data, checkpoints, artifacts and failure files) is shared and lives outsi
 
 from __future__ import annotations
 
+import shutil
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, BinaryIO, ClassVar
 
-from harness import names
+from harness import model_artifact, names
 from harness.checkpoints import Reclaim, with_restarts
 from harness.config import JobConfig, ModeSettings
 from harness.errors import HarnessError, StepError, disk_full
 from harness.run_dir import Endpoint, RunDir, TrainingResult
+from harness.serving.handler import FRAMEWORK_ENV
+from harness.serving.server import ENDPOINT_NAME_ENV
+from harness.serving.user_code import PROGRAM_ENV, SUBMIT_DIRECTORY_ENV
 from harness.storage import Storage
 
 RETRAIN = "run `harness train` again to make a new one"  # the fix for a lost model artifact
 FRAMEWORKS = ("transformers", "torch", "python")
 UNKNOWN = "unknown"
+SUBMITTED_CODE = "/opt/ml/model/code"  # where the SDK's repack puts source_dir, as it says
 
 
 class TrainingFailed(StepError):
@@ -126,8 +131,11 @@ class Mode(ABC):
         after that many checkpoints."""
 
     @abstractmethod
-    def deploy(self, model_artifact: str) -> Endpoint:
-        """Start an endpoint for the model."""
+    def deploy(self, model_data: str, install_requirements: bool = False) -> Endpoint:
+        """Start an endpoint for the model.tar.gz at `model_data` (a path here, or a URI),
+        with the config's `inference` code and environment. `install_requirements`: where the
+        endpoint runs in this Python environment, pip-install its requirements.txt rather than
+        only check it."""
 
     @abstractmethod
     def predict(self, endpoint: Endpoint, payload: Any) -> Any:
@@ -136,6 +144,67 @@ class Mode(ABC):
     @abstractmethod
     def delete(self, endpoint: Endpoint) -> None:
         """Stop the endpoint and free everything it held. Deleting one already gone is fine."""
+
+    def serving_environment(self) -> dict[str, str]:
+        """The serving container's environment, as SageMaker's Model gets it in every mode:
+        `inference.env`, and what the SDK sets for an entry point and its source_dir."""
+        inference = self.config.inference
+        env = dict(inference.env)
+        if inference.entry_point:
+            env[PROGRAM_ENV] = inference.entry_point
+        if inference.source_dir:
+            env[SUBMIT_DIRECTORY_ENV] = SUBMITTED_CODE
+        return env
+
+    def emulator_environment(self) -> dict[str, str]:
+        """The serving environment for harness's own server (`local`, `sagemaker-local`): its
+        limits, the framework's conventions and the endpoint name it answers to, too."""
+        return {**self.serving_environment(), **self.config.endpoint.limits.to_env(),
+                FRAMEWORK_ENV: self.config.framework, ENDPOINT_NAME_ENV: self.endpoint_name}
+
+    def s3_storage(self, uri: str) -> Storage:
+        """The storage that holds an s3:// URI: this mode's S3."""
+        return self.storage
+
+    def open_artifact(self, uri: str) -> BinaryIO:
+        """A model.tar.gz: in this mode's storage, in S3, or a file on this machine."""
+        if uri.startswith(self.storage.root):
+            storage = self.storage
+        elif uri.startswith("s3://"):
+            storage = self.s3_storage(uri)
+        else:
+            return open(uri, "rb")
+        if not storage.exists(uri):
+            raise HarnessError(f"model data not found: {uri}",
+                               "check the URI, or upload the model.tar.gz there first")
+        return storage.open(uri)
+
+    def check_model_data(self, model_data: str, remedy: str) -> None:
+        """That the model.tar.gz to deploy is there and whole: a missing or damaged one is an
+        error with `remedy` as its fix, before an endpoint waits for it."""
+        with self.open_artifact(model_data) as source:
+            model_artifact.check(source, model_data, remedy)
+
+    def serving_model_uri(self, model_data: str) -> str:
+        """Where a SageMaker mode's endpoint reads the model from: `model_data` when it is in
+        S3 and no code is added, else the endpoint's own copy in storage."""
+        if model_data.startswith("s3://") and self.config.inference_code() is None:
+            return model_data
+        return self.storage.serving_model(self.endpoint_name)
+
+    def stage_model(self, model_data: str) -> str:
+        """`serving_model_uri(model_data)`, filled: the model uploaded, `inference.source_dir`
+        added as its code/ (as the SDK repacks it)."""
+        target = self.serving_model_uri(model_data)
+        code = self.config.inference_code()
+        if target == model_data:
+            return target
+        with self.open_artifact(model_data) as source, self.storage.open(target, "wb") as out:
+            if code is None:
+                shutil.copyfileobj(source, out)
+            else:
+                model_artifact.repack(source, out, code, model_data)
+        return target
 
     def trained(self, job_name: str) -> TrainingResult:
         return TrainingResult(job_name, self.storage.model_artifact(job_name),

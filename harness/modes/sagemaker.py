@@ -19,7 +19,7 @@ from harness.modes.base import Mode, SdkSession, TrainingFailed
 from harness.process import stdout_copied_to
 from harness.run_dir import Endpoint, TrainingResult
 from harness.sdk import (ACCOUNT, estimator_arguments, estimator_class, interrupts_kept,
-                         quiet_sdk, recording_session, user_config)
+                         quiet_sdk, recording_session, serving_model, user_config)
 from harness.storage import RecordingStorage, Storage
 
 DRY_RUN_REGION = "us-east-1"  # what a dry run shows where no region is set
@@ -187,8 +187,9 @@ class SageMakerMode(Mode):
             instance_type=self.settings.instance_type, scope="training")
 
     def inference_image(self) -> str:
-        return dlc_image("huggingface", self.settings.inference_versions, region=self.region,
-                         instance_type=self.settings.inference_instance_type, scope="inference")
+        return dlc_image(self.config.framework, self.settings.inference_versions,
+                         region=self.region, instance_type=self.settings.inference_instance_type,
+                         scope="inference")
 
     def estimator_arguments(self, hyperparameters: dict[str, Any]) -> dict[str, Any]:
         s = self.settings
@@ -205,12 +206,14 @@ class SageMakerMode(Mode):
             **self.estimator_arguments(hyperparameters), **checkpoints,
             sagemaker_session=self.session)
 
-    def model(self, model_artifact: str):
-        from sagemaker.huggingface import HuggingFaceModel
-
-        return HuggingFaceModel(model_data=model_artifact, image_uri=self.inference_image(),
-                                role=self.role, name=self.model_name,
-                                sagemaker_session=self.session)
+    def model(self, model_data: str):
+        """The Model of `model_data` (already holding the inference code) and its environment."""
+        versions = self.settings.inference_versions
+        return serving_model(self.config.framework, framework_version=versions.pytorch_version,
+                             py_version=versions.py_version, model_data=model_data,
+                             image_uri=self.inference_image(), role=self.role,
+                             env=self.serving_environment(), name=self.model_name,
+                             sagemaker_session=self.session)
 
     def train(self, job_name: str, channels: dict[str, str], hyperparameters: dict[str, Any],
               interrupt_after: int = 0) -> TrainingResult:
@@ -253,15 +256,23 @@ class SageMakerMode(Mode):
     def model_name(self) -> str:
         return names.model_name(self.config.name)
 
-    def deploy(self, model_artifact: str) -> Endpoint:
+    def check_model_data(self, model_data: str, remedy: str) -> None:
+        """A model.tar.gz on this machine is checked before it is uploaded; one in S3 is
+        SageMaker's to read: harness does not download it."""
+        if not model_data.startswith("s3://"):
+            super().check_model_data(model_data, remedy)
+
+    def deploy(self, model_data: str, install_requirements: bool = False) -> Endpoint:
+        """The DLC pip-installs code/requirements.txt itself."""
         from botocore.exceptions import ClientError
         from sagemaker.exceptions import UnexpectedStatusException
 
         runtime = self.session.sagemaker_runtime_client.meta.endpoint_url  # an emulator's too
         endpoint = Endpoint(name=self.endpoint_name, model_name=self.model_name,
                             url=f"{runtime}/endpoints/{self.endpoint_name}/invocations")
+        model = self.model(self.stage_model(model_data))
         try:
-            self.model(model_artifact).deploy(
+            model.deploy(
                 initial_instance_count=1, instance_type=self.settings.inference_instance_type,
                 endpoint_name=self.endpoint_name, wait=True)
         except BaseException as e:  # Ctrl-C included: a half-made endpoint still costs money
@@ -324,7 +335,8 @@ class SageMakerMode(Mode):
         return {"training": (super().framework_versions()["training"] if s.image_uri
                              else dlc_versions(self.config.framework, s.training_versions,
                                                "training")),
-                "inference": dlc_versions("huggingface", s.inference_versions, "inference")}
+                "inference": dlc_versions(self.config.framework, s.inference_versions,
+                                          "inference")}
 
     def full_disk_hint(self) -> str:
         return ("the training instance's volume is full: make the job write less to /opt/ml, "
@@ -372,9 +384,12 @@ class SageMakerMode(Mode):
 
     def plan(self, channels: dict[str, str], hyperparameters: dict[str, Any]) -> None:
         """Issue the run's SageMaker requests without waiting: against a recording session,
-        this is the dry run."""
+        this is the dry run. With `model_data` configured, the run only deploys it."""
         name = names.job_name(self.config.name)
-        self.estimator(hyperparameters, name).fit(channels, job_name=name, wait=False)
-        self.model(self.storage.model_artifact(name)).deploy(
+        model_data = self.config.resolve_model_data()
+        if model_data is None:
+            self.estimator(hyperparameters, name).fit(channels, job_name=name, wait=False)
+            model_data = self.storage.model_artifact(name)
+        self.model(self.serving_model_uri(model_data)).deploy(
             initial_instance_count=1, instance_type=self.settings.inference_instance_type,
             endpoint_name=self.endpoint_name, wait=False)

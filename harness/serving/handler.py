@@ -1,144 +1,137 @@
-"""The Hugging Face inference toolkit's handler: default pipeline plus user hooks.
+"""One model and its hooks: a request in, a reply out, as the SageMaker inference toolkits run
+them (see convention.py; `framework` picks huggingface.py or pytorch.py).
 
-A user module (`code/inference.py` in the model folder, or `$SAGEMAKER_PROGRAM`) may override
-`model_fn(model_dir)`, `input_fn(data, content_type)`, `predict_fn(data, model)` and
-`output_fn(prediction, accept)`, or define `transform_fn(model, data, content_type, accept)`.
+A user module (see user_code.py) may define `model_fn(model_dir)`, `input_fn(data,
+content_type)`, `predict_fn(data, model)` and `output_fn(prediction, accept)`, or
+`transform_fn(model, data, content_type, accept)` instead of the last three; each may take a
+`context` as one more argument. `output_fn` and `transform_fn` may return `(body,
+content_type)`, and may return a generator (or `(generator, content_type)`) to stream.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import json
-import os
-import sys
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+from harness.serving import huggingface, pytorch, user_code
+from harness.serving.content import (
+    UTF8_TYPES,
+    BadRequest,
+    Reply,
+    default_accept,
+    to_bytes,
+)
+from harness.serving.context import Context, RequestProcessor
+from harness.serving.convention import CHAIN, CONFLICT
 from harness.serving.limits import Limits
 
-JSON = "application/json"
-HOOKS = ("input_fn", "predict_fn", "output_fn")
-BATCHED_TASK = "text-classification"  # where one call on many inputs answers each as alone
+CONVENTIONS = {"huggingface": huggingface.CONVENTION, "pytorch": pytorch.CONVENTION}
+FRAMEWORK_ENV = "HARNESS_FRAMEWORK"  # whose conventions; SageMaker picks them with the image
 
 
-class BadRequest(Exception):
-    """A request answered with an error: `status` is the HTTP status (4xx: the request is at
-    fault; 504: no prediction in time), the message says why and what to do."""
+@dataclass(frozen=True)
+class Request:
+    body: bytes
+    headers: dict[str, str]  # as received; the hooks' context sees them
 
-    def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.status = status
+    def header(self, name: str) -> str | None:
+        lowered = name.lower()
+        return next((v for k, v in self.headers.items() if k.lower() == lowered), None)
 
+    @property
+    def content_type(self) -> str | None:
+        return self.header("Content-Type")
 
-def infer_task(model_dir: Path) -> str:
-    """`HF_TASK`, else the task implied by the model's architecture, as the toolkit does."""
-    if os.environ.get("HF_TASK"):
-        return os.environ["HF_TASK"]
-    config_file = model_dir / "config.json"
-    architectures = json.loads(config_file.read_text()).get("architectures") or []
-    if any(a.endswith("ForSequenceClassification") for a in architectures):
-        return "text-classification"
-    raise ValueError(f"cannot infer the task from {config_file} (architectures "
-                     f"{architectures}); set HF_TASK")
-
-
-def default_model_fn(model_dir: str):
-    from transformers import pipeline
-
-    task = infer_task(Path(model_dir))
-    # Inputs longer than the model takes are cut to fit, not refused; a request may still
-    # send `"parameters": {"truncation": false}`.
-    defaults = {"truncation": True} if task == BATCHED_TASK else {}
-    return pipeline(task, model=model_dir, device=_device(), **defaults)
-
-
-def _device() -> int:
-    import torch
-
-    return 0 if torch.cuda.is_available() else -1
-
-
-def default_input_fn(body: bytes, content_type: str) -> Any:
-    if content_type.split(";")[0].strip() not in (JSON, ""):
-        raise BadRequest(f"unsupported content type {content_type!r}; send {JSON}", 415)
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise BadRequest(f"body is not valid UTF-8: {e}") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise BadRequest(f"body is not valid JSON: {e}") from None
-
-
-def parse_request(data: Any) -> tuple[str | list[str], dict[str, Any]]:
-    """`inputs` and `parameters` of a request, checked."""
-    if not isinstance(data, dict) or "inputs" not in data:
-        raise BadRequest('expected a JSON object with an "inputs" key, e.g. {"inputs": "text"}')
-    inputs, parameters = data["inputs"], data.get("parameters") or {}
-    if not isinstance(parameters, dict):
-        raise BadRequest('"parameters" must be a JSON object of pipeline keyword arguments')
-    if not inputs or not (isinstance(inputs, str) or
-                          (isinstance(inputs, list) and all(isinstance(i, str) for i in inputs))):
-        raise BadRequest('"inputs" must be a non-empty string or a list of strings')
-    return inputs, parameters
-
-
-def default_predict_fn(data: Any, model) -> Any:
-    inputs, parameters = parse_request(data)
-    try:
-        return model(inputs, **parameters)
-    except (TypeError, ValueError) as e:
-        raise BadRequest(f"the model rejected the request: {e}") from None
-
-
-def default_output_fn(prediction: Any, accept: str) -> bytes:
-    if accept.split(";")[0].strip() not in (JSON, "*/*", ""):
-        raise BadRequest(f"unsupported accept type {accept!r}; accept {JSON}", 406)
-    return json.dumps(prediction).encode()
-
-
-def load_user_module(model_dir: Path):
-    """The user's inference module from `code/`, or None."""
-    script = model_dir / "code" / os.environ.get("SAGEMAKER_PROGRAM", "inference.py")
-    if not script.is_file():
-        return None
-    sys.path.insert(0, str(script.parent))
-    spec = importlib.util.spec_from_file_location(script.stem, script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    @property
+    def accept(self) -> str:
+        return default_accept(self.header("Accept"))
 
 
 class Handler:
-    """Loads the model once; turns a request body into a response body."""
+    """Loads the model once; answers each request with a `Reply`, errors included."""
 
-    def __init__(self, model_dir: str | Path, max_batch_size: int = Limits.max_batch_size):
-        model_dir = Path(model_dir)
+    def __init__(self, model_dir: str | Path, max_batch_size: int = Limits.max_batch_size,
+                 framework: str = "huggingface"):
+        import torch
+
+        model_dir = str(model_dir)
+        self.convention = CONVENTIONS[framework]
         self.max_batch_size = max_batch_size
-        user = load_user_module(model_dir)
+        self.context = Context(model_dir, 0 if torch.cuda.is_available() else None)
+        user = user_code.load(model_dir)
+        found = {name: getattr(user, name) for name in self.convention.hooks
+                 if callable(getattr(user, name, None))}
+        if "transform_fn" in found and found.keys() & set(CHAIN):
+            raise ValueError(CONFLICT)
+        hooks = {name: self.convention.bind(name, function, self.context)
+                 for name, function in found.items()}
+        self.transform_fn = hooks.get("transform_fn")
+        self.input_fn = hooks.get("input_fn", self.convention.input_fn)
+        self.predict_fn = hooks.get("predict_fn", self.convention.predict_fn)
+        self.output_fn = hooks.get("output_fn", self.convention.output_fn)
+        if "pre_model_fn" in hooks:
+            hooks["pre_model_fn"](model_dir)
+        self.model = hooks.get("model_fn", self.convention.model_fn)(model_dir)
+        if "model_warmup_fn" in hooks:
+            hooks["model_warmup_fn"](model_dir, self.model)
+        self.batchable = (self.convention is huggingface.CONVENTION
+                          and getattr(self.model, "task", None) == huggingface.BATCHED_TASK
+                          and not found.keys() & {"transform_fn", *CHAIN})
 
-        def hook(name: str, default: Callable) -> Callable:
-            return getattr(user, name, None) or default
+    def __call__(self, request: Request) -> Reply:
+        processor = self.context.begin(request.headers)
+        try:
+            if self.transform_fn:
+                result = self.transform_fn(self.model, self._data(request),
+                                           request.content_type, request.accept)
+            else:
+                result = self.output_fn(self.predict_fn(self.decode(request), self.model),
+                                        request.accept)
+            return self.reply(result, request.accept, processor)
+        except Exception as e:
+            return self.error(e)
 
-        self.transform_fn = getattr(user, "transform_fn", None)
-        if self.transform_fn and any(hasattr(user, h) for h in HOOKS):
-            raise ValueError("inference.py defines transform_fn together with "
-                             f"{'/'.join(HOOKS)}; define one or the other")
-        self.input_fn = hook("input_fn", default_input_fn)
-        self.predict_fn = hook("predict_fn", default_predict_fn)
-        self.output_fn = hook("output_fn", default_output_fn)
-        self.model = hook("model_fn", default_model_fn)(str(model_dir))
-        defaults = (default_input_fn, default_predict_fn, default_output_fn)
-        self.batchable = (not self.transform_fn and getattr(self.model, "task", "") == BATCHED_TASK
-                          and (self.input_fn, self.predict_fn, self.output_fn) == defaults)
+    def decode(self, request: Request) -> Any:
+        return self.check_batch_size(self.input_fn(self._data(request), request.content_type))
 
-    def __call__(self, body: bytes, content_type: str, accept: str) -> bytes:
-        if self.transform_fn:
-            return self.transform_fn(self.model, body, content_type, accept)
-        data = self.check_batch_size(self.input_fn(body, content_type))
-        prediction = self.predict_fn(data, self.model)
-        return self.output_fn(prediction, accept)
+    def finish(self, prediction: Any, request: Request) -> Reply:
+        """The reply for a prediction made outside `__call__` (a micro-batch's share)."""
+        try:
+            return self.reply(self.output_fn(prediction, request.accept), request.accept)
+        except Exception as e:
+            return self.error(e)
+
+    def error(self, e: Exception) -> Reply:
+        return self.convention.error(e)
+
+    @staticmethod
+    def reply(result: Any, accept: str, processor: RequestProcessor | None = None) -> Reply:
+        """A hook's result as the toolkits send it: `(body, content_type)` or a body sent as
+        the Accept type; the status and headers the hooks set through their context."""
+        body, content_type = result if isinstance(result, tuple) and len(result) == 2 \
+            else (result, accept)
+        status, reason, headers = 200, "", {}
+        if processor:
+            status = processor.get_response_status_code()
+            reason = processor.get_response_status_phrase()
+            headers = {k: v for k, v in processor.get_response_headers().items()
+                       if k.lower() != "content-type"}  # the toolkits set it last
+        if isinstance(body, Iterator) and not isinstance(body, io.IOBase):  # a generator
+            return Reply(status, b"", str(content_type), headers, reason, parts=body)
+        return Reply(status, to_bytes(body), str(content_type), headers, reason)
+
+    @staticmethod
+    def _data(request: Request) -> str | bytes:
+        """JSON and CSV bodies reach the hooks as str, others as bytes, as in the toolkits."""
+        if request.content_type not in UTF8_TYPES:
+            return request.body
+        try:
+            return request.body.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise BadRequest(f"body is not valid UTF-8: {e}") from None
 
     def check_batch_size(self, data: Any) -> Any:
         inputs = data.get("inputs") if isinstance(data, dict) else None

@@ -1,7 +1,7 @@
 """The one thread that runs the model (pipelines are not thread-safe). Requests queue up for
 it; with the default handler of a text classifier, the requests waiting are answered by one
 batched pipeline call (micro-batching), which is several times faster on CPU than one call
-each."""
+each. A streamed reply's parts are produced on this thread too, one request at a time."""
 
 from __future__ import annotations
 
@@ -11,15 +11,48 @@ import threading
 from concurrent.futures import Future
 from typing import Any
 
-from harness.serving.handler import (
-    BadRequest,
-    Handler,
-    default_input_fn,
-    default_output_fn,
-    parse_request,
-)
+from harness.serving.content import Reply, to_bytes
+from harness.serving.handler import Handler, Request
+from harness.serving.huggingface import parse_request
 
-Request = tuple[bytes, str, str]  # body, content type, accept
+
+class Stream:
+    """A streamed reply's parts, as bytes, while the model thread produces them."""
+
+    _END = object()
+
+    def __init__(self):
+        self._parts: queue.SimpleQueue = queue.SimpleQueue()
+        self._closed = threading.Event()
+
+    def next(self, timeout_s: float) -> bytes | None:
+        """The next part; None at the end. Raises what the handler raised, or TimeoutError."""
+        try:
+            part = self._parts.get(timeout=max(timeout_s, 0))
+        except queue.Empty:
+            raise TimeoutError from None
+        if part is self._END:
+            return None
+        if isinstance(part, Exception):
+            raise part
+        return part
+
+    def close(self) -> None:
+        """The reader is gone: the model thread stops asking for parts."""
+        self._closed.set()
+
+    def produce(self, parts) -> None:
+        try:
+            for part in parts:
+                if self._closed.is_set():
+                    break
+                self._parts.put(to_bytes(part))
+        except Exception as e:  # a failing handler: the reader gets the error
+            self._parts.put(e)
+        else:
+            self._parts.put(self._END)
+        finally:
+            getattr(parts, "close", lambda: None)()
 
 
 class ModelWorker:
@@ -30,7 +63,8 @@ class ModelWorker:
         self.thread.start()
 
     def submit(self, request: Request) -> Future:
-        """A future for the response body; cancelling it before it runs skips the request."""
+        """A future for the Reply (a streamed one has a `Stream` as its parts); cancelling it
+        before it runs skips the request."""
         future = Future()
         self.jobs.put((future, request))
         return future
@@ -41,11 +75,13 @@ class ModelWorker:
 
     def _run(self) -> None:
         while (batch := self._next_batch()) is not None:
-            for (future, _), outcome in zip(batch, answer(self.handler, [r for _, r in batch])):
-                if isinstance(outcome, Exception):
-                    future.set_exception(outcome)
-                else:
-                    future.set_result(outcome)
+            for (future, _), reply in zip(batch, answer(self.handler, [r for _, r in batch])):
+                if reply.parts is None:
+                    future.set_result(reply)
+                    continue
+                parts, reply.parts = reply.parts, Stream()
+                future.set_result(reply)
+                reply.parts.produce(parts)
 
     def _next_batch(self) -> list[tuple[Future, Request]] | None:
         """The requests waiting, at most max_batch_size; None once stopped."""
@@ -60,18 +96,17 @@ class ModelWorker:
         return [job for job in batch if job[0].set_running_or_notify_cancel()]
 
 
-def answer(handler: Handler, requests: list[Request]) -> list[bytes | Exception]:
-    """One outcome per request, batched where the handler allows it."""
+def answer(handler: Handler, requests: list[Request]) -> list[Reply]:
+    """One reply per request, batched where the handler allows it."""
     if not handler.batchable or len(requests) == 1:
-        return [_guard(handler, *request) for request in requests]
-    outcomes: list[Any] = [None] * len(requests)
+        return [handler(request) for request in requests]
+    replies: list[Any] = [None] * len(requests)
     groups: dict[str, list[tuple[int, str | list[str]]]] = {}
-    for i, (body, content_type, _) in enumerate(requests):
+    for i, request in enumerate(requests):
         try:
-            data = handler.check_batch_size(default_input_fn(body, content_type))
-            inputs, parameters = parse_request(data)
-        except BadRequest as e:
-            outcomes[i] = e
+            inputs, parameters = parse_request(handler.decode(request))
+        except Exception as e:
+            replies[i] = handler.error(e)
             continue
         groups.setdefault(json.dumps(parameters, sort_keys=True), []).append((i, inputs))
     for key, members in groups.items():
@@ -81,22 +116,16 @@ def answer(handler: Handler, requests: list[Request]) -> list[bytes | Exception]
                                     **json.loads(key))
         except Exception:  # one bad request: answer each alone, so only it fails
             for i, _ in members:
-                outcomes[i] = _guard(handler, *requests[i])
+                replies[i] = handler(requests[i])
             continue
-        start = 0
+        parameters, start = json.loads(key), 0
         for i, inputs in members:
-            if isinstance(inputs, str):  # as pipeline(str) answers: a list
-                prediction = results[start] if isinstance(results[start], list) else [results[start]]
+            if isinstance(inputs, str):  # pipeline(str) wraps its result in a list unless the
+                # call names top_k (transformers' legacy rule)
+                prediction = results[start] if "top_k" in parameters else [results[start]]
                 start += 1
             else:
                 prediction = results[start:start + len(inputs)]
                 start += len(inputs)
-            outcomes[i] = _guard(default_output_fn, prediction, requests[i][2])
-    return outcomes
-
-
-def _guard(fn, *args) -> Any:
-    try:
-        return fn(*args)
-    except Exception as e:
-        return e
+            replies[i] = handler.finish(prediction, requests[i])
+    return replies

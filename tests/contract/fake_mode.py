@@ -12,12 +12,11 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import tarfile
 import threading
 from functools import cached_property
 from typing import Any
 
-from harness import endpoint_process, modes
+from harness import endpoint_process, model_artifact, modes
 from harness.checkpoints import Reclaim
 from harness.config import LocalSettings
 from harness.errors import StepError
@@ -78,7 +77,7 @@ class FakeMode(Mode):
                                                interrupt_after), self.storage, job_name)
         return self.trained(job_name)
 
-    def deploy(self, model_artifact: str) -> Endpoint:
+    def deploy(self, model_data: str, install_requirements: bool = False) -> Endpoint:
         from harness.serving.handler import Handler
         from harness.serving.server import ModelServer
 
@@ -87,8 +86,8 @@ class FakeMode(Mode):
             raise StepError(f"port {port} is already in use")
         model_dir = self.run.path / "fake-endpoint"
         shutil.rmtree(model_dir, ignore_errors=True)
-        with self.storage.open(model_artifact) as source, tarfile.open(fileobj=source) as tar:
-            tar.extractall(model_dir, filter="data")
+        with self.open_artifact(model_data) as source:
+            model_artifact.unpack(source, model_dir, self.config.inference_code(), model_data)
         limits = self.config.endpoint.limits
         server = ModelServer(("127.0.0.1", port), Handler(model_dir, limits.max_batch_size),
                              self.endpoint_name, limits)

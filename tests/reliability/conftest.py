@@ -21,9 +21,10 @@ from tests.conftest import free_port
 class Served:
     """A ModelServer on a free port, in a thread of this process."""
 
-    def __init__(self, model_dir: Path, limits: Limits, name: str = "reliability"):
-        self.server = ModelServer(("127.0.0.1", 0), Handler(model_dir, limits.max_batch_size),
-                                  name, limits)
+    def __init__(self, model_dir: Path, limits: Limits, name: str = "reliability",
+                 framework: str = "huggingface"):
+        self.server = ModelServer(("127.0.0.1", 0),
+                                  Handler(model_dir, limits.max_batch_size, framework), name, limits)
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -43,12 +44,15 @@ def post(port: int, body: bytes | str, path: str = "/invocations", timeout_s: fl
         conn.close()
 
 
-def with_inference(model_dir: Path, folder: Path, source: str) -> Path:
-    """A copy of `model_dir` with a user `code/inference.py`, as shipped in model.tar.gz."""
+def with_inference(model_dir: Path, folder: Path, source: str,
+                   more: dict[str, str] | None = None) -> Path:
+    """A copy of `model_dir` with a user `code/inference.py` (and `more` files in code/), as
+    shipped in model.tar.gz."""
     target = folder / "model"
     shutil.copytree(model_dir, target)
     (target / "code").mkdir()
-    (target / "code" / "inference.py").write_text(source)
+    for name, text in {"inference.py": source, **(more or {})}.items():
+        (target / "code" / name).write_text(text)
     return target
 
 

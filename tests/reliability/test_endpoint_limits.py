@@ -19,7 +19,7 @@ SLOW = '''
 import time
 from pathlib import Path
 
-from harness.serving.handler import default_predict_fn
+from harness.serving.huggingface import default_predict_fn
 
 CALLS = Path(__file__).with_name("calls.txt")
 

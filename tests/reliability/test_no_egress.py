@@ -56,7 +56,9 @@ def test_sagemaker_local_flow_without_egress(tmp_path, tiny_bert, sentiment_file
         dataset={"train_file": str(sentiment_files["train"]),
                  "test_file": str(sentiment_files["test"]), "max_length": 64},
         hyperparameters={"epochs": 1, "train_batch_size": 8, "learning_rate": 1e-3},
-        endpoint={"port": port, "startup_timeout_s": 120}, s3={"prefix": "no-egress"})
+        # the namespace reaches the endpoint over its link to this host, not over loopback
+        endpoint={"port": port, "startup_timeout_s": 120, "bind_address": "0.0.0.0"},
+        s3={"prefix": "no-egress"})
     s3_host = re.match(r"http://([\d.]+):\d+", sagemaker_local_stack).group(1)
     audit, ready = tmp_path / "net-audit.log", tmp_path / "link-ready"
     host_if, ns_if = f"hv{port}", f"nv{port}"

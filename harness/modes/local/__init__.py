@@ -10,18 +10,18 @@ import os
 import shutil
 import socket
 import sys
-import tarfile
 from functools import cached_property
 from typing import Any
 
-from harness import endpoint_process, ownership, requirements
+from harness import endpoint_process, model_artifact, ownership, requirements
 from harness.channels import FILE_URI, PATH
 from harness.checkpoints import Reclaim
 from harness.errors import HarnessError
-from harness.modes.base import RETRAIN, Mode, TrainingFailed
+from harness.modes.base import Mode, TrainingFailed
 from harness.modes.local.job_tree import TrainingJobTree, encode_hyperparameters
 from harness.process import kill_group, run_tee
 from harness.run_dir import Endpoint, TrainingResult
+from harness.serving import user_code
 from harness.storage import Storage
 
 
@@ -133,20 +133,27 @@ class LocalMode(Mode):
                                                interrupt_after), self.storage, job_name)
         return self.trained(job_name)
 
-    def deploy(self, model_artifact: str) -> Endpoint:
-        self.storage.check_archive(model_artifact, RETRAIN)
+    def s3_storage(self, uri: str) -> Storage:
+        """S3 itself, with the environment's credentials: local mode's storage is a folder."""
+        return Storage.s3(uri)
+
+    def deploy(self, model_data: str, install_requirements: bool = False) -> Endpoint:
         model_dir = self.run.path / "endpoint" / "model"
         shutil.rmtree(model_dir, ignore_errors=True)
         model_dir.mkdir(parents=True)
-        with self.storage.open(model_artifact) as source, tarfile.open(fileobj=source) as tar:
-            tar.extractall(model_dir, filter="data")  # as SageMaker unpacks it into /opt/ml/model
+        with self.open_artifact(model_data) as source:  # as SageMaker fills /opt/ml/model
+            model_artifact.unpack(source, model_dir, self.config.inference_code(), model_data)
+        env = self.emulator_environment()
+        # The endpoint runs in this Python environment: its requirements are checked here,
+        # where a container would install them.
+        requirements.ensure(user_code.code_dir(model_dir, env), install=install_requirements)
         ep, name = self.config.endpoint, self.endpoint_name
-        command = endpoint_process.serve_command(model_dir, name=name, port=ep.port)
+        command = endpoint_process.serve_command(model_dir, name=name, port=ep.port,
+                                                 host=ep.bind_address)
         return endpoint_process.start(command, name=name, port=ep.port,
                                       startup_timeout_s=ep.startup_timeout_s,
                                       log=self.run.path / "endpoint" / "server.log",
-                                      env={**ownership.endpoint_env(self.run.path),
-                                           **ep.limits.to_env()})
+                                      env={**ownership.endpoint_env(self.run.path), **env})
 
     def predict(self, endpoint: Endpoint, payload: Any) -> Any:
         return endpoint_process.invoke(endpoint.url, payload)

@@ -10,13 +10,14 @@ import os
 import shutil
 import sys
 from functools import cached_property
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from harness import channels, docker_engine, emulator, endpoint_process, image, ownership
 from harness.checkpoints import Reclaim
 from harness.errors import HarnessError, StepError
-from harness.modes.base import RETRAIN, Mode, SdkSession, TrainingFailed
+from harness.modes.base import Mode, SdkSession, TrainingFailed
 from harness.modes.sagemaker_local.sdk_patches import checkpoint_volume
 from harness.modes.sagemaker_local.session import (CREDENTIALS, ROLE, local_session,
                                                    offline_environment)
@@ -173,17 +174,19 @@ class SageMakerLocalMode(Mode):
                                      os.getgid())
         shutil.rmtree(root, ignore_errors=True)
 
-    def deploy(self, model_artifact: str) -> Endpoint:
-        self.storage.check_archive(model_artifact, RETRAIN)  # the SDK's own error is a traceback
+    def deploy(self, model_data: str, install_requirements: bool = False) -> Endpoint:
+        """The container pip-installs code/requirements.txt itself, as the toolkits do."""
         root = self.run.path / "sagemaker-local" / "serve"
         shutil.rmtree(root, ignore_errors=True)
         ep = self.config.endpoint
         spec = {"s3_url": self.s3_url, "bucket": self.config.s3.bucket,
-                "container_root": str(root), "port": ep.port,
-                "model_data": model_artifact, "image_uri": self.image_uri,
+                "container_root": str(root), "port": ep.port, "bind_address": ep.bind_address,
+                "framework": self.config.framework,
+                "framework_version": metadata.version("torch").split("+")[0],
+                "model_data": self.stage_model(model_data), "image_uri": self.image_uri,
                 "instance_type": self.settings.inference_instance_type,
-                "endpoint_name": self.endpoint_name, "role": ROLE,
-                "startup_timeout_s": ep.startup_timeout_s, "env": ep.limits.to_env()}
+                "endpoint_name": self.endpoint_name, "role": ROLE, "py_version": image.PY_VERSION,
+                "startup_timeout_s": ep.startup_timeout_s, "env": self.emulator_environment()}
         try:
             endpoint = endpoint_process.start(
                 [sys.executable, "-m", HOST_MODULE, json.dumps(spec)], name=self.endpoint_name,

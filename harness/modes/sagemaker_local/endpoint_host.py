@@ -14,8 +14,9 @@ import time
 from pathlib import Path
 
 from harness import ownership
-from harness.modes.sagemaker_local.sdk_patches import allow_startup
+from harness.modes.sagemaker_local.sdk_patches import allow_startup, serving_port_bound
 from harness.modes.sagemaker_local.session import local_session, offline_environment
+from harness.sdk import serving_model
 
 stopping = threading.Event()
 
@@ -31,17 +32,18 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _exit)
     signal.signal(signal.SIGINT, _exit)
     offline_environment()
-    from sagemaker.huggingface import HuggingFaceModel
-
     allow_startup(spec["startup_timeout_s"])
     session = local_session(spec["s3_url"], spec["bucket"], Path(spec["container_root"]),
                             spec["port"])
-    model = HuggingFaceModel(model_data=spec["model_data"], image_uri=spec["image_uri"],
-                             role=spec["role"], env=spec["env"], sagemaker_session=session)
+    model = serving_model(spec["framework"], framework_version=spec["framework_version"],
+                          py_version=spec["py_version"], model_data=spec["model_data"],
+                          image_uri=spec["image_uri"], role=spec["role"], env=spec["env"],
+                          sagemaker_session=session)
     try:
         # Local mode's create_endpoint already waits for /ping; wait=True would add a 30 s poll.
-        model.deploy(initial_instance_count=1, instance_type=spec["instance_type"],
-                     endpoint_name=spec["endpoint_name"], wait=False)
+        with serving_port_bound(spec["bind_address"]):
+            model.deploy(initial_instance_count=1, instance_type=spec["instance_type"],
+                         endpoint_name=spec["endpoint_name"], wait=False)
         while not stopping.is_set():  # short sleeps: a signal caught by another thread is
             time.sleep(0.2)  # handled promptly
     finally:

@@ -41,3 +41,25 @@ def allow_startup(startup_timeout_s: float) -> None:
     from sagemaker.local import entities
 
     entities.HEALTH_CHECK_TIMEOUT_LIMIT = startup_timeout_s + 2 * SDK_PING_INTERVAL_S
+
+
+@contextlib.contextmanager
+def serving_port_bound(address: str):
+    """Publish the serving container's port on `address` only: SDK local mode writes
+    `<port>:8080` into its compose file, which Docker publishes on every interface."""
+    from sagemaker.local import image as sdk_image
+
+    container = sdk_image._SageMakerContainer
+    original = container._create_docker_host
+
+    def bound(self, *args, **kwargs):
+        host = original(self, *args, **kwargs)
+        if "ports" in host:
+            host["ports"] = [f"{address}:{port}" for port in host["ports"]]
+        return host
+
+    container._create_docker_host = bound
+    try:
+        yield
+    finally:
+        container._create_docker_host = original
