@@ -63,6 +63,10 @@ class Tee:
     def tail(self) -> str:
         return "".join(self.last)
 
+    def isatty(self) -> bool:
+        """As the terminal is: writers (the SDK's log colours) may colour; the log is cleaned."""
+        return self.raw
+
     def write(self, text: str) -> int:
         self._out(self.lines.feed(text), text)
         return len(text)

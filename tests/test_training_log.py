@@ -58,6 +58,7 @@ def test_the_terminal_keeps_its_bars_the_file_and_a_pipe_get_lines(tmp_path):
         terminal, log = Terminal(tty), tmp_path / f"{tty}.log"
         with open(log, "w") as sink:
             tee = Tee(sink, terminal)
+            assert tee.isatty() is tty  # writers that colour a terminal (the SDK's logs) ask
             tee.write(STREAM)
             tee.close()
         assert terminal.text == (STREAM if tty else log.read_text())

@@ -57,6 +57,10 @@ def put_in_localstack(s3_url: str, folder, uri: str) -> str:
 
     bucket, _, prefix = uri.removeprefix("s3://").partition("/")
     client = boto3.client("s3", endpoint_url=s3_url, **CREDENTIALS)
+    try:  # a fresh LocalStack has no bucket yet
+        client.create_bucket(Bucket=bucket)
+    except client.exceptions.BucketAlreadyOwnedByYou:
+        pass
     for path in folder.iterdir():
         client.put_object(Bucket=bucket, Key=f"{prefix}{path.name}", Body=path.read_bytes())
     return uri

@@ -101,7 +101,8 @@ class SageMakerLocalMode(Mode):
             key=CREDENTIALS["aws_access_key_id"], secret=CREDENTIALS["aws_secret_access_key"],
             client_kwargs={"endpoint_url": self.s3_url, "region_name": CREDENTIALS["region_name"]})
         if not storage.fs.exists(self.config.s3.bucket):
-            storage.fs.mkdir(self.config.s3.bucket)
+            # s3fs's mkdir sends the region as a LocationConstraint, which S3 refuses for us-east-1
+            storage.fs.call_s3("create_bucket", Bucket=self.config.s3.bucket)
         return storage
 
     def _session(self, container_root: Path, local_code: bool = True):
