@@ -312,6 +312,109 @@ class InferenceConfig(Strict):
         return env
 
 
+class ParameterRange(Strict):
+    """One tuned hyperparameter, as the SDK's `ContinuousParameter`, `IntegerParameter` and
+    `CategoricalParameter` take it; the scaling rules are the service's."""
+
+    type: Literal["continuous", "integer", "categorical"]
+    min_value: float | None = None
+    max_value: float | None = None
+    scaling_type: Literal["Auto", "Linear", "Logarithmic", "ReverseLogarithmic"] = "Auto"
+    values: list[Scalar] | None = Field(default=None, min_length=1, max_length=30)
+
+    @model_validator(mode="after")
+    def valid_range(self) -> ParameterRange:
+        if self.type == "categorical":
+            if self.values is None or self.min_value is not None or self.max_value is not None:
+                raise ValueError("a categorical range takes `values` (and no min/max_value)")
+            return self
+        if self.values is not None or self.min_value is None or self.max_value is None:
+            raise ValueError(f"a {self.type} range takes `min_value` and `max_value` (and no "
+                             "values)")
+        if self.min_value > self.max_value:
+            raise ValueError("min_value is above max_value")
+        if self.type == "integer" and not (self.min_value.is_integer()
+                                           and self.max_value.is_integer()):
+            raise ValueError("an integer range has whole min_value and max_value")
+        if self.scaling_type == "Logarithmic" and self.min_value <= 0:
+            raise ValueError("Logarithmic scaling works only for ranges above 0")
+        if self.scaling_type == "ReverseLogarithmic" and (
+                self.type == "integer" or self.min_value < 0 or self.max_value >= 1):
+            raise ValueError("ReverseLogarithmic scaling is for continuous ranges within "
+                             "0 <= x < 1 only")
+        return self
+
+
+class TuningConfig(Strict):
+    """`harness tune`: the SDK's `HyperparameterTuner` arguments, under its names."""
+
+    objective_metric_name: str  # one of `metric_definitions`
+    objective_type: Literal["Maximize", "Minimize"] = "Maximize"
+    hyperparameter_ranges: dict[str, ParameterRange] = Field(min_length=1)
+    strategy: Literal["Random", "Bayesian"] = "Bayesian"
+    max_jobs: int = Field(default=1, gt=0)
+    max_parallel_jobs: int = Field(default=1, gt=0)
+    early_stopping_type: Literal["Off", "Auto"] = "Off"
+    random_seed: int | None = Field(default=None, ge=0)
+
+
+def _filter(path: str | None) -> str | None:
+    if path is not None:
+        from harness.data_processing import parse
+
+        parse(path)
+    return path
+
+
+JsonPath = Annotated[str | None, AfterValidator(_filter)]
+
+
+class TransformConfig(Strict):
+    """`harness transform`: the SDK's `Transformer` and `transform()` arguments. `data` is
+    the input (a file, a folder, an s3:// URI); each input file gets `<file>.out` under
+    `output_path`."""
+
+    data: str
+    output_path: str | None = None  # None: <storage>/<transform job name>
+    content_type: str | None = None
+    split_type: Literal["None", "Line"] = "None"
+    strategy: Literal["SingleRecord", "MultiRecord"] | None = None  # None: MultiRecord
+    max_payload_mb: int = Field(default=6, ge=0, le=100)  # 0: no limit
+    max_concurrent_transforms: int = Field(default=1, gt=0)
+    assemble_with: Literal["None", "Line"] | None = None
+    accept: str | None = None
+    input_filter: JsonPath = None
+    join_source: Literal["Input", "None"] | None = None
+    output_filter: JsonPath = None
+
+    @field_validator("data", "output_path")
+    @classmethod
+    def path_or_s3(cls, value: str | None) -> str | None:
+        if value is not None and "://" in value and not value.startswith("s3://"):
+            raise ValueError("give a local path or an s3:// URI")
+        return value
+
+    @model_validator(mode="after")
+    def data_processing_formats(self) -> TransformConfig:
+        from harness.data_processing import CSV, PROCESSED_TYPES, DataProcessing
+
+        processing = DataProcessing(self.content_type or "", self.accept or "",
+                                    self.input_filter, self.join_source, self.output_filter)
+        if self.max_concurrent_transforms * self.max_payload_mb > 100:
+            raise ValueError("max_concurrent_transforms * max_payload_mb may not exceed 100 "
+                             "(MB), as on SageMaker")
+        if not processing.active:
+            return self
+        if self.content_type not in PROCESSED_TYPES or self.accept not in PROCESSED_TYPES:
+            raise ValueError("input_filter, join_source and output_filter need content_type "
+                             f"and accept, each one of {', '.join(PROCESSED_TYPES)}")
+        if CSV in (self.content_type, self.accept) and (
+                self.split_type != "Line" or self.assemble_with != "Line"):
+            raise ValueError("with text/csv, data processing needs split_type: Line and "
+                             "assemble_with: Line")
+        return self
+
+
 class JobConfig(Strict):
     name: str = Field(max_length=50)
     # The SDK's estimator and model family, and the toolkits' conventions that come with it.
@@ -327,6 +430,8 @@ class JobConfig(Strict):
     checkpoints: CheckpointConfig = CheckpointConfig()
     endpoint: EndpointConfig = EndpointConfig()
     inference: InferenceConfig = InferenceConfig()
+    tuning: TuningConfig | None = None  # `harness tune`
+    transform: TransformConfig | None = None  # `harness transform`
     # An existing model.tar.gz (a path or an s3:// URI) that `deploy` serves instead of the
     # trained model; `harness run` then only deploys, predicts and deletes.
     model_data: str | None = None
@@ -493,11 +598,24 @@ def load_config(path: str | Path | None,
     if config.dataset and not config.model:
         raise ConfigError(f"{path}: invalid config\n  model: required key is missing (with "
                           "`dataset`, prepare tokenizes it with the model's tokenizer)")
+    _check_objective(path, config)
     if path.is_file():
         _check_files(path, config)
     if config.bundled_script:
         config = _typed_train_py_hyperparameters(path, config)
     return config
+
+
+def _check_objective(path: Path, config: JobConfig) -> None:
+    """A tuning job's objective is read through the metric definitions, as SageMaker reads it."""
+    names = [d.Name for d in config.metric_definitions]
+    tuning = config.tuning
+    if tuning and tuning.objective_metric_name not in names:
+        raise ConfigError(f"{path}: tuning.objective_metric_name: {tuning.objective_metric_name!r} "
+                          "is not one of metric_definitions"
+                          + (f" ({', '.join(names)})" if names else " (there are none)"),
+                          "name one of them, or add its definition: metric_definitions: "
+                          "[{Name: <metric>, Regex: '<metric>=([0-9.]+)'}]")
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -524,6 +642,11 @@ def _typed_train_py_hyperparameters(path: Path, config: JobConfig) -> JobConfig:
         raise _invalid(path, e, within=("hyperparameters",),
                        hint="these are train.py's arguments (python train/train.py --help); a "
                             "script of your own takes any") from None
+    unknown = sorted(set(config.tuning.hyperparameter_ranges if config.tuning else ())
+                     - set(TrainPyHyperparameters.model_fields))
+    if unknown:
+        raise ConfigError(f"{path}: tuning.hyperparameter_ranges.{unknown[0]}: train.py has no "
+                          f"such argument", f"tune one of: {', '.join(TrainPyHyperparameters.model_fields)}")
     return config.model_copy(update={"hyperparameters": typed.model_dump(exclude_none=True)})
 
 
