@@ -245,6 +245,33 @@ def deploy_command(job, model_data, install_requirements):
     click.echo(f"endpoint {endpoint.name} is up at {endpoint.url}, serving {endpoint.model_data}")
 
 
+def show_requests(requests: list[dict]) -> None:
+    for request in requests:
+        click.secho(request["operation"], bold=True)
+        click.echo(json.dumps(request["params"], indent=2, default=str))
+
+
+@main.command("transform")
+@click.option("--model-data", metavar="PATH|s3://URI", default=None,
+              help="Transform with this model.tar.gz instead of the trained model.")
+@click.option("--dry-run", "requests_only", is_flag=True,
+              help="Print the SageMaker API requests of the transform job, and stop.")
+@job_options
+@changes_the_run
+@spends_money
+def transform_command(job, model_data, requests_only):
+    """Run a batch transform job (the config's transform: section): <file>.out per input."""
+    from harness.commands import transform
+
+    if requests_only:
+        show_requests(transform.requests(job, model_data))
+        return
+    result = transform.transform(job, model_data)
+    click.echo(f"transform job {result.job_name}: {result.records} records")
+    for output in result.outputs:
+        click.echo(f"  {output}")
+
+
 @main.command("predict")
 @job_options
 @click.argument("inputs", nargs=-1)

@@ -51,6 +51,11 @@ def model_name(base: str) -> str:
     return fit(base, len(MODEL_SUFFIX)) + MODEL_SUFFIX
 
 
+def env_strategy(strategy: str) -> str:
+    """`SAGEMAKER_BATCH_STRATEGY`'s spelling of a batch strategy: MultiRecord -> MULTI_RECORD."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", strategy).upper()
+
+
 def shortened(base: str) -> str | None:
     """A note saying which names `base` is shortened in, or None when none is."""
     kinds = [kind for kind, suffix in (("training jobs", JOB_SUFFIX_LENGTH),

@@ -62,7 +62,35 @@ class Endpoint:
     projects: list[str] = field(default_factory=list)  # sagemaker-local: its compose projects
 
 
-Record = TypeVar("Record", Prepared, TrainingResult, Endpoint)
+@dataclass(frozen=True)
+class TuningResult:
+    """A tuning job: each trial (its training job, hyperparameters, status, objective) and the
+    best one, whose training job `deploy` then serves."""
+
+    KEY: ClassVar[str] = "tuning"
+    STEP: ClassVar[str] = "tune"
+    job_name: str
+    objective_metric_name: str
+    objective_type: str
+    trials: list[dict]
+    best_training_job: str | None = None
+    table: str | None = None  # the leaderboard, as printed
+    plot: str | None = None  # the objective per trial, a PNG
+
+
+@dataclass(frozen=True)
+class TransformResult:
+    """A batch transform job: the `.out` file of each input file, and the records sent."""
+
+    KEY: ClassVar[str] = "transform"
+    STEP: ClassVar[str] = "transform"
+    job_name: str
+    output_path: str
+    outputs: list[str] = field(default_factory=list)
+    records: int = 0
+
+
+Record = TypeVar("Record", Prepared, TrainingResult, Endpoint, TuningResult, TransformResult)
 
 
 class RunDir:

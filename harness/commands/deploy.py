@@ -20,7 +20,7 @@ def deploy(job: Job, model_data: str | None = None,
             raise StepError(f"endpoint {running.name} is already up at {running.url}",
                             "run `harness delete` first; a second endpoint would leave this "
                             "one running without a record")
-        artifact, remedy = _model_data(job, model_data)
+        artifact, remedy = model_to_serve(job, model_data)
         job.mode.check_model_data(artifact, remedy)
         endpoint = job.mode.deploy(artifact, install_requirements)
         endpoint = dataclasses.replace(endpoint, model_data=artifact)
@@ -28,7 +28,7 @@ def deploy(job: Job, model_data: str | None = None,
         return endpoint
 
 
-def _model_data(job: Job, flag: str | None) -> tuple[str, str]:
+def model_to_serve(job: Job, flag: str | None) -> tuple[str, str]:
     """The model.tar.gz to deploy, and the fix should it be missing or damaged."""
     given = "give a whole model.tar.gz: the one a training job wrote, or a model folder's " \
             "contents packed with `tar -czf model.tar.gz -C model .`"

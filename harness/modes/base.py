@@ -16,9 +16,10 @@ from typing import Any, BinaryIO, ClassVar
 
 from harness import model_artifact, names
 from harness.checkpoints import Reclaim, with_restarts
+from harness.endpoint_process import free_port
 from harness.config import JobConfig, ModeSettings
 from harness.errors import HarnessError, StepError, disk_full
-from harness.run_dir import Endpoint, RunDir, TrainingResult
+from harness.run_dir import Endpoint, RunDir, TrainingResult, TransformResult, TuningResult
 from harness.serving.handler import FRAMEWORK_ENV
 from harness.serving.server import ENDPOINT_NAME_ENV
 from harness.serving.user_code import PROGRAM_ENV, SUBMIT_DIRECTORY_ENV
@@ -144,6 +145,79 @@ class Mode(ABC):
     @abstractmethod
     def delete(self, endpoint: Endpoint) -> None:
         """Stop the endpoint and free everything it held. Deleting one already gone is fine."""
+
+    def beside(self, folder: Path, name: str, **updates: Any) -> Mode:
+        """This mode as another job `name` working in `folder` (its own logs, job tree,
+        endpoint and containers) on this run's storage: a tuning trial, a transform's server.
+        `updates`: config keys to change."""
+        s3 = self.config.s3.model_copy(update={"prefix": self.config.s3_prefix})
+        config = self.config.model_copy(update={"name": name, "run_dir": str(self.run.path),
+                                                "s3": s3, **updates})
+        return type(self)(config, RunDir(folder, self.name))
+
+    def transform(self, job_name: str, model_data: str) -> TransformResult:
+        """Run batch transform job `job_name` (the config's `transform:`) on the model.tar.gz
+        at `model_data`. Here: this mode's endpoint (the same server and handler) serves the
+        model, with SageMaker's batch environment, and `harness.batch` sends it the records
+        as SageMaker does, writing each input file's `<file>.out`."""
+        from harness import batch
+
+        spec = self.config.transform
+        source = self.transform_storage(spec.data)
+        files = batch.inputs(source, self.transform_uri(spec.data))
+        output = self.transform_uri(spec.output_path) if spec.output_path else \
+            self.storage.uri(job_name)
+        payload_bytes = spec.max_payload_mb * 1024 * 1024 or 2**31 - 1
+        strategy = (spec.strategy or batch.DEFAULT_STRATEGY)
+        environment = {"SAGEMAKER_BATCH": "true",
+                       "SAGEMAKER_MAX_PAYLOAD_IN_MB": str(spec.max_payload_mb),
+                       "SAGEMAKER_BATCH_STRATEGY": names.env_strategy(strategy),
+                       "SAGEMAKER_MAX_CONCURRENT_TRANSFORMS": str(spec.max_concurrent_transforms)}
+        endpoint_settings = self.config.endpoint.model_copy(update={
+            "port": free_port(), "max_body_bytes": payload_bytes,
+            "request_timeout_s": batch.INVOCATION_TIMEOUT_S})
+        inference = self.config.inference.model_copy(
+            update={"env": {**self.config.inference.env, **environment}})
+        server = self.beside(self.run.path / "transform", f"{self.config.name}-batch",
+                             endpoint=endpoint_settings, inference=inference)
+        endpoint = server.deploy(model_data)
+        try:
+            outcome = batch.BatchJob(endpoint.url, spec).run(
+                files, source, self.transform_storage(output), output)
+        finally:
+            server.delete(endpoint)
+        if outcome.failed:
+            failed = "\n".join(f"  {uri}: {reason}" for uri, reason in outcome.failed.items())
+            written = f"; written: {', '.join(outcome.outputs)}" if outcome.outputs else ""
+            raise StepError(f"transform job {job_name} failed for {len(outcome.failed)} of "
+                            f"{len(files)} input files (no .out file for them):\n{failed}",
+                            f"fix those records or the transform settings{written}")
+        return TransformResult(job_name, output, outcome.outputs, outcome.records)
+
+    def transform_uri(self, location: str) -> str:
+        """A transform's input or output location: an s3:// URI, or a path from the config."""
+        return location if location.startswith("s3://") else str(self.config.resolve(location))
+
+    def transform_storage(self, location: str) -> Storage:
+        """The storage that holds a transform's input or output location."""
+        if location.startswith(self.storage.root):
+            return self.storage
+        if location.startswith("s3://"):
+            return self.s3_storage(location)
+        return Storage.local(Path(self.transform_uri(location)))
+
+    def tune(self, job_name: str, announce: Callable[[str], None]) -> TuningResult:
+        """Run tuning job `job_name` (the config's `tuning:`). Here: the search is Optuna's,
+        and each trial a training job of this mode (`harness.tuning`)."""
+        from harness import tuning
+
+        return tuning.run(self, job_name, announce)
+
+    def requests(self, step: str, job_name: str, model_data: str | None = None) -> list[dict]:
+        """The cloud API requests `harness <step> --dry-run` shows (`tune`, `transform`),
+        made to no one."""
+        raise HarnessError(f"--dry-run prints real SageMaker's requests; {self.name!r} makes none",
+                           "use --mode sagemaker --dry-run")
 
     def serving_environment(self) -> dict[str, str]:
         """The serving container's environment, as SageMaker's Model gets it in every mode:

@@ -136,7 +136,7 @@ class SageMakerMode(Mode):
     def preflight(self, step: str) -> None:
         self.check()
         aws.require_credentials(self.boto)
-        if step in ("prepare", "train", "deploy"):  # before prepare's uploads, for train's sake
+        if step in ("prepare", "train", "deploy", "tune", "transform"):  # before prepare's uploads
             self.role  # noqa: B018
 
     @cached_property

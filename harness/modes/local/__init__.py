@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import sys
 from functools import cached_property
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from harness import endpoint_process, model_artifact, ownership, requirements
 from harness.channels import FILE_URI, PATH
 from harness.checkpoints import Reclaim
+from harness.endpoint_process import free_port
 from harness.errors import HarnessError
 from harness.modes.base import Mode, TrainingFailed
 from harness.modes.local.job_tree import TrainingJobTree, encode_hyperparameters
@@ -58,12 +58,6 @@ def without_launcher_traceback(log: str) -> str:
     return "\n".join(kept)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class LocalMode(Mode):
     name = "local"
     reads_in_place = frozenset({PATH, FILE_URI})  # linked into /opt/ml/input/data
@@ -90,7 +84,10 @@ class LocalMode(Mode):
 
     @cached_property
     def storage(self) -> Storage:
-        return Storage.local(self.run.path / "s3" / self.config.s3.bucket / self.config.s3_prefix)
+        """Under the config's run dir (not `self.run`'s), so that a mode working beside the
+        run (`Mode.beside`) shares it."""
+        return Storage.local(self.config.run_path / "s3" / self.config.s3.bucket /
+                             self.config.s3_prefix)
 
     def describe(self) -> dict[str, str]:
         return {"session": "this machine: accelerate launch, <run_dir>/s3 for S3",

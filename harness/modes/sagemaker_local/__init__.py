@@ -67,11 +67,11 @@ class SageMakerLocalMode(Mode):
 
     def preflight(self, step: str) -> None:
         self.engine  # noqa: B018 - every step drives Docker
-        if step in ("prepare", "train", "deploy"):
+        if step in ("prepare", "train", "deploy", "tune", "transform"):
             self.s3_url  # noqa: B018 - and these need LocalStack
-        if step in ("train", "deploy"):
+        if step in ("train", "deploy", "tune", "transform"):
             docker_engine.require_image(self.engine, self.image_uri, image.BUILD_HINT)
-        if step == "train":
+        if step in ("train", "tune"):
             self._require_s3_inputs()
 
     def _require_s3_inputs(self) -> None:

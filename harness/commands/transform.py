@@ -1,0 +1,34 @@
+"""`harness transform`: a batch transform job on the trained model (or `model_data`), with the
+config's `transform:` section; each input file gets its `<file>.out`, as on SageMaker."""
+
+from harness import names
+from harness.commands.deploy import model_to_serve
+from harness.errors import ConfigError
+from harness.job import Job
+from harness.run_dir import TransformResult
+
+NO_SECTION = ("add a transform: section, e.g. transform: {data: ../data/sentiment/test.jsonl, "
+              "content_type: application/json, split_type: Line, strategy: SingleRecord, "
+              "assemble_with: Line}")
+
+
+def transform(job: Job, model_data: str | None = None) -> TransformResult:
+    """`model_data`: a model.tar.gz (path or s3:// URI) instead of the trained model."""
+    if job.config.transform is None:
+        raise ConfigError(f"{job.config.source}: no transform: section", NO_SECTION)
+    with job.step("transform"):
+        artifact, remedy = model_to_serve(job, model_data)
+        job.mode.check_model_data(artifact, remedy)
+        result = job.mode.transform(names.job_name(job.config.name), artifact)
+        job.run.save(transform=result)
+        return result
+
+
+def requests(job: Job, model_data: str | None = None) -> list[dict]:
+    """The SageMaker requests of the transform job (CreateModel, CreateTransformJob), made to
+    no one."""
+    if job.config.transform is None:
+        raise ConfigError(f"{job.config.source}: no transform: section", NO_SECTION)
+    artifact = model_data or job.config.resolve_model_data() or \
+        job.storage.model_artifact("<training-job>")
+    return job.mode.requests("transform", names.job_name(job.config.name), artifact)
