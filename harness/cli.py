@@ -245,6 +245,26 @@ def deploy_command(job, model_data, install_requirements):
     click.echo(f"endpoint {endpoint.name} is up at {endpoint.url}, serving {endpoint.model_data}")
 
 
+@main.command("tune")
+@click.option("--dry-run", "requests_only", is_flag=True,
+              help="Print the SageMaker API requests of the tuning job, and stop.")
+@job_options
+@changes_the_run
+@spends_money
+def tune_command(job, requests_only):
+    """Run a hyperparameter tuning job (the config's tuning: section); deploy then serves
+    the best training job."""
+    from harness.commands import tune
+
+    if requests_only:
+        show_requests(tune.requests(job))
+        return
+    result = tune.tune(job, announce)
+    click.echo(result.table)
+    click.echo(f"best training job: {result.best_training_job} (* above); "
+               f"`harness deploy` serves it\nleaderboard plot: {result.plot}")
+
+
 def show_requests(requests: list[dict]) -> None:
     for request in requests:
         click.secho(request["operation"], bold=True)

@@ -439,6 +439,8 @@ class JobConfig(Strict):
     entry_point: str = "train.py"
     run_dir: str | None = None
     source: Path = Field(default=Path("."), exclude=True)  # the YAML file, for relative paths
+    # The (key, value) overrides it was loaded with: with `source`, how to load it again.
+    overrides: tuple[tuple[str, Any], ...] = Field(default=(), exclude=True)
 
     @field_validator("name")
     @classmethod
@@ -589,10 +591,12 @@ def load_config(path: str | Path | None,
     else:
         path = Path(path)
         data = _read(path)
-    for key, value, shown in _overrides(overrides):
+    given = _overrides(overrides)
+    for key, value, shown in given:
         _apply_override(data, key, value, shown)
     try:
-        config = JobConfig.model_validate({**data, "source": path.resolve()})
+        config = JobConfig.model_validate({**data, "source": path.resolve(),
+                                           "overrides": tuple((k, v) for k, v, _ in given)})
     except ValidationError as e:
         raise _invalid(path, e) from None
     if config.dataset and not config.model:

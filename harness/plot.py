@@ -115,3 +115,34 @@ def _one_evaluation(ax, evaluation: dict) -> None:
     ax.bar_label(bars, labels=[f"{v:.4f}" for v in values], padding=3)
     ax.set(title=f"Eval metrics (one evaluation, step {evaluation['step']})", xlim=(0, 1.15))
     ax.invert_yaxis()
+
+
+def tuning_objectives(trials: list[tuple[int, str, list[float]]], metric: str,
+                      best: int | None, target: Path) -> Path:
+    """A tuning job's leaderboard: each trial's final objective (the best one starred, a
+    trial without a value left out), and each trial's objective per value it emitted.
+    `trials`: (number, status, objective values)."""
+    plt = load_pyplot()
+    fig, (finals, series) = plt.subplots(1, 2, figsize=(11, 4))
+    colours = {"Completed": "tab:blue", "Stopped": "tab:orange", "Failed": "tab:red"}
+    for number, status, values in trials:
+        if values:
+            finals.scatter(number, values[-1], color=colours.get(status, "tab:gray"),
+                           marker="*" if number == best else "o", s=220 if number == best else 40,
+                           zorder=3)
+            series.plot(range(1, len(values) + 1), values, marker="o",
+                        linewidth=2.5 if number == best else 1,
+                        label=f"trial {number}{' (best)' if number == best else ''} {status}")
+    finals.set_title(f"final {metric} per trial (star: best)")
+    finals.set_xlabel("trial")
+    finals.set_xticks([number for number, *_ in trials])
+    finals.set_ylabel(metric)
+    series.set_title(f"{metric} per value emitted")
+    series.set_xlabel("value (evaluation)")
+    series.xaxis.get_major_locator().set_params(integer=True)
+    if any(values for *_, values in trials):
+        series.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(target, dpi=100)
+    plt.close(fig)
+    return target

@@ -206,9 +206,11 @@ class Mode(ABC):
             return self.s3_storage(location)
         return Storage.local(Path(self.transform_uri(location)))
 
-    def tune(self, job_name: str, announce: Callable[[str], None]) -> TuningResult:
-        """Run tuning job `job_name` (the config's `tuning:`). Here: the search is Optuna's,
-        and each trial a training job of this mode (`harness.tuning`)."""
+    def tune(self, job_name: str,
+             announce: Callable[[str], None]) -> tuple[TuningResult, TrainingResult]:
+        """Run tuning job `job_name` (the config's `tuning:`) on the prepared channels; the
+        job and its best training job. Here: the search is Optuna's, and each trial a
+        training job of this mode (`harness.tuning`)."""
         from harness import tuning
 
         return tuning.run(self, job_name, announce)

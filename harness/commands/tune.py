@@ -1,0 +1,31 @@
+"""`harness tune`: a hyperparameter tuning job over the config's `tuning:` ranges; the best
+training job becomes the run's trained model, so `harness deploy` serves it."""
+
+from collections.abc import Callable
+
+from harness import names
+from harness.commands.prepare import prepare
+from harness.errors import ConfigError
+from harness.job import Job
+from harness.run_dir import Prepared, TuningResult
+
+NO_SECTION = ("add a tuning: section, e.g. tuning: {objective_metric_name: eval_loss, "
+              "objective_type: Minimize, max_jobs: 4, max_parallel_jobs: 2, "
+              "hyperparameter_ranges: {learning_rate: {type: continuous, min_value: 1.0e-5, "
+              "max_value: 1.0e-4, scaling_type: Logarithmic}}}")
+
+
+def tune(job: Job, announce: Callable[[str], None] = print) -> TuningResult:
+    if job.config.tuning is None:
+        raise ConfigError(f"{job.config.source}: no tuning: section", NO_SECTION)
+    if job.config.dataset and job.run.get(Prepared) is None:
+        announce("prepare")
+        prepare(job)
+    with job.step("tune"):
+        result, training = job.mode.tune(names.job_name(job.config.name), announce)
+        best = next(t for t in result.trials if t["training_job"] == result.best_training_job)
+        job.run.save(tuning=result, training=training,
+                     metrics=best.get("metrics") or {result.objective_metric_name:
+                                                     best["objective"]},
+                     metric_names=[d.Name for d in job.config.metric_definitions], plot=None)
+        return result
