@@ -186,15 +186,9 @@ reclaim_option = click.option(
 def run_command(job, requests_only, interrupt_after, install_requirements):
     """The whole flow: prepare (with a dataset), train, deploy, predict, delete."""
     if requests_only:
-        from harness.commands.dry_run import UPLOADS, dry_run
+        from harness.commands.dry_run import dry_run
 
-        for request in dry_run(job):
-            params = request["params"]
-            if request["operation"] in UPLOADS:  # one line each: there may be many
-                click.echo(f"{request['operation']} s3://{params['Bucket']}/{params['Key']}")
-            else:
-                click.secho(request["operation"], bold=True)
-                click.echo(json.dumps(params, indent=2, default=str))
+        show_requests(dry_run(job))
         return
     from harness.commands.run import run
 
@@ -266,9 +260,16 @@ def tune_command(job, requests_only):
 
 
 def show_requests(requests: list[dict]) -> None:
+    """A dry run's requests: each upload on a line (there may be many), each create whole."""
+    from harness.commands.dry_run import UPLOADS
+
     for request in requests:
-        click.secho(request["operation"], bold=True)
-        click.echo(json.dumps(request["params"], indent=2, default=str))
+        params = request["params"]
+        if request["operation"] in UPLOADS:
+            click.echo(f"{request['operation']} s3://{params['Bucket']}/{params['Key']}")
+        else:
+            click.secho(request["operation"], bold=True)
+            click.echo(json.dumps(params, indent=2, default=str))
 
 
 @main.command("transform")

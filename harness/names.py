@@ -17,6 +17,7 @@ import time
 
 SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
 MAX_SAGEMAKER_NAME = 63
+MAX_TUNING_JOB_NAME = 32  # SageMaker's limit for tuning jobs
 JOB_SUFFIX_LENGTH = len("-2024-01-31-23-59-59-999")
 ENDPOINT_SUFFIX = "-endpoint"
 MODEL_SUFFIX = "-endpoint-model"
@@ -25,9 +26,9 @@ HASH_LENGTH = 6
 ROLE_ARN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$")
 
 
-def fit(base: str, suffix_length: int) -> str:
-    """`base`, shortened if needed so that a suffix of `suffix_length` still fits in 63."""
-    room = MAX_SAGEMAKER_NAME - suffix_length
+def fit(base: str, suffix_length: int, limit: int = MAX_SAGEMAKER_NAME) -> str:
+    """`base`, shortened if needed so that a suffix of `suffix_length` still fits in `limit`."""
+    room = limit - suffix_length
     if len(base) <= room:
         return base
     digest = hashlib.sha256(base.encode()).hexdigest()[:HASH_LENGTH]
@@ -39,6 +40,12 @@ def job_name(base: str) -> str:
     now = time.time()
     stamp = f"{time.strftime('%Y-%m-%d-%H-%M-%S', time.gmtime(now))}-{int(now * 1000) % 1000:03d}"
     return f"{fit(base, JOB_SUFFIX_LENGTH)}-{stamp}"
+
+
+def tuning_job_name(base: str) -> str:
+    """`base-YYMMDD-HHMMSS`, within a tuning job's 32 characters (the SDK's short names)."""
+    stamp = time.strftime("%y%m%d-%H%M%S", time.gmtime())
+    return f"{fit(base, len(stamp) + 1, MAX_TUNING_JOB_NAME)}-{stamp}"
 
 
 def endpoint_name(base: str) -> str:

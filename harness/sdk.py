@@ -86,6 +86,9 @@ def _answers(bucket: str, region: str) -> dict[str, dict]:
         "CreateModel": {"ModelArn": f"{arn}:model/dry-run"},
         "CreateEndpointConfig": {"EndpointConfigArn": f"{arn}:endpoint-config/dry-run"},
         "CreateEndpoint": {"EndpointArn": f"{arn}:endpoint/dry-run"},
+        "CreateHyperParameterTuningJob": {
+            "HyperParameterTuningJobArn": f"{arn}:hyper-parameter-tuning-job/dry-run"},
+        "CreateTransformJob": {"TransformJobArn": f"{arn}:transform-job/dry-run"},
     }
 
 

@@ -4,19 +4,29 @@ from harness import channels
 from harness.commands.prepare import store_channels
 from harness.job import Job
 
-SHOWN = ("CreateTrainingJob", "CreateModel", "CreateEndpointConfig", "CreateEndpoint")
+SHOWN = ("CreateTrainingJob", "CreateModel", "CreateEndpointConfig", "CreateEndpoint",
+         "CreateHyperParameterTuningJob", "CreateTransformJob")
 UPLOADS = ("PutObject", "CreateMultipartUpload")
 
 
-def dry_run(job: Job) -> list[dict]:
-    """The run's SageMaker requests and S3 uploads (prepare's channels, the config's local
-    inputs, the SDK's code), in the order the run would make them."""
+def stored(job: Job):
+    """What stores the job's channels into a (recording) storage, as prepare and train do."""
 
     def store(storage) -> dict[str, str]:
         prepared = store_channels(job.config, storage).channels if job.config.dataset else {}
         return channels.staged(job.config, storage, job.mode.reads_in_place, prepared)
 
-    calls = job.mode.dry_run(store, job.hyperparameters())
+    return store
+
+
+def dry_run(job: Job) -> list[dict]:
+    """The run's SageMaker requests and S3 uploads (prepare's channels, the config's local
+    inputs, the SDK's code), in the order the run would make them."""
+    return shown(job.mode.dry_run(stored(job), job.hyperparameters()))
+
+
+def shown(calls: list[dict]) -> list[dict]:
+    """The requests a dry run shows: the uploads (bucket and key) and the creates."""
     return [{"operation": c["operation"],
              "params": ({"Bucket": c["params"]["Bucket"], "Key": c["params"]["Key"]}
                         if c["operation"] in UPLOADS else c["params"])}

@@ -3,9 +3,10 @@ config's `transform:` section; each input file gets its `<file>.out`, as on Sage
 
 from harness import names
 from harness.commands.deploy import model_to_serve
+from harness.commands.dry_run import shown
 from harness.errors import ConfigError
 from harness.job import Job
-from harness.run_dir import TransformResult
+from harness.run_dir import TrainingResult, TransformResult
 
 NO_SECTION = ("add a transform: section, e.g. transform: {data: ../data/sentiment/test.jsonl, "
               "content_type: application/json, split_type: Line, strategy: SingleRecord, "
@@ -29,6 +30,8 @@ def requests(job: Job, model_data: str | None = None) -> list[dict]:
     no one."""
     if job.config.transform is None:
         raise ConfigError(f"{job.config.source}: no transform: section", NO_SECTION)
+    trained = job.run.get(TrainingResult)
     artifact = model_data or job.config.resolve_model_data() or \
-        job.storage.model_artifact("<training-job>")
-    return job.mode.requests("transform", names.job_name(job.config.name), artifact)
+        (trained.model_artifact if trained else
+         f"{job.config.s3_root}/<training-job>/output/model.tar.gz")
+    return shown(job.mode.transform_requests(names.job_name(job.config.name), artifact))

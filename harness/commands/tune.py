@@ -3,7 +3,8 @@ training job becomes the run's trained model, so `harness deploy` serves it."""
 
 from collections.abc import Callable
 
-from harness import names
+from harness import channels, names
+from harness.commands.dry_run import shown, stored
 from harness.commands.prepare import prepare
 from harness.errors import ConfigError
 from harness.job import Job
@@ -15,6 +16,20 @@ NO_SECTION = ("add a tuning: section, e.g. tuning: {objective_metric_name: eval_
               "max_value: 1.0e-4, scaling_type: Logarithmic}}}")
 
 
+def staged_channels(job: Job) -> dict[str, str]:
+    prepared = job.run.require(Prepared).channels if job.config.dataset else {}
+    return channels.staged(job.config, job.storage, job.mode.reads_in_place, prepared)
+
+
+def requests(job: Job) -> list[dict]:
+    """The SageMaker requests of the tuning job (the uploads, CreateHyperParameterTuningJob),
+    made to no one."""
+    if job.config.tuning is None:
+        raise ConfigError(f"{job.config.source}: no tuning: section", NO_SECTION)
+    return shown(job.mode.tune_requests(names.tuning_job_name(job.config.name), stored(job),
+                                        job.hyperparameters()))
+
+
 def tune(job: Job, announce: Callable[[str], None] = print) -> TuningResult:
     if job.config.tuning is None:
         raise ConfigError(f"{job.config.source}: no tuning: section", NO_SECTION)
@@ -22,7 +37,9 @@ def tune(job: Job, announce: Callable[[str], None] = print) -> TuningResult:
         announce("prepare")
         prepare(job)
     with job.step("tune"):
-        result, training = job.mode.tune(names.job_name(job.config.name), announce)
+        found = staged_channels(job)
+        result, training = job.mode.tune(names.tuning_job_name(job.config.name), found,
+                                         job.hyperparameters(), announce)
         best = next(t for t in result.trials if t["training_job"] == result.best_training_job)
         job.run.save(tuning=result, training=training,
                      metrics=best.get("metrics") or {result.objective_metric_name:

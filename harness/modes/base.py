@@ -121,8 +121,7 @@ class Mode(ABC):
         stores the job's channels into the storage it is given, as `prepare` and `train` do,
         and returns them (channel -> URI); its uploads are requests too
         ({service, operation, params})."""
-        raise HarnessError(f"--dry-run prints real SageMaker's requests; {self.name!r} makes none",
-                           "use --mode sagemaker --dry-run")
+        raise self.no_requests()
 
     @abstractmethod
     def train(self, job_name: str, channels: dict[str, str], hyperparameters: dict[str, Any],
@@ -206,20 +205,28 @@ class Mode(ABC):
             return self.s3_storage(location)
         return Storage.local(Path(self.transform_uri(location)))
 
-    def tune(self, job_name: str,
+    def tune(self, job_name: str, channels: dict[str, str], hyperparameters: dict[str, Any],
              announce: Callable[[str], None]) -> tuple[TuningResult, TrainingResult]:
-        """Run tuning job `job_name` (the config's `tuning:`) on the prepared channels; the
-        job and its best training job. Here: the search is Optuna's, and each trial a
-        training job of this mode (`harness.tuning`)."""
+        """Run tuning job `job_name` (the config's `tuning:`) on these channels, with
+        `hyperparameters` as the static ones; the job and its best training job. Here: the
+        search is Optuna's, and each trial is `harness train` in this mode, which stages the
+        channels and hyperparameters itself (`harness.tuning`)."""
         from harness import tuning
 
         return tuning.run(self, job_name, announce)
 
-    def requests(self, step: str, job_name: str, model_data: str | None = None) -> list[dict]:
-        """The cloud API requests `harness <step> --dry-run` shows (`tune`, `transform`),
-        made to no one."""
-        raise HarnessError(f"--dry-run prints real SageMaker's requests; {self.name!r} makes none",
-                           "use --mode sagemaker --dry-run")
+    def tune_requests(self, job_name: str, store: Callable[[Storage], dict[str, str]],
+                      hyperparameters: dict[str, Any]) -> list[dict]:
+        """The requests of tuning job `job_name`, made to no one (`store`: as in `dry_run`)."""
+        raise self.no_requests()
+
+    def transform_requests(self, job_name: str, model_data: str) -> list[dict]:
+        """The requests of transform job `job_name` on `model_data`, made to no one."""
+        raise self.no_requests()
+
+    def no_requests(self) -> HarnessError:
+        return HarnessError(f"--dry-run prints real SageMaker's requests; {self.name!r} makes "
+                            "none", "use --mode sagemaker --dry-run")
 
     def serving_environment(self) -> dict[str, str]:
         """The serving container's environment, as SageMaker's Model gets it in every mode:

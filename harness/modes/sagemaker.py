@@ -11,13 +11,14 @@ import contextlib
 import os
 from collections.abc import Callable
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from harness import aws, names
 from harness.errors import HarnessError, StepError, warn
 from harness.modes.base import Mode, SdkSession, TrainingFailed
 from harness.process import stdout_copied_to
-from harness.run_dir import Endpoint, TrainingResult
+from harness.run_dir import Endpoint, TrainingResult, TransformResult, TuningResult
 from harness.sdk import (ACCOUNT, estimator_arguments, estimator_class, interrupts_kept,
                          quiet_sdk, recording_session, serving_model, user_config)
 from harness.storage import RecordingStorage, Storage
@@ -206,13 +207,14 @@ class SageMakerMode(Mode):
             **self.estimator_arguments(hyperparameters), **checkpoints,
             sagemaker_session=self.session)
 
-    def model(self, model_data: str):
-        """The Model of `model_data` (already holding the inference code) and its environment."""
+    def model(self, model_data: str, name: str | None = None):
+        """The Model of `model_data` (already holding the inference code) and its environment;
+        `name`: the model's, else the endpoint's model."""
         versions = self.settings.inference_versions
         return serving_model(self.config.framework, framework_version=versions.pytorch_version,
                              py_version=versions.py_version, model_data=model_data,
                              image_uri=self.inference_image(), role=self.role,
-                             env=self.serving_environment(), name=self.model_name,
+                             env=self.serving_environment(), name=name or self.model_name,
                              sagemaker_session=self.session)
 
     def train(self, job_name: str, channels: dict[str, str], hyperparameters: dict[str, Any],
@@ -316,6 +318,127 @@ class SageMakerMode(Mode):
                     raise StepError(f"deleting {value} failed: {e}",
                                     f"delete it by hand: {self.delete_command()}") from None
 
+    def tuner(self, hyperparameters: dict[str, Any], job_name: str):
+        """The SDK's HyperparameterTuner of the config's `tuning:`, on the training estimator
+        (the tuned hyperparameters left out of its static ones, as the SDK leaves them out)."""
+        from sagemaker.tuner import (CategoricalParameter, ContinuousParameter,
+                                     HyperparameterTuner, IntegerParameter)
+
+        tuning = self.config.tuning
+        ranges = {}
+        for name, r in tuning.hyperparameter_ranges.items():
+            if r.type == "categorical":
+                ranges[name] = CategoricalParameter(r.values)
+            elif r.type == "integer":
+                ranges[name] = IntegerParameter(int(r.min_value), int(r.max_value),
+                                                scaling_type=r.scaling_type)
+            else:
+                ranges[name] = ContinuousParameter(r.min_value, r.max_value,
+                                                   scaling_type=r.scaling_type)
+        static = {k: v for k, v in hyperparameters.items() if k not in ranges}
+        return HyperparameterTuner(
+            self.estimator(static, job_name), tuning.objective_metric_name, ranges,
+            metric_definitions=[d.model_dump() for d in self.config.metric_definitions],
+            strategy=tuning.strategy, objective_type=tuning.objective_type,
+            max_jobs=tuning.max_jobs, max_parallel_jobs=tuning.max_parallel_jobs,
+            early_stopping_type=tuning.early_stopping_type, random_seed=tuning.random_seed)
+
+    def tune(self, job_name: str, channels: dict[str, str], hyperparameters: dict[str, Any],
+             announce) -> tuple[TuningResult, TrainingResult]:
+        from botocore.exceptions import ClientError
+
+        tuner = self.tuner(hyperparameters, job_name)
+        try:
+            with interrupts_kept():
+                tuner.fit(channels, job_name=job_name, wait=False)
+                announce(f"tuning job {job_name} started; waiting for its {tuner.max_jobs} "
+                         "training jobs")
+                tuner.wait()
+        except ClientError as e:
+            raise refused(e, f"tuning job {job_name}") from None
+        except KeyboardInterrupt:  # its training jobs keep costing money
+            self.session.sagemaker_client.stop_hyper_parameter_tuning_job(
+                HyperParameterTuningJobName=job_name)
+            warn(f"stopped tuning job {job_name} (and so its training jobs)")
+            raise
+        tuning = self.config.tuning
+        summaries = self.session.sagemaker_client.list_training_jobs_for_hyper_parameter_tuning_job(
+            HyperParameterTuningJobName=job_name, MaxResults=100)["TrainingJobSummaries"]
+        trials = [{"number": n, "training_job": t["TrainingJobName"],
+                   "hyperparameters": t["TunedHyperParameters"], "status": t["TrainingJobStatus"],
+                   "objective": t.get("FinalHyperParameterTuningJobObjectiveMetric", {}).get(
+                       "Value"), "failure": t.get("FailureReason")}
+                  for n, t in enumerate(sorted(summaries, key=lambda t: t["CreationTime"]), 1)]
+        best = tuner.best_training_job()
+        return (TuningResult(job_name, tuning.objective_metric_name, tuning.objective_type,
+                             trials, best), self.trained(best))
+
+    def tune_requests(self, job_name: str, store: Callable[[Storage], dict[str, str]],
+                      hyperparameters: dict[str, Any]) -> list[dict]:
+        rehearsal, calls = self.rehearsal()
+        channels = store(rehearsal.storage)
+        rehearsal.tuner(hyperparameters, job_name).fit(channels, job_name=job_name, wait=False)
+        return self._uploads(rehearsal) + calls
+
+    def transformer(self, job_name: str, model_data: str):
+        """The SDK's Transformer of the config's `transform:`, on a model of its own (named
+        as the job), and the input's S3 URI (a local input is uploaded next to the output)."""
+        spec = self.config.transform
+        output = self.transform_uri(spec.output_path) if spec.output_path else \
+            self.storage.uri(job_name)
+        data = self.transform_uri(spec.data)
+        if not data.startswith("s3://"):
+            data = self.storage.put(Path(data), self.storage.uri(job_name + "-input",
+                                                                 Path(data).name))
+        model = self.model(self.stage_model(model_data), name=job_name)
+        transformer = model.transformer(
+            instance_count=1, instance_type=self.settings.inference_instance_type,
+            strategy=spec.strategy, assemble_with=spec.assemble_with, output_path=output,
+            accept=spec.accept, max_concurrent_transforms=spec.max_concurrent_transforms,
+            max_payload=spec.max_payload_mb)
+        return transformer, data
+
+    def _start_transform(self, job_name: str, model_data: str, wait: bool):
+        spec = self.config.transform
+        transformer, data = self.transformer(job_name, model_data)
+        transformer.transform(data, content_type=spec.content_type, split_type=spec.split_type,
+                              job_name=job_name, input_filter=spec.input_filter,
+                              output_filter=spec.output_filter, join_source=spec.join_source,
+                              wait=wait, logs=False)
+        return transformer
+
+    def transform(self, job_name: str, model_data: str) -> TransformResult:
+        from botocore.exceptions import ClientError
+        from sagemaker.exceptions import UnexpectedStatusException
+
+        try:
+            with interrupts_kept():
+                transformer = self._start_transform(job_name, model_data, wait=True)
+        except UnexpectedStatusException as e:
+            raise StepError(f"transform job {job_name} failed: {e}", "its log is in "
+                            "CloudWatch, log group /aws/sagemaker/TransformJobs") from None
+        except ClientError as e:
+            raise refused(e, f"transform job {job_name}") from None
+        except KeyboardInterrupt:
+            self.session.sagemaker_client.stop_transform_job(TransformJobName=job_name)
+            warn(f"stopped transform job {job_name}")
+            raise
+        output = transformer.output_path.rstrip("/")
+        found = self.transform_storage(output).fs.find(output)
+        return TransformResult(job_name, output, [f"s3://{key}" for key in found
+                                                  if key.endswith(".out")])
+
+    def transform_requests(self, job_name: str, model_data: str) -> list[dict]:
+        rehearsal, calls = self.rehearsal()
+        rehearsal._start_transform(job_name, model_data, wait=False)
+        return self._uploads(rehearsal) + calls
+
+    @staticmethod
+    def _uploads(rehearsal: SageMakerMode) -> list[dict]:
+        return [{"service": "s3", "operation": "PutObject",
+                 "params": dict(zip(("Bucket", "Key"), uri.removeprefix("s3://").split("/", 1)))}
+                for uri in rehearsal.storage.uploads]
+
     def cost_estimate(self) -> str:
         s = self.settings
         prices = s.hourly_prices_usd
@@ -369,9 +492,7 @@ class SageMakerMode(Mode):
                 hyperparameters: dict[str, Any]) -> list[dict]:
         rehearsal, calls = self.rehearsal()
         channels = store(rehearsal.storage)
-        uploads = [{"service": "s3", "operation": "PutObject",
-                    "params": dict(zip(("Bucket", "Key"), uri.removeprefix("s3://").split("/", 1)))}
-                   for uri in rehearsal.storage.uploads]
+        uploads = self._uploads(rehearsal)
         rehearsal.plan(channels, hyperparameters)
         return uploads + calls
 
