@@ -269,7 +269,8 @@ def best(trials: list[Trial], objective_type: str) -> Trial | None:
 def leaderboard(trials: list[Trial], tuning: TuningConfig, winner: Trial | None) -> str:
     """The trials, best first (completed by objective, then the others), the best marked."""
     sign = 1 if tuning.objective_type == "Minimize" else -1
-    ranked = sorted(trials, key=lambda t: (t.status != COMPLETED, sign * (t.objective or 0)))
+    ranked = sorted(trials, key=lambda t: (t.status != COMPLETED, t.objective is None,
+                                           sign * (t.objective or 0), t.number))
     names = list(tuning.hyperparameter_ranges)
     header = ["", "trial", "status", tuning.objective_metric_name, *names, "time", "training job"]
     rows = [["*" if t is winner else "", str(t.number), t.status,
