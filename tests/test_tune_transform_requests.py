@@ -1,0 +1,133 @@
+"""`sagemaker` mode's tuning and transform jobs at the API-request level: the SDK's
+HyperparameterTuner and Transformer, each request validated by botocore's Stubber against the
+SageMaker service model. No AWS call, no credentials."""
+
+from botocore.stub import ANY
+
+from harness.job import Job
+from tests.conftest import write_config
+from tests.test_sagemaker_requests import ROLE, Matches, cli, guide, printed_request, stubbed_mode
+
+TUNING = ("tuning={objective_metric_name: eval_loss, objective_type: Minimize, "
+          "strategy: Random, random_seed: 7, max_jobs: 4, max_parallel_jobs: 2, "
+          "early_stopping_type: Auto, hyperparameter_ranges: {"
+          "learning_rate: {type: continuous, min_value: 1.0e-5, max_value: 1.0e-3, "
+          "scaling_type: Logarithmic}, "
+          "train_batch_size: {type: integer, min_value: 8, max_value: 32}, "
+          "optim: {type: categorical, values: [adamw_torch, sgd]}}}")
+TRANSFORM = ("transform={data: 's3://my-bucket/in/', content_type: text/csv, accept: text/csv, "
+             "split_type: Line, strategy: MultiRecord, assemble_with: Line, max_payload_mb: 4, "
+             "max_concurrent_transforms: 2, input_filter: '$[1:]', join_source: Input, "
+             "output_filter: '$[0,-1]'}")
+IMAGE = ("763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-training:"
+         "2.8.0-transformers4.56.2-gpu-py312-cu129-ubuntu22.04")
+ARN = "arn:aws:sagemaker:us-east-1:111122223333:x"
+
+
+def test_tuning_job_request(tmp_path):
+    config = guide(tmp_path, TUNING)
+    mode, stub = stubbed_mode(config, "us-east-1")
+    prefix = config.s3_root
+    channels = {split: f"{prefix}/data/{split}" for split in ("train", "test")}
+    # The tuned keys leave the static ones (learning_rate was 5e-5 in the config); the
+    # categorical values are JSON-quoted, as the SDK quotes them for framework estimators.
+    static = {"epochs": "1", "eval_batch_size": "64", "warmup_steps": "500",
+              "model_name": '"distilbert-base-uncased"', "sagemaker_submit_directory": ANY,
+              "sagemaker_program": '"train.py"', "sagemaker_container_log_level": "20",
+              "sagemaker_job_name": ANY, "sagemaker_region": '"us-east-1"',
+              "sagemaker_torch_distributed_enabled": "true",
+              "sagemaker_instance_type": '"ml.p3.2xlarge"',
+              "sagemaker_estimator_class_name": '"HuggingFace"',
+              "sagemaker_estimator_module": '"sagemaker.huggingface.estimator"'}
+    stub.add_response("create_hyper_parameter_tuning_job",
+                      {"HyperParameterTuningJobArn": ARN}, {
+        "HyperParameterTuningJobName": "imdb-tune-1",
+        "HyperParameterTuningJobConfig": {
+            "Strategy": "Random", "RandomSeed": 7, "TrainingJobEarlyStoppingType": "Auto",
+            "ResourceLimits": {"MaxNumberOfTrainingJobs": 4, "MaxParallelTrainingJobs": 2},
+            "HyperParameterTuningJobObjective": {"Type": "Minimize", "MetricName": "eval_loss"},
+            "ParameterRanges": {
+                "ContinuousParameterRanges": [{"Name": "learning_rate", "MinValue": "1e-05",
+                                               "MaxValue": "0.001",
+                                               "ScalingType": "Logarithmic"}],
+                "IntegerParameterRanges": [{"Name": "train_batch_size", "MinValue": "8",
+                                            "MaxValue": "32", "ScalingType": "Auto"}],
+                "CategoricalParameterRanges": [{"Name": "optim",
+                                                "Values": ['"adamw_torch"', '"sgd"']}]}},
+        "TrainingJobDefinition": {
+            "StaticHyperParameters": static, "RoleArn": ROLE,
+            "OutputDataConfig": {"S3OutputPath": prefix},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 14400},
+            "HyperParameterTuningResourceConfig": {"InstanceCount": 1,
+                                                   "InstanceType": "ml.p3.2xlarge",
+                                                   "VolumeSizeInGB": 30},
+            "AlgorithmSpecification": {
+                "TrainingInputMode": "File", "TrainingImage": IMAGE,
+                "MetricDefinitions": [d.model_dump() for d in config.metric_definitions]},
+            "InputDataConfig": [{"DataSource": {"S3DataSource": {
+                "S3DataType": "S3Prefix", "S3Uri": uri,
+                "S3DataDistributionType": "FullyReplicated"}}, "ChannelName": name}
+                for name, uri in channels.items()]}})
+    with stub:
+        mode.tuner(Job(config, mode).hyperparameters(), "imdb-tune-1").fit(
+            channels, job_name="imdb-tune-1", wait=False)
+    stub.assert_no_pending_responses()
+
+
+def test_transform_job_requests(tmp_path):
+    config = guide(tmp_path, TRANSFORM)
+    mode, stub = stubbed_mode(config, "us-east-1")
+    model_data = f"{config.s3_root}/job/output/model.tar.gz"
+    name = "imdb-distilbert-2026-11-29-12-00-00-000"
+    stub.add_response("create_model", {"ModelArn": ARN}, {
+        "ModelName": name, "ExecutionRoleArn": ROLE,
+        "PrimaryContainer": {"Image": Matches(r".*/huggingface-pytorch-inference:.*"),
+                             "Environment": ANY, "ModelDataUrl": model_data}})
+    stub.add_response("create_transform_job", {"TransformJobArn": ARN}, {
+        "TransformJobName": name, "ModelName": name,
+        "TransformInput": {"DataSource": {"S3DataSource": {
+            "S3DataType": "S3Prefix", "S3Uri": "s3://my-bucket/in/"}},
+            "ContentType": "text/csv", "SplitType": "Line"},
+        "TransformOutput": {"S3OutputPath": f"{config.s3_root}/{name}",
+                            "AssembleWith": "Line", "Accept": "text/csv"},
+        "TransformResources": {"InstanceCount": 1, "InstanceType": "ml.g4dn.xlarge"},
+        "BatchStrategy": "MultiRecord", "MaxConcurrentTransforms": 2, "MaxPayloadInMB": 4,
+        "DataProcessing": {"InputFilter": "$[1:]", "OutputFilter": "$[0,-1]",
+                           "JoinSource": "Input"}})
+    with stub:
+        mode._start_transform(name, model_data, wait=False)
+    stub.assert_no_pending_responses()
+
+
+def test_dry_runs_print_both_requests_without_credentials(tmp_path):
+    reviews = tmp_path / "reviews.jsonl"
+    reviews.write_text('{"inputs": "great"}\n')
+    config = write_config(tmp_path, modes={"sagemaker": {"role": ROLE, "region": "eu-west-1"}},
+                          tuning={"objective_metric_name": "eval_accuracy", "max_jobs": 3,
+                                  "hyperparameter_ranges": {"learning_rate": {
+                                      "type": "continuous", "min_value": 1e-5,
+                                      "max_value": 1e-4}}},
+                          transform={"data": str(reviews), "content_type": "application/json",
+                                     "split_type": "Line", "strategy": "SingleRecord"})
+    tune = cli("tune", "-c", str(config), "--mode", "sagemaker", "--dry-run")
+    assert tune.returncode == 0, tune.stderr
+    request = printed_request(tune.stdout, "CreateHyperParameterTuningJob")
+    assert len(request["HyperParameterTuningJobName"]) <= 32
+    assert request["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"] == {
+        "Type": "Maximize", "MetricName": "eval_accuracy"}
+    assert "PutObject s3://harness-artifacts/" in tune.stdout  # prepare's channels
+    transform = cli("transform", "-c", str(config), "--mode", "sagemaker", "--dry-run")
+    assert transform.returncode == 0, transform.stderr
+    job = printed_request(transform.stdout, "CreateTransformJob")
+    uploaded = job["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
+    assert uploaded.endswith("-input/reviews.jsonl")  # the local input goes to S3 first
+    assert f"PutObject {uploaded}" in transform.stdout
+    assert job["BatchStrategy"] == "SingleRecord"
+    assert not (tmp_path / "run").exists()
+
+
+def test_emulated_modes_have_no_dry_run(tmp_path):
+    config = write_config(tmp_path, transform={"data": "x.jsonl"})
+    result = cli("transform", "-c", str(config), "--dry-run")
+    assert result.returncode == 1
+    assert "use --mode sagemaker --dry-run" in result.stderr
