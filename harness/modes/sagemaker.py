@@ -350,7 +350,7 @@ class SageMakerMode(Mode):
         tuner = self.tuner(hyperparameters, job_name)
         try:
             with interrupts_kept():
-                tuner.fit(channels, job_name=job_name, wait=False)
+                tuner.fit(channels or None, job_name=job_name, wait=False)
                 announce(f"tuning job {job_name} started; waiting for its {tuner.max_jobs} "
                          "training jobs")
                 tuner.wait()
@@ -377,7 +377,8 @@ class SageMakerMode(Mode):
                       hyperparameters: dict[str, Any]) -> list[dict]:
         rehearsal, calls = self.rehearsal()
         channels = store(rehearsal.storage)
-        rehearsal.tuner(hyperparameters, job_name).fit(channels, job_name=job_name, wait=False)
+        rehearsal.tuner(hyperparameters, job_name).fit(channels or None, job_name=job_name,
+                                                        wait=False)
         return self._uploads(rehearsal) + calls
 
     def transformer(self, job_name: str, model_data: str):
