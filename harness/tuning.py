@@ -17,15 +17,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from harness import metrics
-from harness.config import ParameterRange, TuningConfig
+from harness.config import JobConfig, ParameterRange, TuningConfig
 from harness.errors import HarnessError, StepError
 from harness.run_dir import Prepared, RunDir, TrainingResult, TuningResult
-
-if TYPE_CHECKING:
-    from harness.modes.base import Mode
 
 POLL_S = 1.0
 STOP_GRACE_S = 90  # a stopped trial's own clean-up (containers included)
@@ -112,15 +109,19 @@ class Trial:
 
 
 class Search:
-    def __init__(self, mode: Mode, job_name: str, announce: Callable[[str], None]):
+    """The trials of one tuning job of `config`, each `harness train --mode <mode>`; `run`:
+    the tuning job's own run dir (its prepared channels)."""
+
+    def __init__(self, config: JobConfig, mode: str, run: RunDir,
+                 announce: Callable[[str], None]):
         import optuna
 
+        self.config = config
         self.mode = mode
-        self.config = mode.config
-        self.tuning: TuningConfig = mode.config.tuning
-        self.job_name = job_name
+        self.run_dir = run
+        self.tuning: TuningConfig = config.tuning
         self.announce = announce
-        self.folder = mode.run.path / "tuning"
+        self.folder = run.path / "tuning"
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         direction = "minimize" if self.tuning.objective_type == "Minimize" else "maximize"
         self.study = optuna.create_study(direction=direction, sampler=sampler(self.tuning))
@@ -128,7 +129,7 @@ class Search:
         self.trials: list[Trial] = []
         self.parallel = min(self.tuning.max_parallel_jobs, os.cpu_count() or 1)
 
-    def run(self) -> list[Trial]:
+    def trials_run(self) -> list[Trial]:
         if not self.config.source.is_file():
             raise HarnessError("tune runs each trial from the config file", "pass -c FILE")
         if self.parallel < self.tuning.max_parallel_jobs:
@@ -161,9 +162,9 @@ class Search:
                                                     asked.params),
                       self.folder / name, optuna_trial=asked)
         trial.folder.mkdir(parents=True, exist_ok=True)
-        run = RunDir(trial.folder, self.mode.name)
+        run = RunDir(trial.folder, self.mode)
         (trial.folder / "train.log").unlink(missing_ok=True)
-        prepared = self.mode.run.get(Prepared)
+        prepared = self.run_dir.get(Prepared)
         run.save(prepared=prepared, training=None)
         with open(trial.folder / "harness.out", "wb") as out:
             trial.process = subprocess.Popen(
@@ -182,7 +183,7 @@ class Search:
                 *(f"hyperparameters.{key}={_yaml(value)}"
                   for key, value in trial.hyperparameters.items())]
         return [sys.executable, "-m", "harness", "train", "-c", str(self.config.source),
-                "--mode", self.mode.name, *(arg for s in sets for arg in ("--set", s))]
+                "--mode", self.mode, *(arg for s in sets for arg in ("--set", s))]
 
     def poll(self, trial: Trial) -> None:
         log = trial.folder / "train.log"
@@ -226,7 +227,7 @@ class Search:
 
         trial.seconds = round(time.monotonic() - trial.started, 1)
         code = trial.process.returncode
-        run = RunDir(trial.folder, self.mode.name)
+        run = RunDir(trial.folder, self.mode)
         result = run.get(TrainingResult)
         trial.training_job = result.job_name if result else None
         trial.metrics = run.load().get("metrics") or {}
@@ -287,25 +288,26 @@ def _shown(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def run(mode: Mode, job_name: str,
+def run(config: JobConfig, mode: str, run_dir: RunDir, job_name: str,
         announce: Callable[[str], None]) -> tuple[TuningResult, TrainingResult]:
-    """The tuning job: its trials, the leaderboard (table and PNG) and the best training job."""
+    """Tuning job `job_name` of `config` in `mode`: its trials, the leaderboard (table and
+    PNG) and the best training job."""
     from harness import plot
 
-    tuning = mode.config.tuning
-    trials = Search(mode, job_name, announce).run()
+    tuning = config.tuning
+    trials = Search(config, mode, run_dir, announce).trials_run()
     winner = best(trials, tuning.objective_type)
     table = leaderboard(trials, tuning, winner)
-    target = mode.run.path / "tuning_leaderboard.png"
+    target = run_dir.path / "tuning_leaderboard.png"
     plot.tuning_objectives([(t.number, t.status, t.series) for t in trials],
                            tuning.objective_metric_name, winner.number if winner else None, target)
     result = TuningResult(job_name, tuning.objective_metric_name, tuning.objective_type,
                           [t.record() for t in trials],
                           winner.training_job if winner else None, table, str(target))
     if winner is None:
-        mode.run.save(tuning=result)
+        run_dir.save(tuning=result)
         raise StepError(f"tuning job {job_name}: no trial completed with a "
                         f"{tuning.objective_metric_name}:\n{table}",
                         "see each trial's harness.out and train.log under "
-                        f"{mode.run.path / 'tuning'}")
-    return result, RunDir(winner.folder, mode.name).require(TrainingResult)
+                        f"{run_dir.path / 'tuning'}")
+    return result, RunDir(winner.folder, mode).require(TrainingResult)

@@ -213,7 +213,7 @@ class Mode(ABC):
         channels and hyperparameters itself (`harness.tuning`)."""
         from harness import tuning
 
-        return tuning.run(self, job_name, announce)
+        return tuning.run(self.config, self.name, self.run, job_name, announce)
 
     def tune_requests(self, job_name: str, store: Callable[[Storage], dict[str, str]],
                       hyperparameters: dict[str, Any]) -> list[dict]:
