@@ -170,7 +170,7 @@ class Search:
             trial.process = subprocess.Popen(
                 self.command(trial), stdout=out, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, start_new_session=True)
-        self.trials.append(trial)
+            self.trials.append(trial)  # before a Ctrl-C can come between
         shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                           for k, v in trial.hyperparameters.items())
         self.announce(f"trial {number}/{self.tuning.max_jobs} started: {shown}")
