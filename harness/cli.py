@@ -242,10 +242,11 @@ def deploy_command(job, model_data, install_requirements):
 @main.command("tune")
 @click.option("--dry-run", "requests_only", is_flag=True,
               help="Print the SageMaker API requests of the tuning job, and stop.")
+@requirements_option
 @job_options
 @changes_the_run
 @spends_money
-def tune_command(job, requests_only):
+def tune_command(job, requests_only, install_requirements):
     """Run a hyperparameter tuning job (the config's tuning: section); deploy then serves
     the best training job."""
     from harness.commands import tune
@@ -253,7 +254,7 @@ def tune_command(job, requests_only):
     if requests_only:
         show_requests(tune.requests(job))
         return
-    result = tune.tune(job, announce)
+    result = tune.tune(job, announce, install_requirements)
     click.echo(result.table)
     click.echo(f"best training job: {result.best_training_job} (* above); "
                f"`harness deploy` serves it\nleaderboard plot: {result.plot}")

@@ -30,9 +30,12 @@ def requests(job: Job) -> list[dict]:
                                         job.hyperparameters()))
 
 
-def tune(job: Job, announce: Callable[[str], None] = print) -> TuningResult:
+def tune(job: Job, announce: Callable[[str], None] = print,
+         install_requirements: bool = False) -> TuningResult:
+    """`install_requirements`: as for `harness train`, once here: each trial then finds them."""
     if job.config.tuning is None:
         raise ConfigError(f"{job.config.source}: no tuning: section", NO_SECTION)
+    job.mode.check_requirements(install=install_requirements)
     if job.config.dataset and job.run.get(Prepared) is None:
         announce("prepare")
         prepare(job)

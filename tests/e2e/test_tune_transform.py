@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import signal
 import tarfile
 import time
@@ -18,7 +17,8 @@ import pytest
 
 from tests.conftest import (REPO, free_port, harness, harness_process, read_object, state,
                             write_config)
-from tests.user_script.conftest import user_data, write_user_config  # noqa: F401 - a fixture
+from tests.user_script.conftest import (  # noqa: F401 - fixtures
+    user_code, user_data, write_user_config)
 
 pytestmark = pytest.mark.e2e
 MODES = ["local", "sagemaker-local"]
@@ -223,19 +223,20 @@ def test_tune_picks_the_best_trial_and_deploy_serves_it(mode, tmp_path):
         assert containers_of(tmp_path) == []
 
 
-def test_tune_a_users_own_script_through_its_metric_definitions(tmp_path, user_data):
-    code = tmp_path / "code"
-    shutil.copytree(REPO / "tests" / "user_script" / "code", code)
-    (code / "requirements.txt").unlink()  # its wheel is another test's business
+def test_tune_a_users_own_script_through_its_metric_definitions(tmp_path, user_code,
+                                                                 user_data):
     config = write_user_config(
-        tmp_path, code, {channel: str(path) for channel, path in user_data.items()},
+        tmp_path, user_code, {channel: str(path) for channel, path in user_data.items()},
         tuning={"objective_metric_name": "validation:mse", "objective_type": "Minimize",
                 "strategy": "Bayesian", "random_seed": 3, "max_jobs": 3,
                 "max_parallel_jobs": 2, "early_stopping_type": "Auto",
                 "hyperparameter_ranges": {"lr": {"type": "continuous", "min_value": 0.001,
                                                  "max_value": 0.5,
                                                  "scaling_type": "Logarithmic"}}})
-    harness("tune", "-c", str(config))
+    site = tmp_path / "site"  # pip installs there, not into the environment the tests share
+    harness("tune", "-c", str(config), "--install-requirements",  # its requirements.txt
+            env={"PIP_TARGET": str(site), "PYTHONPATH": str(site)})
+    assert (site / "harness_probe_dep" / "__init__.py").is_file()
     tuning = state(config)["tuning"]
     assert len(tuning["trials"]) == 3
     finished = [t for t in tuning["trials"] if t["status"] == "Completed"]
