@@ -5,6 +5,7 @@ model server, LocalStack's S3."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import tarfile
@@ -82,7 +83,7 @@ def processes_of(folder: Path) -> list[str]:
     found = []
     for process in psutil.process_iter(["cmdline"]):
         line = " ".join(process.info["cmdline"] or [])
-        if str(folder) in line and "pytest" not in line:
+        if str(folder) in line and process.pid != os.getpid():
             found.append(line)
     return found
 
@@ -269,3 +270,54 @@ def test_ctrl_c_stops_every_trial(tmp_path):
     psutil.wait_procs(children, timeout=10)
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
     assert processes_of(tmp_path) == []
+
+
+SLOW_INFERENCE = USER_INFERENCE.replace("def predict_fn(rows, model):\n",
+                                        "def predict_fn(rows, model):\n    import time\n"
+                                        "    time.sleep(0.5)\n")
+
+
+def interrupted(config: Path, command: str, mode: str, started) -> None:
+    """Run `harness <command>`, Ctrl-C it once `started()`, and check it stopped cleanly."""
+    process = harness_process(command, "-c", str(config), "--mode", mode,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 240
+    while not started():
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.5)
+    time.sleep(3)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(180) == 130
+
+
+def test_ctrl_c_stops_a_transform_and_leaves_nothing(mode, tmp_path):
+    model = tmp_path / "model"
+    (model / "code").mkdir(parents=True)
+    (model / "weights.json").write_text('{"a": 2.0, "b": 1.0}')
+    (model / "code" / "inference.py").write_text(SLOW_INFERENCE)
+    (tmp_path / "points.csv").write_text("".join(f"{i},{i / 10}\n" for i in range(200)))
+    out = tmp_path / "out"
+    config = write_config(tmp_path, model_data=str(packed(model, tmp_path / "model.tar.gz")),
+                          endpoint={"port": free_port(), "startup_timeout_s": 120},
+                          transform={"data": str(tmp_path / "points.csv"), "output_path": str(out),
+                                     "content_type": "text/csv", "accept": "text/csv",
+                                     "split_type": "Line", "strategy": "SingleRecord"})
+    interrupted(config, "transform", mode,
+                started=lambda: any("serving" in p or "endpoint_host" in p
+                                    for p in processes_of(tmp_path)))
+    assert not out.exists() or list(out.rglob("*")) == []  # no partial .out
+    assert processes_of(tmp_path) == []
+    if mode == "sagemaker-local":
+        assert containers_of(tmp_path) == []
+
+
+def test_ctrl_c_stops_every_trial_in_containers(tmp_path, sagemaker_local_stack):
+    config = write_config(
+        tmp_path, hyperparameters={"epochs": 3}, s3={"prefix": f"tune-stop-{time.time_ns()}"},
+        tuning={"objective_metric_name": "eval_loss", "max_jobs": 4, "max_parallel_jobs": 2,
+                "hyperparameter_ranges": {"learning_rate": LR_RANGE}})
+    harness("prepare", "-c", str(config), "--mode", "sagemaker-local")
+    interrupted(config, "tune", "sagemaker-local",
+                started=lambda: len(containers_of(tmp_path)) >= 2)
+    assert processes_of(tmp_path) == []
+    assert containers_of(tmp_path) == []
