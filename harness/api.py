@@ -88,6 +88,24 @@ class Job:
         with self.context.run.lock():
             return Predictor(self.context, deploy(self.context))
 
+    def tune(self) -> dict:
+        """A tuning job over the config's `tuning:`; the best training job becomes the
+        trained model (`deploy()` serves it). Its record: trials, best job, leaderboard."""
+        from harness.commands.tune import tune
+
+        with self.context.run.lock():
+            tune(self.context, announce=lambda line: None)
+        return self.state["tuning"]
+
+    def transform(self, model_data: str | None = None) -> dict:
+        """A batch transform job over the config's `transform:`; its record (the `.out`
+        files). `model_data`: a model.tar.gz instead of the trained model."""
+        from harness.commands.transform import transform
+
+        with self.context.run.lock():
+            transform(self.context, model_data)
+        return self.state["transform"]
+
     def run(self, install_requirements: bool = False) -> dict:
         """The whole flow, as `harness run`; the run's state."""
         from harness.commands.run import run
