@@ -16,8 +16,8 @@ from typing import Any, BinaryIO, ClassVar
 
 from harness import model_artifact, names
 from harness.checkpoints import Reclaim, with_restarts
-from harness.endpoint_process import free_port
 from harness.config import JobConfig, ModeSettings
+from harness.endpoint_process import free_port
 from harness.errors import HarnessError, StepError, disk_full
 from harness.run_dir import Endpoint, RunDir, TrainingResult, TransformResult, TuningResult
 from harness.serving.handler import FRAMEWORK_ENV
@@ -146,9 +146,9 @@ class Mode(ABC):
         """Stop the endpoint and free everything it held. Deleting one already gone is fine."""
 
     def beside(self, folder: Path, name: str, **updates: Any) -> Mode:
-        """This mode as another job `name` working in `folder` (its own logs, job tree,
-        endpoint and containers) on this run's storage: a tuning trial, a transform's server.
-        `updates`: config keys to change."""
+        """This mode as another job `name` working in `folder` (its own logs, endpoint and
+        containers) on this run's storage, e.g. a transform's model server beside the run's
+        own endpoint. `updates`: config keys to change."""
         s3 = self.config.s3.model_copy(update={"prefix": self.config.s3_prefix})
         config = self.config.model_copy(update={"name": name, "run_dir": str(self.run.path),
                                                 "s3": s3, **updates})
