@@ -168,7 +168,7 @@ class Search:
         run.save(prepared=prepared, training=None)
         with open(trial.folder / "harness.out", "wb") as out:
             trial.process = subprocess.Popen(
-                self.command(trial), stdout=out, stderr=subprocess.STDOUT,
+                self.command(trial), stdout=out, stderr=subprocess.STDOUT, env=_this_harness(),
                 stdin=subprocess.DEVNULL, start_new_session=True)
             self.trials.append(trial)  # before a Ctrl-C can come between
         shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
@@ -248,6 +248,15 @@ class Search:
             f": {self.tuning.objective_metric_name} {trial.objective:.4g}"
         self.announce(f"trial {trial.number}/{self.tuning.max_jobs} {trial.status}{value} "
                       f"({trial.seconds:.0f} s){' - ' + trial.failure if trial.failure else ''}")
+
+
+def _this_harness() -> dict[str, str]:
+    """The environment, with this harness first on the path: trials run the same code,
+    whatever the working directory holds."""
+    package_root = str(Path(__file__).resolve().parents[1])
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": f"{package_root}{os.pathsep}{path}" if path
+            else package_root}
 
 
 def _failure(output: Path) -> str:
