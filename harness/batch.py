@@ -46,6 +46,14 @@ def inputs(storage: Storage, uri: str) -> list[tuple[str, str]]:
     return [(prefix + found, found[len(base) + 1:]) for found in sorted(fs.find(uri))]
 
 
+def _at(index: int, step, *args):
+    """`step(*args)` for record `index`; its error names the record (1 is the first line)."""
+    try:
+        return step(*args)
+    except dp.RecordError as e:
+        raise dp.RecordError(f"record {index + 1}: {e}") from None
+
+
 class BatchJob:
     def __init__(self, url: str, spec: TransformConfig):
         self.url = url
@@ -87,7 +95,7 @@ class BatchJob:
     def _file(self, records: list[bytes], pool: ThreadPoolExecutor, done) -> bytes:
         """One input file's assembled output."""
         if self.processing.active:
-            decoded = [self.processing.request(record) for record in records]
+            decoded = [_at(i, self.processing.request, record) for i, record in enumerate(records)]
             payloads = [sent for _, sent in decoded]
         else:
             decoded, payloads = None, records
@@ -99,7 +107,7 @@ class BatchJob:
                 outputs.append(answer)
             else:
                 for index, part in zip(batch, dp.split_answer(answer, len(batch)), strict=True):
-                    outputs.append(self.processing.output(decoded[index][0], part))
+                    outputs.append(_at(index, self.processing.output, decoded[index][0], part))
             done(len(batch))
         return dp.assemble(outputs, self.spec.assemble_with)
 
