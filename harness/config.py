@@ -650,7 +650,8 @@ def _typed_train_py_hyperparameters(path: Path, config: JobConfig) -> JobConfig:
                      - set(TrainPyHyperparameters.model_fields))
     if unknown:
         raise ConfigError(f"{path}: tuning.hyperparameter_ranges.{unknown[0]}: train.py has no "
-                          f"such argument", f"tune one of: {', '.join(TrainPyHyperparameters.model_fields)}")
+                          "such argument",
+                          f"tune one of: {', '.join(TrainPyHyperparameters.model_fields)}")
     return config.model_copy(update={"hyperparameters": typed.model_dump(exclude_none=True)})
 
 
