@@ -2,6 +2,7 @@
 HyperparameterTuner and Transformer, each request validated by botocore's Stubber against the
 SageMaker service model. No AWS call, no credentials."""
 
+import pytest
 from botocore.stub import ANY
 
 from harness.job import Job
@@ -133,3 +134,67 @@ def test_emulated_modes_have_no_dry_run(tmp_path):
     result = cli("transform", "-c", str(config), "--dry-run")
     assert result.returncode == 1
     assert "use --mode sagemaker --dry-run" in result.stderr
+
+
+def tuning_summary(name: str, lr: str, status: str, value: float | None) -> dict:
+    from datetime import datetime, timezone
+
+    summary = {"TrainingJobName": name, "TrainingJobArn": f"{ARN}/{name}",
+               "CreationTime": datetime(2026, 11, 29, 12, int(name[-1]), tzinfo=timezone.utc),
+               "TrainingJobStatus": status, "TunedHyperParameters": {"learning_rate": lr}}
+    if value is not None:
+        summary["FinalHyperParameterTuningJobObjectiveMetric"] = {"MetricName": "eval_loss",
+                                                                  "Value": value}
+    return summary
+
+
+def test_tuning_job_result_names_its_best_job(tmp_path):
+    config = guide(tmp_path, TUNING)
+    mode, stub = stubbed_mode(config, "us-east-1")
+    channels = {split: f"{config.s3_root}/data/{split}" for split in ("train", "test")}
+    trials = [tuning_summary("imdb-tune-1-001", "1e-4", "Completed", 0.31),
+              tuning_summary("imdb-tune-1-002", "3e-5", "Completed", 0.22),
+              tuning_summary("imdb-tune-1-003", "9e-4", "Failed", None)]
+    described = {"HyperParameterTuningJobName": "imdb-tune-1",
+                 "HyperParameterTuningJobArn": ARN,
+                 "HyperParameterTuningJobConfig": {"Strategy": "Random",
+                                                   "ResourceLimits": {
+                                                       "MaxParallelTrainingJobs": 2}},
+                 "HyperParameterTuningJobStatus": "Completed",
+                 "CreationTime": trials[0]["CreationTime"],
+                 "TrainingJobStatusCounters": {}, "ObjectiveStatusCounters": {},
+                 "BestTrainingJob": trials[1]}
+    stub.add_response("create_hyper_parameter_tuning_job", {"HyperParameterTuningJobArn": ARN})
+    stub.add_response("describe_hyper_parameter_tuning_job", described,
+                      {"HyperParameterTuningJobName": "imdb-tune-1"})
+    stub.add_response("list_training_jobs_for_hyper_parameter_tuning_job",
+                      {"TrainingJobSummaries": trials},
+                      {"HyperParameterTuningJobName": "imdb-tune-1", "MaxResults": 100})
+    stub.add_response("describe_hyper_parameter_tuning_job", described,
+                      {"HyperParameterTuningJobName": "imdb-tune-1"})
+    with stub:
+        result, best = mode.tune("imdb-tune-1", channels, Job(config, mode).hyperparameters(),
+                                 announce=lambda line: None)
+    stub.assert_no_pending_responses()
+    assert result.best_training_job == "imdb-tune-1-002"
+    assert [(t["training_job"], t["status"], t["objective"]) for t in result.trials] == [
+        ("imdb-tune-1-001", "Completed", 0.31), ("imdb-tune-1-002", "Completed", 0.22),
+        ("imdb-tune-1-003", "Failed", None)]
+    assert best.model_artifact == f"{config.s3_root}/imdb-tune-1-002/output/model.tar.gz"
+
+
+def test_ctrl_c_stops_the_tuning_job(tmp_path, monkeypatch):
+    config = guide(tmp_path, TUNING)
+    mode, stub = stubbed_mode(config, "us-east-1")
+    stub.add_response("create_hyper_parameter_tuning_job", {"HyperParameterTuningJobArn": ARN})
+    stub.add_response("stop_hyper_parameter_tuning_job", {},
+                      {"HyperParameterTuningJobName": "imdb-tune-1"})
+
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("sagemaker.tuner.HyperparameterTuner.wait", interrupted)
+    with stub, pytest.raises(KeyboardInterrupt):
+        mode.tune("imdb-tune-1", {"train": f"{config.s3_root}/data/train"},
+                  Job(config, mode).hyperparameters(), announce=lambda line: None)
+    stub.assert_no_pending_responses()
