@@ -45,6 +45,27 @@ def test_run_default_config(tmp_path, sagemaker_local_stack):
     assert leftovers() == ([], [])
 
 
+
+def test_prepare_makes_a_bucket_that_is_not_there_yet(tiny_job, sagemaker_local_stack):
+    """A fresh LocalStack has no bucket: the run's is made (in us-east-1, where S3 refuses a
+    LocationConstraint), and prepare's channels land in it."""
+    import uuid
+
+    import boto3
+
+    from harness.modes.sagemaker_local.session import CREDENTIALS
+
+    bucket = f"harness-new-{uuid.uuid4().hex[:12]}"
+    harness("prepare", "-c", str(tiny_job), *MODE, "--set", f"s3.bucket={bucket}")
+    s3 = boto3.client("s3", endpoint_url=sagemaker_local_stack, **CREDENTIALS)
+    try:
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+        assert any("/data/train/" in key for key in keys), keys
+    finally:
+        for listed in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
+            s3.delete_object(Bucket=bucket, Key=listed["Key"])
+        s3.delete_bucket(Bucket=bucket)
+
 @pytest.fixture
 def tiny_pair(tmp_path, tiny_job):
     """The tiny job as two configs that differ only in run_dir and S3 prefix."""
