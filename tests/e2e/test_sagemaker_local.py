@@ -12,7 +12,7 @@ from tests.conftest import (
     DEFAULT_CONFIG,
     free_port,
     harness,
-    leftovers,
+    left_behind,
     read_object,
     state,
     write_config,
@@ -23,7 +23,7 @@ MODE = ("--mode", "sagemaker-local")
 
 
 def test_run_default_config(tmp_path, sagemaker_local_stack):
-    port = free_port()
+    started, port = time.time(), free_port()
     result = harness("run", "-c", str(DEFAULT_CONFIG), *MODE, "--set", f"run_dir={tmp_path}/run",
                      "--set", f"endpoint.port={port}", "--set", "s3.prefix=e2e-default")
     run = json.loads((tmp_path / "run" / "state.json").read_text())
@@ -42,7 +42,7 @@ def test_run_default_config(tmp_path, sagemaker_local_stack):
     log = (tmp_path / "run" / "train.log").read_text()  # docker-compose colours its prefixes
     assert "\x1b" not in log and "\r" not in log and "train step" in log
     assert not endpoint_process.listening(port)
-    assert leftovers() == ([], [])
+    assert left_behind(tmp_path / "run", started) == []
 
 
 
@@ -83,6 +83,7 @@ def tiny_pair(tmp_path, tiny_job):
 
 def test_parity_with_local_mode(tiny_pair, sagemaker_local_stack):
     """Same config, same seed, CPU: the same metrics and the same artifact layout."""
+    started = time.time()
     for mode, config in tiny_pair.items():
         harness("prepare", "-c", str(config), "--mode", mode)
         harness("train", "-c", str(config), "--mode", mode)
@@ -100,12 +101,13 @@ def test_parity_with_local_mode(tiny_pair, sagemaker_local_stack):
     remote_tar = tarfile.open(fileobj=io.BytesIO(
         read_object(sagemaker_local_stack, remote["training"]["model_artifact"])))
     assert sorted(local_tar.getnames()) == sorted(remote_tar.getnames())
-    assert leftovers() == ([], [])
+    assert left_behind(tiny_pair["sagemaker-local"].parent / "run", started) == []
 
 
 def test_failing_script_shows_traceback_keeps_failure_file(tmp_path, tiny_job):
     import yaml
 
+    started = time.time()
     (tmp_path / "code").mkdir()
     (tmp_path / "code" / "boom.py").write_text("raise RuntimeError('disk on fire')\n")
     config = write_config(tmp_path, **{**yaml.safe_load(tiny_job.read_text()),
@@ -118,7 +120,7 @@ def test_failing_script_shows_traceback_keeps_failure_file(tmp_path, tiny_job):
     failure = (tmp_path / "run" / "output" / "failure").read_text()  # the toolkit's own file
     assert "ExecuteUserScriptError" in failure and "ExitCode 1" in failure
     assert "boom.py" in failure
-    assert leftovers() == ([], [])
+    assert left_behind(tmp_path / "run", started) == []
 
 
 def test_localstack_down_is_reported_within_10s(tmp_path, monkeypatch):
