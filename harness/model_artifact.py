@@ -42,7 +42,9 @@ def check(source: BinaryIO, where: str, remedy: str) -> None:
         source.seek(0)
         with tarfile.open(fileobj=source, mode="r:gz") as tar:
             tar.getmembers()
-    except (gzip.BadGzipFile, EOFError, tarfile.TarError, zlib.error) as e:
+    except (gzip.BadGzipFile, tarfile.TarError) as e:
+        raise StepError(f"{where} is not a model.tar.gz ({e})", remedy) from e
+    except (EOFError, zlib.error) as e:
         raise StepError(f"{where} is damaged, not a whole tar.gz ({e})", remedy) from e
 
 

@@ -187,16 +187,32 @@ def read_object(s3_url: str, uri: str) -> bytes:
     return client.get_object(Bucket=bucket, Key=key)["Body"].read()
 
 
-def leftovers() -> tuple[list[str], list[str]]:
-    """Containers the SDK started (any on its network) and the network itself."""
-    from harness import docker_engine
+def left_behind(run_dir: Path, since: float, wait_s: float = 10) -> list[str]:
+    """What a sagemaker-local run that started at `since` (time.time()) left: its own containers
+    (by harness's run label), and the SDK's network if it was made since then and stays with
+    nothing on it for `wait_s`. Other runs may share this engine: a network older than the run
+    is theirs to remove, and a run that is starting joins the network within seconds."""
+    import re
+    import time
+    from datetime import datetime
+
+    from harness import docker_engine, ownership
 
     engine = docker_engine.client()
-    containers = [c.name for c in engine.containers.list(all=True)
-                  if "com.docker.compose.project" in c.labels
-                  and c.labels["com.docker.compose.project"] != "harness"]
-    networks = [n.name for n in engine.networks.list(names=[docker_engine.SDK_NETWORK])]
-    return containers, networks
+    label = f"{ownership.LABEL_RUN}={Path(run_dir).resolve()}"
+    found = [f"container {c.name}" for c in docker_engine.labelled_containers(engine, label)]
+    deadline = time.monotonic() + wait_s
+    while networks := engine.networks.list(names=[docker_engine.SDK_NETWORK]):
+        network = networks[0]
+        network.reload()
+        created = re.sub(r"(\.\d{6})\d*", r"\1", network.attrs["Created"]).replace("Z", "+00:00")
+        if network.attrs.get("Containers") or datetime.fromisoformat(created).timestamp() < since:
+            break
+        if time.monotonic() > deadline:
+            found.append(f"network {network.name}, made by this run, with nothing on it")
+            break
+        time.sleep(0.5)
+    return found
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ from tests.conftest import REPO, write_config
 from tests.test_sagemaker_requests import ROLE
 
 
+@pytest.mark.e2e  # a whole flow
 def test_job_flow_in_local_mode(tiny_job):
     job = harness.Job.from_config(tiny_job, mode="local",
                                   overrides={"hyperparameters.seed": 11})

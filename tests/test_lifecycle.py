@@ -91,6 +91,7 @@ def test_slow_server_times_out_and_is_stopped(tiny_classifier, tmp_path):
                 if str(model_dir) in " ".join(p.info["cmdline"] or [])]
 
 
+@pytest.mark.e2e  # a whole flow
 def test_cli_deploy_predict_delete(tiny_job):
     endpoint = deployed(tiny_job)
     try:
@@ -130,6 +131,7 @@ def cli(*args):
     return harness_process(*args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
+@pytest.mark.e2e  # a whole flow
 def test_ctrl_c_during_train_leaves_no_process(tiny_job):
     harness("prepare", "-c", str(tiny_job))
     log = tiny_job.parent / "run" / "train.log"
@@ -142,6 +144,7 @@ def test_ctrl_c_during_train_leaves_no_process(tiny_job):
     wait_for(lambda: not alive(children), 20)
 
 
+@pytest.mark.e2e  # a whole flow
 def test_ctrl_c_during_deploy_frees_the_port(tiny_job, tmp_path):
     harness("prepare", "-c", str(tiny_job))
     harness("train", "-c", str(tiny_job))
@@ -166,6 +169,7 @@ def test_ctrl_c_during_deploy_frees_the_port(tiny_job, tmp_path):
     assert state(tiny_job).get("endpoint") is None
 
 
+@pytest.mark.e2e  # a whole flow
 def test_run_refuses_to_forget_a_live_endpoint(tiny_job):
     harness("prepare", "-c", str(tiny_job))
     harness("train", "-c", str(tiny_job))

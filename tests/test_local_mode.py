@@ -129,6 +129,7 @@ def test_steps_out_of_order_say_what_to_run(tiny_job):
     assert "run `harness prepare` first" in result.stderr
 
 
+@pytest.mark.e2e  # a whole flow
 def test_guide_config_loads_through_the_real_path(tmp_path, tiny_bert):
     """configs/imdb-distilbert.yaml, with the hub names swapped for a local DistilBERT and a
     local imdb-shaped dataset folder: load_dataset(name) and from_pretrained(name) as for the hub."""

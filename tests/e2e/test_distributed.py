@@ -10,15 +10,15 @@ import io
 import json
 import re
 import tarfile
+import time
 import uuid
 
-import docker
 import psutil
 import pytest
 
 from tests.conftest import (
     harness,
-    leftovers,
+    left_behind,
     minilm_dir,
     read_object,
     state,
@@ -111,6 +111,7 @@ def test_two_processes_match_one_process(tmp_path, steady_bert, sentiment_files,
 
 def test_two_containers_match_one_process(tmp_path, steady_bert, sentiment_files, one_process,
                                           sagemaker_local_stack):
+    started = time.time()
     run = trained(tmp_path, steady_bert, sentiment_files, mode="sagemaker-local",
                   batch=GLOBAL_BATCH // 2, modes={"sagemaker-local": {"instance_count": 2}})
     assert_same_training(run, one_process)
@@ -123,12 +124,4 @@ def test_two_containers_match_one_process(tmp_path, steady_bert, sentiment_files
     with tarfile.open(fileobj=io.BytesIO(model)) as tar:
         names = tar.getnames()
     assert "model.safetensors" in names and len(names) == len(set(names))
-    # Other jobs may share this engine: none of this job's containers may remain, and the
-    # SDK's network only while someone else's containers still use it.
-    containers, networks = leftovers()
-    assert [name for name in containers if name.endswith(hosts)] == []
-    engine = docker.from_env()
-    for name in networks:
-        network = engine.networks.get(name)
-        network.reload()
-        assert network.attrs["Containers"], f"{name} was left behind with nothing on it"
+    assert left_behind(tmp_path / "run", started) == []

@@ -12,7 +12,7 @@ from tests.conftest import (
     DEFAULT_CONFIG,
     free_port,
     harness,
-    leftovers,
+    left_behind,
     read_object,
     state,
     write_config,
@@ -23,7 +23,7 @@ MODE = ("--mode", "sagemaker-local")
 
 
 def test_run_default_config(tmp_path, sagemaker_local_stack):
-    port = free_port()
+    started, port = time.time(), free_port()
     result = harness("run", "-c", str(DEFAULT_CONFIG), *MODE, "--set", f"run_dir={tmp_path}/run",
                      "--set", f"endpoint.port={port}", "--set", "s3.prefix=e2e-default")
     run = json.loads((tmp_path / "run" / "state.json").read_text())
@@ -42,8 +42,29 @@ def test_run_default_config(tmp_path, sagemaker_local_stack):
     log = (tmp_path / "run" / "train.log").read_text()  # docker-compose colours its prefixes
     assert "\x1b" not in log and "\r" not in log and "train step" in log
     assert not endpoint_process.listening(port)
-    assert leftovers() == ([], [])
+    assert left_behind(tmp_path / "run", started) == []
 
+
+
+def test_prepare_makes_a_bucket_that_is_not_there_yet(tiny_job, sagemaker_local_stack):
+    """A fresh LocalStack has no bucket: the run's is made (in us-east-1, where S3 refuses a
+    LocationConstraint), and prepare's channels land in it."""
+    import uuid
+
+    import boto3
+
+    from harness.modes.sagemaker_local.session import CREDENTIALS
+
+    bucket = f"harness-new-{uuid.uuid4().hex[:12]}"
+    harness("prepare", "-c", str(tiny_job), *MODE, "--set", f"s3.bucket={bucket}")
+    s3 = boto3.client("s3", endpoint_url=sagemaker_local_stack, **CREDENTIALS)
+    try:
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+        assert any("/data/train/" in key for key in keys), keys
+    finally:
+        for listed in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
+            s3.delete_object(Bucket=bucket, Key=listed["Key"])
+        s3.delete_bucket(Bucket=bucket)
 
 @pytest.fixture
 def tiny_pair(tmp_path, tiny_job):
@@ -62,6 +83,7 @@ def tiny_pair(tmp_path, tiny_job):
 
 def test_parity_with_local_mode(tiny_pair, sagemaker_local_stack):
     """Same config, same seed, CPU: the same metrics and the same artifact layout."""
+    started = time.time()
     for mode, config in tiny_pair.items():
         harness("prepare", "-c", str(config), "--mode", mode)
         harness("train", "-c", str(config), "--mode", mode)
@@ -79,12 +101,13 @@ def test_parity_with_local_mode(tiny_pair, sagemaker_local_stack):
     remote_tar = tarfile.open(fileobj=io.BytesIO(
         read_object(sagemaker_local_stack, remote["training"]["model_artifact"])))
     assert sorted(local_tar.getnames()) == sorted(remote_tar.getnames())
-    assert leftovers() == ([], [])
+    assert left_behind(tiny_pair["sagemaker-local"].parent / "run", started) == []
 
 
 def test_failing_script_shows_traceback_keeps_failure_file(tmp_path, tiny_job):
     import yaml
 
+    started = time.time()
     (tmp_path / "code").mkdir()
     (tmp_path / "code" / "boom.py").write_text("raise RuntimeError('disk on fire')\n")
     config = write_config(tmp_path, **{**yaml.safe_load(tiny_job.read_text()),
@@ -97,7 +120,7 @@ def test_failing_script_shows_traceback_keeps_failure_file(tmp_path, tiny_job):
     failure = (tmp_path / "run" / "output" / "failure").read_text()  # the toolkit's own file
     assert "ExecuteUserScriptError" in failure and "ExitCode 1" in failure
     assert "boom.py" in failure
-    assert leftovers() == ([], [])
+    assert left_behind(tmp_path / "run", started) == []
 
 
 def test_localstack_down_is_reported_within_10s(tmp_path, monkeypatch):

@@ -49,6 +49,7 @@ def long_job(tmp_path, tiny_bert, sentiment_files):
         hyperparameters={"epochs": 400, "train_batch_size": 4, "logging_steps": 1})
 
 
+@pytest.mark.e2e  # a whole flow
 def test_cleanup_stops_the_training_a_killed_command_left(tmp_path, tiny_bert, sentiment_files):
     config = long_job(tmp_path, tiny_bert, sentiment_files)
     run = tmp_path / "run"
@@ -96,6 +97,7 @@ def test_one_cleanup_removes_what_a_leftover_owned(tmp_path):
         host.wait()
 
 
+@pytest.mark.e2e  # a whole flow
 def test_cleanup_keeps_a_recorded_endpoint(tiny_job):
     endpoint = deployed(tiny_job)
     try:

@@ -58,6 +58,7 @@ def reclaim_and_compare(unbroken, reclaimed, mode: str):
     return state(reclaimed)
 
 
+@pytest.mark.e2e  # a whole flow
 def test_local_reclaim_resumes_to_the_same_metrics(checkpointed):
     reclaimed = checkpointed("reclaimed")
     run = reclaim_and_compare(checkpointed("unbroken"), reclaimed, "local")

@@ -14,6 +14,7 @@ import psutil
 import pytest
 
 from harness import endpoint_process
+from harness.config import load_config
 from harness.model_artifact import repack, unpack
 from tests.conftest import harness, read_object, state, write_config
 from tests.serving_contract.conftest import deploy_config, model_tar
@@ -179,7 +180,7 @@ def test_model_data_from_s3(mode, no_code_tar, tmp_path, sagemaker_local_stack, 
 
 # -- sagemaker: the CreateModel request ----------------------------------------------------------
 
-def create_model(tmp_path, *overrides: str) -> dict:
+def create_model(tmp_path, *overrides: str) -> str:
     config = write_config(tmp_path, modes={"sagemaker": {"role": ROLE}})
     result = cli("run", "-c", str(config), "--mode", "sagemaker", "--dry-run",
                  *(arg for o in overrides for arg in ("--set", o)))
@@ -204,8 +205,9 @@ def test_sagemaker_inference_code_is_repacked_into_the_model(tmp_path):
     model = printed_request(create_model(
         tmp_path, f"inference.source_dir={source}", "inference.entry_point=serve.py",
         "framework=pytorch"), "CreateModel")["PrimaryContainer"]
+    s3_root = load_config(tmp_path / "job.yaml").s3_root  # the run's own prefix
     assert model["ModelDataUrl"] == \
-        "s3://harness-artifacts/sentiment-minilm/endpoints/sentiment-minilm-endpoint/model.tar.gz"
+        f"{s3_root}/endpoints/sentiment-minilm-endpoint/model.tar.gz"
     assert model["Environment"]["SAGEMAKER_PROGRAM"] == "serve.py"
     assert model["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"] == "/opt/ml/model/code"
     assert "pytorch-inference:2.6.0" in model["Image"]

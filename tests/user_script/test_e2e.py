@@ -106,9 +106,6 @@ def test_s3_input_missing_from_localstack_is_named(tmp_path, user_code, sagemake
     assert not (tmp_path / "run" / "sagemaker-local").exists()  # refused before any container
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "issue 14: SDK local mode sets SAGEMAKER_PROGRAM='' for a model without entry_point, and "
-    "the endpoint server then ignores the model's code/inference.py"))
 def test_run_in_sagemaker_local(tmp_path, user_code, user_data, sagemaker_local_stack):
     config = write_user_config(tmp_path, user_code, {k: str(v) for k, v in user_data.items()},
                                endpoint={"startup_timeout_s": 30})
