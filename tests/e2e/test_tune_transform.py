@@ -18,8 +18,10 @@ import pytest
 
 from tests.conftest import (REPO, free_port, harness, harness_process, read_object, state,
                             write_config)
-from tests.user_script.conftest import (  # noqa: F401 - fixtures
-    user_code, user_data, write_user_config)
+from tests.user_script import conftest as user_script
+from tests.user_script.conftest import write_user_config
+
+user_code, user_data = user_script.user_code, user_script.user_data  # its fixtures, here too
 
 pytestmark = pytest.mark.e2e
 MODES = ["local", "sagemaker-local"]
