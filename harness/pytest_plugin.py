@@ -108,17 +108,22 @@ def _failing_with_hint(error: HarnessError):
 def harness_emulator() -> str:
     """LocalStack's S3 URL: the running LocalStack, else one started for this run and stopped after it."""
     require_docker()
-    from harness import emulator
+    from harness import docker_engine, emulator
 
     url = emulator.endpoint_url()
     if emulator.health(url) is None:
         with _run_lock():
+            engine = docker_engine.client()
+            # One still starting is someone else's: wait for it, never stop it.
+            already = [c for c in docker_engine.compose_containers(
+                engine, [emulator.PROJECT], stopped=False)
+                if c.labels.get("com.docker.compose.service") == "localstack"]
             try:
-                if emulator.health(url) is None:
-                    emulator.up()
-                    (_shared_dir() / STARTED).touch()
+                emulator.up()
             except HarnessError as e:
                 _failing_with_hint(e)
+            if not already:
+                (_shared_dir() / STARTED).touch()
     return url
 
 
