@@ -2,7 +2,7 @@
 per test (`pytest -n 4` works) and cleaned up even when a test fails or is interrupted.
 
 Installing harness enables the plugin (entry point `pytest11`); `-p harness.pytest_plugin`
-enables it by hand, `-p no:harness` disables it. `pytest --fixtures` lists the fixtures.
+enables it by hand, `-p no:harness.pytest_plugin` disables it. `pytest --fixtures` lists the fixtures.
 
     @pytest.mark.harness_modes("local", "sagemaker-local")
     def test_serves(harness_job, harness_endpoint):
@@ -35,7 +35,8 @@ MARKER = "harness_modes"
 # agree on who starts LocalStack, and whether it must be stopped at the end.
 RUN_ENV = "HARNESS_PYTEST_RUN"
 STARTED = "emulator-started"
-EMULATED_MODES = ("local", "sagemaker-local")
+# What a mode needs running before its test starts: these session fixtures.
+NEEDS = {"sagemaker-local": ("harness_emulator", "harness_image")}
 
 
 def pytest_configure(config) -> None:
@@ -99,9 +100,9 @@ def require_docker() -> None:
         pytest.skip(f"no Docker engine: {e}")
 
 
-def _failing_with_hint(error: HarnessError):
-    return pytest.fail(f"{error.message}\n  hint: {error.hint}" if error.hint else error.message,
-                       pytrace=False)
+def _fail(error: HarnessError) -> None:
+    """Fail the test with the error and its fix, without a traceback."""
+    pytest.fail(str(error), pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -121,7 +122,7 @@ def harness_emulator() -> str:
             try:
                 emulator.up()
             except HarnessError as e:
-                _failing_with_hint(e)
+                _fail(e)
             if not already:
                 (_shared_dir() / STARTED).touch()
     return url
@@ -137,16 +138,18 @@ def harness_image() -> str:
         try:
             return image.build()[0]
         except HarnessError as e:
-            _failing_with_hint(e)
+            _fail(e)
 
 
 @pytest.fixture
 def harness_mode(request) -> str:
     """The test's mode: its harness_modes parameter, else $HARNESS_MODE, else local; what it needs is up."""
-    mode = modes.choose(getattr(request, "param", None))
-    if mode == "sagemaker-local":
-        request.getfixturevalue("harness_emulator")
-        request.getfixturevalue("harness_image")
+    return _ready(modes.choose(getattr(request, "param", None)), request)
+
+
+def _ready(mode: str, request) -> str:
+    for fixture in NEEDS.get(mode, ()):
+        request.getfixturevalue(fixture)
     return mode
 
 
@@ -238,12 +241,7 @@ def _remove_containers(run: Path) -> None:
 
 def _mode_or(harness_mode: str, mode: str | None, request) -> str:
     """`mode` when given (with what it needs up), else the test's mode."""
-    if mode in (None, harness_mode):
-        return harness_mode
-    if mode == "sagemaker-local":
-        request.getfixturevalue("harness_emulator")
-        request.getfixturevalue("harness_image")
-    return mode
+    return harness_mode if mode is None else _ready(modes.choose(mode), request)
 
 
 @pytest.fixture
