@@ -2,7 +2,8 @@
 per test (`pytest -n 4` works) and cleaned up even when a test fails or is interrupted.
 
 Installing harness enables the plugin (entry point `pytest11`); `-p harness.pytest_plugin`
-enables it by hand, `-p no:harness.pytest_plugin` disables it. `pytest --fixtures` lists the fixtures.
+enables it by hand, `-p no:harness.pytest_plugin` disables it. `pytest --fixtures` lists the
+fixtures.
 
     @pytest.mark.harness_modes("local", "sagemaker-local")
     def test_serves(harness_job, harness_endpoint):
@@ -107,7 +108,7 @@ def _fail(error: HarnessError) -> None:
 
 @pytest.fixture(scope="session")
 def harness_emulator() -> str:
-    """LocalStack's S3 URL: the running LocalStack, else one started for this run and stopped after it."""
+    """LocalStack's S3 URL: the one running, else one this run starts (and stops at its end)."""
     require_docker()
     from harness import docker_engine, emulator
 
@@ -143,7 +144,7 @@ def harness_image() -> str:
 
 @pytest.fixture
 def harness_mode(request) -> str:
-    """The test's mode: its harness_modes parameter, else $HARNESS_MODE, else local; what it needs is up."""
+    """The test's mode (its harness_modes parameter, $HARNESS_MODE, or local), ready to use."""
     return _ready(modes.choose(getattr(request, "param", None)), request)
 
 
@@ -246,7 +247,7 @@ def _mode_or(harness_mode: str, mode: str | None, request) -> str:
 
 @pytest.fixture
 def harness_job(request, harness_mode, tmp_path_factory):
-    """Factory harness_job(config, overrides=None, mode=None) -> harness.Job; its run dir, S3 prefix, endpoint and containers go after the test."""
+    """Factory (config, overrides=None, mode=None) -> harness.Job, all of it removed after."""
     from harness.api import Job
 
     isolation = _Isolation(request, tmp_path_factory)
@@ -268,7 +269,7 @@ def harness_job(request, harness_mode, tmp_path_factory):
 
 @pytest.fixture
 def harness_session(request, harness_mode, tmp_path_factory):
-    """Factory harness_session(mode=None, config=None, overrides=None) -> harness.session(...); closed after the test."""
+    """Factory (mode=None, config=None, overrides=None) -> harness.session(...), closed after."""
     from harness import api
 
     isolation = _Isolation(request, tmp_path_factory)
@@ -307,7 +308,7 @@ class HarnessEndpoint:
 
 @pytest.fixture
 def harness_endpoint(harness_job):
-    """Factory harness_endpoint(job) or harness_endpoint(model_data=..., config=None, mode=None) -> a live endpoint, deleted after the test even when it fails."""
+    """Factory (job, or model_data=..., config=None) -> a live endpoint, deleted even on failure."""
     from harness.run_dir import Endpoint
 
     endpoints: list[HarnessEndpoint] = []

@@ -15,7 +15,7 @@ import psutil
 import pytest
 
 from harness import endpoint_process, ownership
-from tests.conftest import REPO
+from tests.conftest import REPO, require_docker
 
 EXAMPLE = REPO / "examples" / "linear-regression" / "harness.yaml"
 FIXTURES = ["harness_emulator", "harness_image", "harness_mode", "harness_job",
@@ -56,12 +56,35 @@ def facts(path: Path) -> list[dict]:
 
 
 def still_there(fact: dict) -> list[str]:
-    """Processes, a listening port and files the inner test's job left."""
+    """Processes, containers, a listening port, files and S3 objects the inner test's job
+    left."""
     left = [f"process {p.pid}" for p in psutil.process_iter()
             if _environ(p).get(ownership.RUN) == fact["run"]]
     if endpoint_process.listening(fact["port"]):
         left.append(f"port {fact['port']}")
-    return left + [path for path in (fact["run"], fact["storage"]) if Path(path).exists()]
+    if Path(fact["run"]).exists():
+        left.append(fact["run"])
+    if fact["storage"].startswith("s3://"):
+        left += [f"s3 {key}" for key in stored_keys(fact["storage"])]
+        from harness import docker_engine
+
+        left += [f"container {c.name}" for c in docker_engine.labelled_containers(
+            docker_engine.client(), f"{ownership.LABEL_RUN}={fact['run']}")]
+    elif Path(fact["storage"]).exists():
+        left.append(fact["storage"])
+    return left
+
+
+def stored_keys(uri: str) -> list[str]:
+    import boto3
+
+    from harness import emulator
+    from harness.modes.sagemaker_local.session import CREDENTIALS
+
+    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    client = boto3.client("s3", endpoint_url=emulator.endpoint_url(), **CREDENTIALS)
+    listing = client.list_objects_v2(Bucket=bucket, Prefix=prefix + "/")
+    return [item["Key"] for item in listing.get("Contents", [])]
 
 
 def _environ(proc) -> dict:
@@ -104,17 +127,23 @@ def test_marker_runs_a_test_once_per_mode(tmp_path):
 
 
 @pytest.mark.e2e
-def test_a_failing_test_leaves_nothing_behind(tmp_path, monkeypatch):
+@pytest.mark.parametrize("mode", ["local", "sagemaker-local"])
+def test_a_failing_test_leaves_nothing_behind(tmp_path, monkeypatch, mode):
     """Two jobs in one test, isolated from each other; the test fails with an endpoint up and
     a trained model in storage: the fixtures' teardown removes it all."""
+    if mode == "sagemaker-local":
+        require_docker()
     monkeypatch.setenv("FACTS", str(tmp_path / "facts.jsonl"))
+    monkeypatch.setenv("HARNESS_MODE", mode)
     code, output = run_inner(tmp_path, RECORD + f'''
 def test_fails(harness_job, harness_endpoint):
-    first, second = harness_job({str(EXAMPLE)!r}), harness_job({str(EXAMPLE)!r}, ["hyperparameters.epochs=5"])
+    first = harness_job({str(EXAMPLE)!r})
+    second = harness_job({str(EXAMPLE)!r}, ["hyperparameters.epochs=5"])
     first.train()
     endpoint = harness_endpoint(first)
     assert endpoint.predict({{"inputs": ["1,0"]}})["predictions"]
     record(first); record(second)
+    assert first.context.storage.exists(first.model_data)
     assert False, "the user's assertion"
 ''')
     assert code == 1 and "the user's assertion" in output, output
@@ -136,7 +165,9 @@ def test_waits(harness_endpoint, tmp_path):
     import io, tarfile
     data = json.dumps({{"weights": [1.0, 1.0], "bias": 0.0}}).encode()
     with tarfile.open(tmp_path / "model.tar.gz", "w:gz") as tar:
-        info = tarfile.TarInfo("model.json"); info.size = len(data); tar.addfile(info, io.BytesIO(data))
+        info = tarfile.TarInfo("model.json")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
     endpoint = harness_endpoint(model_data=tmp_path / "model.tar.gz", config={str(EXAMPLE)!r})
     record(endpoint.job)
     Path({str(ready)!r}).touch()

@@ -38,7 +38,8 @@ def fit(targets, features, epochs, learning_rate):
     for epoch in range(1, epochs + 1):
         errors = [predict(model, x) - y for y, x in zip(targets, features)]
         for i in range(len(model["weights"])):
-            model["weights"][i] -= learning_rate * 2 * sum(e * x[i] for e, x in zip(errors, features)) / n
+            gradient = 2 * sum(e * x[i] for e, x in zip(errors, features)) / n
+            model["weights"][i] -= learning_rate * gradient
         model["bias"] -= learning_rate * 2 * sum(errors) / n
         print(f"epoch={epoch} train_mse={sum(e * e for e in errors) / n:.6f}", flush=True)
     return model
