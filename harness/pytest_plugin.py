@@ -167,21 +167,26 @@ def _slug(text: str) -> str:
 
 
 class _Isolation:
-    """Per-call run dirs, S3 prefixes and ports of one test, so parallel tests share nothing."""
+    """Per-call names, run dirs, S3 prefixes and ports of one test, so that parallel tests
+    share nothing (on SageMaker, endpoint names are unique per account)."""
 
     def __init__(self, request, tmp_path_factory):
         self.name = _slug(request.node.name)
         self.tmp = tmp_path_factory
         self.run_dirs: list[Path] = []
 
-    def overrides(self, overrides: Any) -> dict[str, Any] | list[str]:
+    def overrides(self, config: str | Path | None, overrides: Any) -> dict[str, Any] | list[str]:
         """`overrides` (a mapping or `key=value` strings) after this call's own keys."""
+        from harness.config import load_config
         from harness.modes.local import free_port
 
         run_dir = self.tmp.mktemp(f"harness-{self.name}", numbered=True)
         self.run_dirs.append(run_dir)
-        own = {"run_dir": str(run_dir / "run"), "endpoint.port": free_port(),
-               "s3.prefix": f"pytest-{self.name}-{uuid.uuid4().hex[:8]}"}
+        unique = uuid.uuid4().hex[:6]
+        name = load_config(config, overrides or ()).name[:32].rstrip("-")
+        own = {"name": f"{name}-{unique}",  # 39 characters at most: harness keeps it whole
+               "run_dir": str(run_dir / "run"), "endpoint.port": free_port(),
+               "s3.prefix": f"pytest-{self.name}-{unique}"}
         return with_overrides(own, overrides)
 
     def remove_run_dirs(self) -> None:
@@ -256,7 +261,7 @@ def harness_job(request, harness_mode, tmp_path_factory):
     def make(config: str | Path | None, overrides: Any = None, mode: str | None = None) -> Job:
         """`overrides`: {"hyperparameters.epochs": 1} or ["hyperparameters.epochs=1"]."""
         job = Job.from_config(config, _mode_or(harness_mode, mode, request),
-                              isolation.overrides(overrides))
+                              isolation.overrides(config, overrides))
         jobs.append(job)
         return job
 
@@ -277,7 +282,7 @@ def harness_session(request, harness_mode, tmp_path_factory):
 
     def make(mode: str | None = None, config: str | Path | None = None, overrides: Any = None):
         session = api.session(_mode_or(harness_mode, mode, request), config,
-                              isolation.overrides(overrides))
+                              isolation.overrides(config, overrides))
         sessions.append(session)
         return session
 

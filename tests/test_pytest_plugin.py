@@ -44,7 +44,8 @@ from pathlib import Path
 
 def record(job, endpoint=None):
     """What the outer test checks is gone afterwards."""
-    facts = {"run": str(job.context.run.path), "storage": job.context.storage.root,
+    facts = {"name": job.config.name, "run": str(job.context.run.path),
+             "storage": job.context.storage.root,
              "port": job.config.endpoint.port, "prefix": job.config.s3_prefix}
     with open(os.environ["FACTS"], "a") as f:
         f.write(json.dumps(facts) + "\\n")
@@ -148,6 +149,7 @@ def test_fails(harness_job, harness_endpoint):
 ''')
     assert code == 1 and "the user's assertion" in output, output
     first, second = facts(tmp_path / "facts.jsonl")
+    assert first["name"].startswith("linear-regression-") and first["name"] != second["name"]
     assert len({first["run"], second["run"]}) == 2
     assert len({first["port"], second["port"]}) == 2
     assert len({first["prefix"], second["prefix"]}) == 2
