@@ -184,3 +184,20 @@ def test_waits(harness_endpoint, tmp_path):
     output, _ = proc.communicate(timeout=120)
     assert "KeyboardInterrupt" in output, output
     assert still_there(fact) == []
+
+
+@pytest.mark.harness_modes("sagemaker-local")
+def test_harness_session_is_the_modes_sdk_session(harness_session, harness_emulator, tmp_path):
+    """SDK code on the fixture's session reaches LocalStack's S3, in a bucket of the config's."""
+    session = harness_session()
+    (tmp_path / "hello.txt").write_text("hello")
+    uri = session.sagemaker_session.upload_data(str(tmp_path / "hello.txt"),
+                                                bucket=session.default_bucket,
+                                                key_prefix=f"plugin-{tmp_path.name[-12:]}")
+    assert uri.startswith(f"s3://{session.default_bucket}/")
+    key = uri.split("/", 3)[3]
+    assert session.sagemaker_session.read_s3_file(session.default_bucket, key) == "hello"
+    session.sagemaker_session.boto_session.client(
+        "s3", endpoint_url=harness_emulator).delete_object(Bucket=session.default_bucket, Key=key)
+    assert session.image_uri.startswith("harness-train:")
+    assert harness_emulator.endswith(":4566")
