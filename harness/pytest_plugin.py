@@ -20,7 +20,9 @@ import json
 import os
 import re
 import shutil
+import signal
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -47,6 +49,15 @@ def pytest_configure(config) -> None:
                    "use that mode")
     if not hasattr(config, "workerinput"):  # the controlling process, not an xdist worker
         os.environ[RUN_ENV] = uuid.uuid4().hex
+    _interrupt_on_sigterm()
+
+
+def _interrupt_on_sigterm() -> None:
+    """A CI cancelling the job sends SIGTERM (`docker stop` of the tests container, where
+    pytest is PID 1 and would ignore it): make it Ctrl-C, whose teardown removes everything."""
+    if threading.current_thread() is threading.main_thread() and \
+            signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 def pytest_generate_tests(metafunc) -> None:

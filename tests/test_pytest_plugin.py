@@ -157,8 +157,10 @@ def test_fails(harness_job, harness_endpoint):
 
 
 @pytest.mark.e2e
-def test_an_interrupted_test_leaves_nothing_behind(tmp_path, monkeypatch):
-    """Ctrl-C while the test runs, with an endpoint up: the endpoint goes with the session."""
+@pytest.mark.parametrize("interrupt", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_an_interrupted_test_leaves_nothing_behind(tmp_path, monkeypatch, interrupt):
+    """Ctrl-C, or a CI's SIGTERM, while the test runs, with an endpoint up: the endpoint goes
+    with the session."""
     monkeypatch.setenv("FACTS", str(tmp_path / "facts.jsonl"))
     ready = tmp_path / "ready"
     proc = inner_pytest(tmp_path, RECORD + f'''
@@ -180,7 +182,7 @@ def test_waits(harness_endpoint, tmp_path):
         time.sleep(0.2)
     (fact,) = facts(tmp_path / "facts.jsonl")
     assert endpoint_process.listening(fact["port"])
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(interrupt)
     output, _ = proc.communicate(timeout=120)
     assert "KeyboardInterrupt" in output, output
     assert still_there(fact) == []
