@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Build the harness training/serving image on this offline machine.
 #   container/build.sh [TAG]        -> harness-train:TAG (default: latest)
+#   PREPARE_ONLY=1 container/build.sh  -> the context prepared, the base image's name printed
+#                                         last (container/tests.Dockerfile builds on it too)
 # Steps: pick the base image (below), put the local
 # torch 2.13.0 CPU wheel into container/wheelhouse/, put the host CA bundle into
 # container/certs/ (pip in the build only reaches PyPI when it trusts it), then
@@ -52,6 +54,11 @@ fi
 if [ -f "$HOST_CA_BUNDLE" ]; then
     cmp -s "$HOST_CA_BUNDLE" container/certs/host-ca-bundle.crt \
         || cp "$HOST_CA_BUNDLE" container/certs/host-ca-bundle.crt
+fi
+
+if [ "${PREPARE_ONLY:-}" = 1 ]; then
+    echo "$BASE_IMAGE"
+    exit 0
 fi
 
 echo "build: docker build $IMAGE (base $BASE_IMAGE)"

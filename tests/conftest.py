@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from harness.modes.local import free_port
+from harness.pytest_plugin import require_docker  # noqa: F401 - tests import it from here
 
 pytest_plugins = ["tests.aws_emulator"]  # its fixtures (`aws`), for every test module
 REPO = Path(__file__).resolve().parents[1]
@@ -28,7 +29,10 @@ def pytest_collection_modifyitems(items):
     """Tests that need Docker and LocalStack run containers, which takes tens of seconds each:
     they count as e2e (`pytest -m "not e2e"` leaves them out), wherever they live."""
     for item in items:
-        if "sagemaker_local_stack" in getattr(item, "fixturenames", ()):
+        fixtures = getattr(item, "fixturenames", ())
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "sagemaker_local_stack" in fixtures or "harness_emulator" in fixtures or \
+                params.get("harness_mode") == "sagemaker-local":  # the pytest plugin's
             item.add_marker(pytest.mark.e2e)
 
 
@@ -161,19 +165,6 @@ def deployed(config: Path) -> dict:
 
 def state(config: Path) -> dict:
     return json.loads((config.parent / "run" / "state.json").read_text())
-
-
-def require_docker() -> None:
-    """Skip without a Docker engine, except under CI, where its absence is a failure."""
-    from harness import docker_engine
-    from harness.errors import HarnessError
-
-    try:
-        docker_engine.client()
-    except HarnessError as e:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but Docker is unusable: {e}")
-        pytest.skip(f"no Docker engine: {e}")
 
 
 def read_object(s3_url: str, uri: str) -> bytes:

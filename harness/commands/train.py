@@ -9,7 +9,7 @@ import tarfile
 import threading
 from pathlib import Path
 
-from harness import channels, metrics, names, plot
+from harness import channels, metrics, model_artifact, names, plot
 from harness.errors import StepError, out_of_space
 from harness.job import Job
 from harness.modes.base import TrainingFailed
@@ -65,7 +65,7 @@ def fetch_output(job: Job, artifact: str):
     shutil.rmtree(output, ignore_errors=True)
     with job.storage.open(artifact) as source, \
             tarfile.open(fileobj=source) as tar:
-        tar.extractall(output, filter="data")
+        model_artifact.extract_all(tar, output)
     return output
 
 
