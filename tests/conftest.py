@@ -144,6 +144,8 @@ def harness(*args: str, check: bool = True,
     stderr = result.stderr
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         stderr += "".join(traceback.format_exception(result.exception))
+    if result.exit_code == 130:  # Ctrl-C reached this process, so pytest itself: stop the run
+        raise KeyboardInterrupt
     ran = subprocess.CompletedProcess(["harness", *args], result.exit_code, result.stdout, stderr)
     if check and ran.returncode != 0:
         raise AssertionError(f"harness {' '.join(args)} exited {ran.returncode}:\n"
