@@ -127,6 +127,12 @@ def test_dry_runs_print_both_requests_without_credentials(tmp_path):
     assert f"PutObject {uploaded}" in transform.stdout
     assert job["BatchStrategy"] == "SingleRecord"
     assert not (tmp_path / "run").exists()
+    # Without --dry-run (and without --yes), the estimate covers every trial and stops there:
+    # 3 jobs of 1 x ml.p3.2xlarge for at most 4 h at $3.825/h.
+    unconfirmed = cli("tune", "-c", str(config), "--mode", "sagemaker")
+    assert unconfirmed.returncode == 1 and "pass --yes" in unconfirmed.stderr
+    assert "tuning: up to 3 such training jobs (1 at a time), at most $45.90" in \
+        unconfirmed.stdout
 
 
 def test_emulated_modes_have_no_dry_run(tmp_path):

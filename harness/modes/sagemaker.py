@@ -449,9 +449,13 @@ class SageMakerMode(Mode):
                                "add it to modes.sagemaker.hourly_prices_usd")
         training = prices[s.instance_type] * s.instance_count * s.max_run_s / 3600
         spot = " (on-demand price; spot is usually cheaper)" if s.use_spot_instances else ""
+        tuning = self.config.tuning
+        trials = "" if tuning is None else (
+            f"tuning: up to {tuning.max_jobs} such training jobs ({tuning.max_parallel_jobs} at "
+            f"a time), at most ${training * tuning.max_jobs:.2f}\n")
         return (f"training: {s.instance_count} x {s.instance_type} at ${prices[s.instance_type]:.3f}"
                 f"/h, at most ${training:.2f} (max_run {s.max_run_s / 3600:.1f} h){spot}\n"
-                f"endpoint: 1 x {s.inference_instance_type} at "
+                f"{trials}endpoint: 1 x {s.inference_instance_type} at "
                 f"${prices[s.inference_instance_type]:.3f}/h while it is up")
 
     def framework_versions(self) -> dict[str, dict[str, str]]:
