@@ -180,6 +180,34 @@ def read_object(s3_url: str, uri: str) -> bytes:
     return client.get_object(Bucket=bucket, Key=key)["Body"].read()
 
 
+def pure_wheel(folder: Path, name: str, version: str, module: str) -> Path:
+    """A one-module pure-Python wheel (`name` with underscores, `module`: its __init__.py),
+    built by hand: no build backend, no index."""
+    import zipfile
+
+    info = f"{name}-{version}.dist-info"
+    files = {f"{name}/__init__.py": module,
+             f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name.replace('_', '-')}\n"
+                                 f"Version: {version}\n",
+             f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: harness-tests\n"
+                              "Root-Is-Purelib: true\nTag: py3-none-any\n"}
+    record = [f"{path},sha256={_digest(text)},{len(text.encode())}" for path, text in files.items()]
+    files[f"{info}/RECORD"] = "\n".join([*record, f"{info}/RECORD,,"]) + "\n"
+    folder.mkdir(parents=True, exist_ok=True)
+    wheel = folder / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path, text in files.items():
+            archive.writestr(path, text)
+    return wheel
+
+
+def _digest(text: str) -> str:
+    import base64
+    import hashlib
+
+    return base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+
+
 def left_behind(run_dir: Path, since: float, wait_s: float = 10) -> list[str]:
     """What a sagemaker-local run that started at `since` (time.time()) left: its own containers
     (by harness's run label), and the SDK's network if it was made since then and stays with

@@ -4,18 +4,15 @@ deployed from them with `harness deploy --model-data` in each emulated mode."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import http.client
 import tarfile
 import uuid
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port, harness, state, write_config
+from tests.conftest import free_port, harness, pure_wheel, state, write_config
 from tests.reliability.conftest import minilm_classifier
 
 MODES = ["local", "sagemaker-local"]
@@ -135,25 +132,8 @@ def model_fn(model_dir):
 
 def probe_wheel(folder: Path) -> Path:
     """A one-module wheel (harness-probe-pkg 1.0) that no environment has installed."""
-    name, version = "harness_probe_pkg", "1.0"
-    info = f"{name}-{version}.dist-info"
-    files = {f"{name}/__init__.py": "VALUE = 'installed by pip from requirements.txt'\n",
-             f"{info}/METADATA": f"Metadata-Version: 2.1\nName: harness-probe-pkg\n"
-                                 f"Version: {version}\n",
-             f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\n"
-                              "Tag: py3-none-any\n"}
-    record = [f"{path},sha256={_digest(text)},{len(text.encode())}" for path, text in files.items()]
-    files[f"{info}/RECORD"] = "\n".join([*record, f"{info}/RECORD,,"]) + "\n"
-    folder.mkdir(parents=True, exist_ok=True)
-    wheel = folder / f"{name}-{version}-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w") as archive:
-        for path, text in files.items():
-            archive.writestr(path, text)
-    return wheel
-
-
-def _digest(text: str) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+    return pure_wheel(folder, "harness_probe_pkg", "1.0",
+                      "VALUE = 'installed by pip from requirements.txt'\n")
 
 
 def model_tar(model_dir: Path | None, target: Path, code: dict[str, str] | None = None,

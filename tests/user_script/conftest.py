@@ -3,18 +3,15 @@ the data and config it runs with. Nothing here follows a harness convention."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import random
 import shutil
 import uuid
-import zipfile
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.conftest import free_port
+from tests.conftest import free_port, pure_wheel
 
 CODE = Path(__file__).parent / "code"
 SCRIPT = "train_linear.py"
@@ -25,25 +22,9 @@ DEPENDENCY = ("harness_probe_dep", "1.0")  # what code/requirements.txt asks for
 
 
 def build_wheel(folder: Path) -> Path:
-    """A pure-Python wheel of the dependency, built by hand (no build backend, no index)."""
+    """A pure-Python wheel of the dependency."""
     name, version = DEPENDENCY
-    dist_info = f"{name}-{version}.dist-info"
-    files = {f"{name}/__init__.py": f'VERSION = "{version}"\n',
-             f"{dist_info}/METADATA": f"Metadata-Version: 2.1\nName: harness-probe-dep\n"
-                                      f"Version: {version}\n",
-             f"{dist_info}/WHEEL": "Wheel-Version: 1.0\nGenerator: harness-tests\n"
-                                   "Root-Is-Purelib: true\nTag: py3-none-any\n"}
-    record = []
-    for path, text in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
-        record.append(f"{path},sha256={digest.decode()},{len(text.encode())}")
-    files[f"{dist_info}/RECORD"] = "\n".join([*record, f"{dist_info}/RECORD,,"]) + "\n"
-    folder.mkdir(parents=True, exist_ok=True)
-    wheel = folder / f"{name}-{version}-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w") as archive:
-        for path, text in files.items():
-            archive.writestr(path, text)
-    return wheel
+    return pure_wheel(folder, name, version, f'VERSION = "{version}"\n')
 
 
 @pytest.fixture
