@@ -145,7 +145,7 @@ def test_accept_is_negotiated(no_code, accept, content_type):
 def test_the_readme_snippet_works_when_copied(no_code, tmp_path):
     """The README's boto3 example, run as a user would paste it: no AWS configuration at all."""
     blocks = re.findall(r"```python\n(.*?)```", (REPO / "README.md").read_text(), re.S)
-    [snippet] = [textwrap.dedent(b) for b in blocks if "sagemaker-runtime" in b]
+    [snippet] = [textwrap.dedent(b) for b in blocks if "http://127.0.0.1:8080" in b]
     script = tmp_path / "snippet.py"
     script.write_text(snippet.replace("http://127.0.0.1:8080", no_code.url)
                       .replace('"sentiment-minilm-endpoint"', repr(no_code.name)))
