@@ -11,6 +11,7 @@ from typing import Any
 
 from harness import modes, ownership
 from harness.config import JobConfig, load_config
+from harness.errors import ConfigError
 from harness.modes.base import Mode
 from harness.run_dir import RunDir
 from harness.storage import Storage
@@ -42,6 +43,13 @@ class Job:
         from harness import summary
 
         return summary.render(self.run.load(), str(self.run.path), self.storage.root)
+
+    def require_section(self, name: str, example: str) -> Any:
+        """The config's `name:` section; none is a ConfigError whose fix is `example`."""
+        section = getattr(self.config, name)
+        if section is None:
+            raise ConfigError(f"{self.config.source}: no {name}: section", example)
+        return section
 
     def hyperparameters(self) -> dict:
         """What the entry point gets: the config's hyperparameters, exactly. harness's own

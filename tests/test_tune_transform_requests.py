@@ -204,3 +204,13 @@ def test_ctrl_c_stops_the_tuning_job(tmp_path, monkeypatch):
         mode.tune("imdb-tune-1", {"train": f"{config.s3_root}/data/train"},
                   Job(config, mode).hyperparameters(), announce=lambda line: None)
     stub.assert_no_pending_responses()
+
+
+def test_tune_and_transform_without_their_section_say_what_to_add(tmp_path):
+    config = write_config(tmp_path, modes={"sagemaker": {"role": ROLE, "region": "eu-west-1"}})
+    for command, section in (("tune", "tuning"), ("transform", "transform")):
+        result = cli(command, "-c", str(config), "--mode", "sagemaker", "--dry-run")
+        assert result.returncode == 1
+        assert f"no {section}: section" in result.stderr
+        assert f"add a {section}: section" in result.stderr
+        assert "Traceback" not in result.stderr

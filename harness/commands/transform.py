@@ -4,7 +4,6 @@ config's `transform:` section; each input file gets its `<file>.out`, as on Sage
 from harness import names
 from harness.commands.deploy import model_to_serve
 from harness.commands.dry_run import shown
-from harness.errors import ConfigError
 from harness.job import Job
 from harness.run_dir import TrainingResult, TransformResult
 
@@ -15,8 +14,7 @@ NO_SECTION = ("add a transform: section, e.g. transform: {data: ../data/sentimen
 
 def transform(job: Job, model_data: str | None = None) -> TransformResult:
     """`model_data`: a model.tar.gz (path or s3:// URI) instead of the trained model."""
-    if job.config.transform is None:
-        raise ConfigError(f"{job.config.source}: no transform: section", NO_SECTION)
+    job.require_section("transform", NO_SECTION)
     with job.step("transform"):
         artifact, remedy = model_to_serve(job, model_data)
         job.mode.check_model_data(artifact, remedy)
@@ -28,8 +26,7 @@ def transform(job: Job, model_data: str | None = None) -> TransformResult:
 def requests(job: Job, model_data: str | None = None) -> list[dict]:
     """The SageMaker requests of the transform job (CreateModel, CreateTransformJob), made to
     no one."""
-    if job.config.transform is None:
-        raise ConfigError(f"{job.config.source}: no transform: section", NO_SECTION)
+    job.require_section("transform", NO_SECTION)
     trained = job.run.get(TrainingResult)
     artifact = model_data or job.config.resolve_model_data() or \
         (trained.model_artifact if trained else

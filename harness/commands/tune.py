@@ -6,7 +6,6 @@ from collections.abc import Callable
 from harness import channels, names
 from harness.commands.dry_run import shown, stored
 from harness.commands.prepare import prepare
-from harness.errors import ConfigError
 from harness.job import Job
 from harness.run_dir import Prepared, TuningResult
 
@@ -24,8 +23,7 @@ def staged_channels(job: Job) -> dict[str, str]:
 def requests(job: Job) -> list[dict]:
     """The SageMaker requests of the tuning job (the uploads, CreateHyperParameterTuningJob),
     made to no one."""
-    if job.config.tuning is None:
-        raise ConfigError(f"{job.config.source}: no tuning: section", NO_SECTION)
+    job.require_section("tuning", NO_SECTION)
     return shown(job.mode.tune_requests(names.tuning_job_name(job.config.name), stored(job),
                                         job.hyperparameters()))
 
@@ -33,8 +31,7 @@ def requests(job: Job) -> list[dict]:
 def tune(job: Job, announce: Callable[[str], None] = print,
          install_requirements: bool = False) -> TuningResult:
     """`install_requirements`: as for `harness train`, once here: each trial then finds them."""
-    if job.config.tuning is None:
-        raise ConfigError(f"{job.config.source}: no tuning: section", NO_SECTION)
+    job.require_section("tuning", NO_SECTION)
     job.mode.check_requirements(install=install_requirements)
     if job.config.dataset and job.run.get(Prepared) is None:
         announce("prepare")
