@@ -19,7 +19,7 @@ import threading
 import time
 from pathlib import Path
 
-from harness import endpoint_process
+from harness.host import endpoint_process
 
 TEXT = "A slow start, but the acting is wonderful and the ending is genuinely moving."
 

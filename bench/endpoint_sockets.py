@@ -20,9 +20,9 @@ import time
 from pathlib import Path
 
 import psutil
-from endpoint_load import fresh_classifier, free_port
+from endpoint_load import free_port, fresh_classifier
 
-from harness import endpoint_process
+from harness.host import endpoint_process
 
 ROOT = Path(__file__).resolve().parents[1]
 IDLE_TIMEOUT_S = 5

@@ -25,9 +25,8 @@ SETTINGS = {"default": {}, "no-cudnn-sdpa": {"cudnn_sdp": False}}
 def measure(arch: str, batch_sizes: list[int], widths: int, cudnn_sdp: bool = True) -> dict:
     import numpy as np
     import torch
-    from transformers import DistilBertForSequenceClassification
-
     from train_throughput import model_config
+    from transformers import DistilBertForSequenceClassification
 
     cuda = torch.cuda.is_available()
     device = "cuda" if cuda else "cpu"

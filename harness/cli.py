@@ -376,7 +376,7 @@ def image_group():
 @click.option("--force", is_flag=True, help="Rebuild even if the image exists.")
 def image_build(force):
     """Build the image (only when its inputs changed)."""
-    from harness import image
+    from harness.containers import image
 
     with errors_as_messages():
         name, built = image.build(force)
@@ -391,7 +391,7 @@ def emulator_group():
 @emulator_group.command("up")
 def emulator_up():
     """Start LocalStack 4.14.0 (pulled, or built offline) and wait until it is healthy."""
-    from harness import emulator
+    from harness.containers import emulator
 
     with errors_as_messages():
         url = emulator.up()
@@ -402,7 +402,7 @@ def emulator_up():
 @click.option("--volumes", is_flag=True, help="Also drop LocalStack's data volume.")
 def emulator_down(volumes):
     """Stop LocalStack."""
-    from harness import emulator
+    from harness.containers import emulator
 
     with errors_as_messages():
         emulator.down(volumes)
@@ -412,7 +412,7 @@ def emulator_down(volumes):
 @emulator_group.command("status")
 def emulator_status():
     """Say whether LocalStack answers, and which services it runs."""
-    from harness import emulator
+    from harness.containers import emulator
 
     with errors_as_messages():
         url = emulator.endpoint_url()
@@ -429,8 +429,8 @@ def emulator_status():
 def cleanup_command():
     """Remove what crashed runs left: processes, containers and the SDK's network whose
     harness command is gone. Running jobs and recorded endpoints are kept."""
-    from harness import docker_engine
     from harness.commands.cleanup import cleanup
+    from harness.containers import docker_engine
 
     with errors_as_messages():
         try:

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness import modes, ownership
+from harness import modes
 from harness.config import JobConfig, load_config
 from harness.errors import ConfigError
+from harness.host import ownership
 from harness.modes.base import Mode
 from harness.run_dir import RunDir
 from harness.storage import Storage

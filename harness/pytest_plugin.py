@@ -80,7 +80,7 @@ def pytest_sessionfinish(session) -> None:
     if hasattr(session.config, "workerinput"):
         return
     if (_shared_dir() / STARTED).exists():
-        from harness import emulator
+        from harness.containers import emulator
 
         emulator.down()
     shutil.rmtree(_shared_dir(), ignore_errors=True)
@@ -102,7 +102,7 @@ def _run_lock() -> Iterator[None]:
 
 def require_docker() -> None:
     """Skip without a Docker engine, except under CI=true, where its absence is a failure."""
-    from harness import docker_engine
+    from harness.containers import docker_engine
 
     try:
         docker_engine.client()
@@ -121,7 +121,7 @@ def _fail(error: HarnessError) -> None:
 def harness_emulator() -> str:
     """LocalStack's S3 URL: the one running, else one this run starts (and stops at its end)."""
     require_docker()
-    from harness import docker_engine, emulator
+    from harness.containers import docker_engine, emulator
 
     url = emulator.endpoint_url()
     if emulator.health(url) is None:
@@ -144,7 +144,7 @@ def harness_emulator() -> str:
 def harness_image() -> str:
     """harness's training and serving image for sagemaker-local, built once if missing."""
     require_docker()
-    from harness import image
+    from harness.containers import image
 
     with _run_lock():
         try:
@@ -234,7 +234,7 @@ def _kill_processes(run: Path) -> None:
     """Processes started for this run (endpoints, training) that still run."""
     import psutil
 
-    from harness import ownership
+    from harness.host import ownership
 
     found = []
     for proc in psutil.process_iter():
@@ -246,7 +246,8 @@ def _kill_processes(run: Path) -> None:
 
 
 def _remove_containers(run: Path) -> None:
-    from harness import docker_engine, ownership
+    from harness.containers import docker_engine
+    from harness.host import ownership
 
     try:
         engine = docker_engine.client()

@@ -22,7 +22,6 @@ from typing import Any
 from fsspec import AbstractFileSystem
 
 
-
 class Storage:
     def __init__(self, root: str, fs, options: dict[str, Any] | None = None):
         """`root`: a local path or a URI (`s3://bucket/prefix`); `fs`: the fsspec filesystem

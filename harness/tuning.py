@@ -44,8 +44,7 @@ def should_stop(current: list[float], previous: list[list[float]], objective_typ
 def distributions(ranges: dict[str, ParameterRange]) -> dict[str, Any]:
     """Optuna's distribution per range. ReverseLogarithmic x in [a, b) is sampled as
     1 - y with y log-uniform in (1 - b, 1 - a]."""
-    from optuna.distributions import (CategoricalDistribution, FloatDistribution,
-                                      IntDistribution)
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
     found = {}
     for name, r in ranges.items():

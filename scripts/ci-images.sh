@@ -14,7 +14,7 @@ stamp="$dir/images.ids"
 
 images() {  # those of them that are there now
     train=$(PYTHONPATH="$harness" python3 -c \
-        'from harness.image import default_image; print(default_image())')
+        'from harness.containers.image import default_image; print(default_image())')
     for image in localstack/localstack:4.14.0 "$train" harness-tests:latest; do
         if docker image inspect "$image" >/dev/null 2>&1; then echo "$image"; fi
     done

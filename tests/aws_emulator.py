@@ -57,17 +57,17 @@ import yaml
 from moto.backends import get_backend
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.exceptions import ServiceException
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.sagemaker.models import SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 from moto.server import ThreadedMotoServer
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
 
-from harness import endpoint_process
+from harness.host import endpoint_process
+from harness.host.process import stop_group
 from harness.modes.local import free_port, launch_command
 from harness.modes.local.job_tree import TrainingJobTree
-from harness.process import stop_group
 from harness.run_dir import Endpoint
 from harness.storage import Storage
 

@@ -217,7 +217,8 @@ def left_behind(run_dir: Path, since: float, wait_s: float = 10) -> list[str]:
     import time
     from datetime import datetime
 
-    from harness import docker_engine, ownership
+    from harness.containers import docker_engine
+    from harness.host import ownership
 
     engine = docker_engine.client()
     label = f"{ownership.LABEL_RUN}={Path(run_dir).resolve()}"
@@ -240,7 +241,7 @@ def left_behind(run_dir: Path, since: float, wait_s: float = 10) -> list[str]:
 def sagemaker_local_stack() -> str:
     """A running engine, LocalStack up and the training image built (each reused if there)."""
     require_docker()
-    from harness import emulator, image
+    from harness.containers import emulator, image
 
     image.build()
     return emulator.up()

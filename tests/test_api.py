@@ -7,9 +7,9 @@ import sys
 import pytest
 
 import harness
-from harness import endpoint_process
 from harness import metrics as harness_metrics
 from harness.errors import HarnessError, StepError
+from harness.host import endpoint_process
 from tests.conftest import REPO, write_config
 from tests.test_sagemaker_requests import ROLE
 

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from harness.config import load_config
-from harness.data import load_raw, prepare
-from harness.data_checks import label_names
+from harness.dataset.checks import label_names
+from harness.dataset.loading import load_raw, prepare
 from harness.errors import StepError
 from tests.conftest import write_config
 

@@ -5,8 +5,9 @@ import json
 
 import pytest
 
-from harness import data_processing as dp
-from harness.config import ConfigError, load_config
+from harness.config import load_config
+from harness.errors import ConfigError
+from harness.transform import records as dp
 from tests.conftest import DEFAULT_CONFIG
 
 ROW = ["17", "5.1", "3.5", "1.4"]

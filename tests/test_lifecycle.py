@@ -12,9 +12,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from harness import endpoint_process
 from harness.config import load_config
 from harness.errors import StepError
+from harness.host import endpoint_process
 from tests.conftest import deployed, free_port, harness, harness_process, state
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from harness import endpoint_process, ownership
+from harness.host import endpoint_process, ownership
 from tests.conftest import REPO, require_docker
 
 EXAMPLE = REPO / "examples" / "linear-regression" / "harness.yaml"
@@ -67,7 +67,7 @@ def still_there(fact: dict) -> list[str]:
         left.append(fact["run"])
     if fact["storage"].startswith("s3://"):
         left += [f"s3 {key}" for key in stored_keys(fact["storage"])]
-        from harness import docker_engine
+        from harness.containers import docker_engine
 
         left += [f"container {c.name}" for c in docker_engine.labelled_containers(
             docker_engine.client(), f"{ownership.LABEL_RUN}={fact['run']}")]
@@ -79,7 +79,7 @@ def still_there(fact: dict) -> list[str]:
 def stored_keys(uri: str) -> list[str]:
     import boto3
 
-    from harness import emulator
+    from harness.containers import emulator
     from harness.modes.sagemaker_local.session import CREDENTIALS
 
     bucket, _, prefix = uri.removeprefix("s3://").partition("/")

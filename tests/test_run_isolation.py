@@ -18,9 +18,10 @@ from pathlib import Path
 
 import psutil
 
-from harness import docker_engine, ownership
 from harness.commands.cleanup import leftover_processes
 from harness.config import load_config
+from harness.containers import docker_engine
+from harness.host import ownership
 from harness.run_dir import RunDir, TrainingResult
 from harness.summary import render
 from tests.conftest import (

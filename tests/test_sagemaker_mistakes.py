@@ -8,10 +8,10 @@ import botocore.session
 import pytest
 import yaml
 
-from harness import aws as aws_checks
 from harness import names
 from harness.config import load_config
 from harness.errors import ConfigError
+from harness.modes.sagemaker import aws as aws_checks
 from tests.aws_emulator import ROLE
 from tests.conftest import REPO, harness, write_config
 
@@ -326,7 +326,7 @@ def test_promote_with_an_image_of_ones_own(tmp_path):
 
 def test_harness_image_runs_the_versions_promote_shows(sagemaker_local_stack):
     """The versions promote reads from container/ are the built image's own."""
-    from harness import docker_engine, image
+    from harness.containers import docker_engine, image
 
     script = ("import sys, torch, transformers; print(transformers.__version__, "
               "torch.__version__.split('+')[0], f'{sys.version_info[0]}.{sys.version_info[1]}')")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from harness.log_text import CleanLines, Tee
+from harness.host.log_text import CleanLines, Tee
 from harness.plot import figure
 from tests.conftest import harness
 

@@ -4,7 +4,8 @@ Optuna's terms, the best job, the config's checks."""
 import pytest
 
 from harness import tuning
-from harness.config import ConfigError, ParameterRange, TuningConfig, load_config
+from harness.config import ParameterRange, TuningConfig, load_config
+from harness.errors import ConfigError
 from tests.conftest import DEFAULT_CONFIG
 
 LR = {"learning_rate": {"type": "continuous", "min_value": 1e-5, "max_value": 1e-3,

@@ -23,8 +23,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from harness import endpoint_process, ownership
 from harness.config import load_config
+from harness.host import endpoint_process, ownership
 from tests.conftest import REPO, free_port, harness, write_config
 
 # The user's own training script: quick, and it keeps the pretrained model as "the model".

@@ -12,8 +12,9 @@ from __future__ import annotations
 import contextlib
 import os
 
-from harness import docker_engine, ownership
+from harness.containers import docker_engine
 from harness.errors import HarnessError
+from harness.host import ownership
 from harness.run_dir import Endpoint, RunDir
 
 UNKNOWN = -1  # a run whose state cannot be read: which endpoint it names is unknown

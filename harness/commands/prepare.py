@@ -1,7 +1,8 @@
 """`harness prepare`: load, check and tokenize the dataset; store the channels training reads."""
 
-from harness import channels, data
+from harness import channels
 from harness.config import JobConfig
+from harness.dataset import loading
 from harness.errors import StepError
 from harness.job import Job
 from harness.run_dir import Prepared
@@ -22,12 +23,12 @@ def prepare(job: Job) -> Prepared:
 def store_channels(config: JobConfig, storage: Storage) -> Prepared:
     """The tokenized splits, and a local model folder, stored where training reads them."""
     source = config.model_source()
-    splits = data.prepare(config, str(source.folder or source.name),
+    splits = loading.prepare(config, str(source.folder or source.name),
                           from_hub=source.folder is None)
     planned = channels.planned(config, storage)
-    for split in data.SPLITS:
+    for split in loading.SPLITS:
         storage.save_dataset(splits[split], planned[split])
     if source.folder:
         storage.replace(source.folder, planned[channels.MODEL])
     return Prepared(channels=planned, labels=splits["train"].features["labels"].names,
-                    rows={split: len(splits[split]) for split in data.SPLITS})
+                    rows={split: len(splits[split]) for split in loading.SPLITS})

@@ -17,8 +17,8 @@ from typing import Any, BinaryIO, ClassVar
 from harness import model_artifact, names
 from harness.checkpoints import Reclaim, with_restarts
 from harness.config import JobConfig, ModeSettings
-from harness.endpoint_process import free_port
 from harness.errors import HarnessError, StepError, disk_full
+from harness.host.endpoint_process import free_port
 from harness.run_dir import Endpoint, RunDir, TrainingResult, TransformResult, TuningResult
 from harness.serving.handler import FRAMEWORK_ENV
 from harness.serving.server import ENDPOINT_NAME_ENV
@@ -157,9 +157,9 @@ class Mode(ABC):
     def transform(self, job_name: str, model_data: str) -> TransformResult:
         """Run batch transform job `job_name` (the config's `transform:`) on the model.tar.gz
         at `model_data`. Here: this mode's endpoint (the same server and handler) serves the
-        model, with SageMaker's batch environment, and `harness.batch` sends it the records
+        model, with SageMaker's batch environment, and `harness.transform.batch` sends it the records
         as SageMaker does, writing each input file's `<file>.out`."""
-        from harness import batch
+        from harness.transform import batch
 
         spec = self.config.transform
         source = self.transform_storage(spec.data)

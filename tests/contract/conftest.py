@@ -13,7 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from harness import ownership
+from harness.host import ownership
 from tests.conftest import free_port, harness, write_config
 from tests.contract import fake_mode
 

@@ -16,13 +16,14 @@ import threading
 from functools import cached_property
 from typing import Any
 
-from harness import endpoint_process, model_artifact, modes
+from harness import model_artifact, modes
 from harness.checkpoints import Reclaim
 from harness.config import LocalSettings
 from harness.errors import StepError
+from harness.host import endpoint_process
+from harness.host.process import kill_group, run_tee
 from harness.modes.base import Mode, TrainingFailed
 from harness.modes.local.job_tree import TrainingJobTree, encode_hyperparameters
-from harness.process import kill_group, run_tee
 from harness.run_dir import Endpoint, TrainingResult
 from harness.storage import Storage
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness import endpoint_process
 from harness.config import load_config
+from harness.host import endpoint_process
 from harness.job import open_job
 from harness.run_dir import Endpoint
 

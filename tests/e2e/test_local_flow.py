@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import endpoint_process
+from harness.host import endpoint_process
 from tests.conftest import DEFAULT_CONFIG, free_port, harness
 
 pytestmark = pytest.mark.e2e

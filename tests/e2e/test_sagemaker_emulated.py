@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from harness import endpoint_process
+from harness.host import endpoint_process
 from tests.aws_emulator import ROLE
 from tests.conftest import LABELS, harness_process, state
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from harness import endpoint_process
+from harness.host import endpoint_process
 from tests.conftest import (
     DEFAULT_CONFIG,
     free_port,

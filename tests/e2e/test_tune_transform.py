@@ -16,8 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.conftest import (REPO, free_port, harness, harness_process, read_object, state,
-                            write_config)
+from tests.conftest import REPO, free_port, harness, harness_process, read_object, state, write_config
 from tests.user_script import conftest as user_script
 from tests.user_script.conftest import write_user_config
 
@@ -44,7 +43,7 @@ def mode(request) -> str:
 
 def read_output(mode: str, uri: str) -> str:
     if mode == "sagemaker-local":
-        from harness import emulator
+        from harness.containers import emulator
 
         return read_object(emulator.endpoint_url(), uri).decode()
     return Path(uri).read_text()
@@ -73,7 +72,8 @@ def reviews(tmp_path) -> tuple[Path, list[dict]]:
 def containers_of(folder: Path) -> list[str]:
     """Containers harness labelled with a run dir under `folder` (other engineers' and
     tests' containers on this machine are not ours to count)."""
-    from harness import docker_engine, ownership
+    from harness.containers import docker_engine
+    from harness.host import ownership
 
     engine = docker_engine.client()
     return [c.name for c in docker_engine.labelled_containers(engine, ownership.LABEL_RUN)

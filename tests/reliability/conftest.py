@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import endpoint_process
+from harness.host import endpoint_process
 from harness.serving.handler import Handler
 from harness.serving.limits import Limits
 from harness.serving.server import ModelServer

@@ -13,8 +13,9 @@ import time
 import psutil
 import pytest
 
-from harness import docker_engine, ownership
 from harness.commands.cleanup import cleanup
+from harness.containers import docker_engine
+from harness.host import ownership
 from tests.conftest import deployed, harness, harness_process, write_config
 
 
@@ -68,7 +69,7 @@ def test_cleanup_stops_the_training_a_killed_command_left(tmp_path, tiny_bert, s
 OWNS_A_CHILD = """
 import subprocess, sys, time
 from pathlib import Path
-from harness import ownership
+from harness.host import ownership
 ownership.claim(Path(sys.argv[1]))  # what this process starts is owned by it
 subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
 time.sleep(600)
@@ -139,7 +140,7 @@ def test_files_containers_wrote_as_root_are_given_back(tmp_path, sagemaker_local
     """What a non-root user gets before harness deletes a run's container folders."""
     import docker
 
-    from harness import docker_engine, image
+    from harness.containers import docker_engine, image
 
     engine = docker.from_env()
     folder = tmp_path / "written-by-root"
@@ -155,7 +156,7 @@ def test_a_container_gone_before_harness_acts_on_it_is_no_error(sagemaker_local_
     """docker-compose may stop or remove a container between harness listing it and acting."""
     import docker
 
-    from harness import docker_engine, image
+    from harness.containers import docker_engine, image
 
     engine = docker.from_env()
     container = engine.containers.run(image.default_image(), ["true"], entrypoint=[],

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from harness import endpoint_process
+from harness.host import endpoint_process
 from harness.serving.limits import Limits
 from tests.reliability.conftest import start_process
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness import endpoint_process
 from harness.config import load_config
+from harness.host import endpoint_process
 from tests.conftest import harness, left_behind
 from tests.reliability.test_cleanup import labelled_processes
 from tests.test_lifecycle import alive, cli, interrupt_when, wait_for

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from harness import endpoint_process
+from harness.host import endpoint_process
 from tests.conftest import free_port, harness, state
 
 MODE = ("--mode", "sagemaker-local")

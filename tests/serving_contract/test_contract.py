@@ -19,7 +19,7 @@ import psutil
 import pytest
 from botocore.exceptions import ClientError, EventStreamError
 
-from harness import endpoint_process
+from harness.host import endpoint_process
 from tests.conftest import REPO, harness, state
 from tests.serving_contract.conftest import (
     FOUR_HOOKS,

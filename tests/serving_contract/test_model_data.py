@@ -13,8 +13,8 @@ import tarfile
 import psutil
 import pytest
 
-from harness import endpoint_process
 from harness.config import load_config
+from harness.host import endpoint_process
 from harness.model_artifact import repack, unpack
 from tests.conftest import harness, read_object, state, write_config
 from tests.serving_contract.conftest import deploy_config, model_tar

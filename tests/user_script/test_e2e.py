@@ -8,7 +8,7 @@ import tarfile
 import pytest
 
 import harness
-from harness import endpoint_process
+from harness.host import endpoint_process
 from tests.conftest import REPO, read_object, state
 from tests.conftest import harness as cli
 from tests.user_script.conftest import validation_mse, write_user_config
@@ -19,7 +19,8 @@ SAGEMAKER_LOCAL = ("--mode", "sagemaker-local")
 
 def containers_left(run_dir) -> list[str]:
     """Containers of this run still there (other runs share this Docker engine meanwhile)."""
-    from harness import docker_engine, ownership
+    from harness.containers import docker_engine
+    from harness.host import ownership
 
     label = f"{ownership.LABEL_RUN}={run_dir.resolve()}"
     return [c.name for c in docker_engine.labelled_containers(docker_engine.client(), label)]

@@ -12,14 +12,15 @@ import sys
 from functools import cached_property
 from typing import Any
 
-from harness import endpoint_process, model_artifact, ownership, requirements
+from harness import model_artifact, requirements
 from harness.channels import FILE_URI, PATH
 from harness.checkpoints import Reclaim
-from harness.endpoint_process import free_port
 from harness.errors import HarnessError
+from harness.host import endpoint_process, ownership
+from harness.host.endpoint_process import free_port
+from harness.host.process import kill_group, run_tee
 from harness.modes.base import Mode, TrainingFailed
 from harness.modes.local.job_tree import TrainingJobTree, encode_hyperparameters
-from harness.process import kill_group, run_tee
 from harness.run_dir import Endpoint, TrainingResult
 from harness.serving import user_code
 from harness.storage import Storage

@@ -14,16 +14,17 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from harness import channels, docker_engine, emulator, endpoint_process, image, ownership
+from harness import channels
 from harness.checkpoints import Reclaim
+from harness.containers import docker_engine, emulator, image
 from harness.errors import HarnessError, StepError
+from harness.host import endpoint_process, ownership
+from harness.host.process import stdout_copied_to
 from harness.modes.base import Mode, SdkSession, TrainingFailed
-from harness.modes.sagemaker_local.sdk_patches import checkpoint_volume
-from harness.modes.sagemaker_local.session import (CREDENTIALS, ROLE, local_session,
-                                                   offline_environment)
-from harness.process import stdout_copied_to
+from harness.modes.sagemaker_local.session import CREDENTIALS, ROLE, local_session, offline_environment
 from harness.run_dir import Endpoint, TrainingResult
 from harness.sdk import estimator_arguments, estimator_class, interrupts_kept
+from harness.sdk.patches_v2 import checkpoint_volume
 from harness.storage import Storage
 
 HOST_MODULE = "harness.modes.sagemaker_local.endpoint_host"

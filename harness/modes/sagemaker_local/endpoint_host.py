@@ -13,10 +13,10 @@ import threading
 import time
 from pathlib import Path
 
-from harness import ownership
-from harness.modes.sagemaker_local.sdk_patches import allow_startup, serving_port_bound
+from harness.host import ownership
 from harness.modes.sagemaker_local.session import local_session, offline_environment
 from harness.sdk import serving_model
+from harness.sdk.patches_v2 import allow_startup, serving_port_bound
 
 stopping = threading.Event()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from harness import ownership
+from harness.host import ownership
 from harness.sdk import TELEMETRY_OFF, quiet_sdk
 
 CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test",

@@ -7,8 +7,8 @@ import contextlib
 import os
 from pathlib import Path
 
-from harness import ownership
 from harness.errors import HarnessError
+from harness.host import ownership
 
 SDK_NETWORK = "sagemaker-local"  # the network SDK local mode's docker-compose files use
 COMPOSE_PROJECT = "com.docker.compose.project"  # docker-compose's label on what it creates

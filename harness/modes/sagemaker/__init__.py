@@ -14,13 +14,22 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from harness import aws, names
+from harness import names
 from harness.errors import HarnessError, StepError, warn
+from harness.host.process import stdout_copied_to
 from harness.modes.base import Mode, SdkSession, TrainingFailed
-from harness.process import stdout_copied_to
+from harness.modes.sagemaker import aws
 from harness.run_dir import Endpoint, TrainingResult, TransformResult, TuningResult
-from harness.sdk import (ACCOUNT, estimator_arguments, estimator_class, interrupts_kept,
-                         quiet_sdk, recording_session, serving_model, user_config)
+from harness.sdk import (
+    ACCOUNT,
+    estimator_arguments,
+    estimator_class,
+    interrupts_kept,
+    quiet_sdk,
+    recording_session,
+    serving_model,
+    user_config,
+)
 from harness.storage import RecordingStorage, Storage
 
 DRY_RUN_REGION = "us-east-1"  # what a dry run shows where no region is set
@@ -321,8 +330,12 @@ class SageMakerMode(Mode):
     def tuner(self, hyperparameters: dict[str, Any], job_name: str):
         """The SDK's HyperparameterTuner of the config's `tuning:`, on the training estimator
         (the tuned hyperparameters left out of its static ones, as the SDK leaves them out)."""
-        from sagemaker.tuner import (CategoricalParameter, ContinuousParameter,
-                                     HyperparameterTuner, IntegerParameter)
+        from sagemaker.tuner import (
+            CategoricalParameter,
+            ContinuousParameter,
+            HyperparameterTuner,
+            IntegerParameter,
+        )
 
         tuning = self.config.tuning
         ranges = {}

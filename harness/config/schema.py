@@ -1,23 +1,20 @@
-"""The typed job config: one YAML file, validated once, read-only afterwards."""
+"""The config's typed schema: every section and key, validated once, read-only afterwards."""
 
 from __future__ import annotations
 
 import hashlib
 import importlib.resources
 import re
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -29,7 +26,7 @@ from harness.errors import ConfigError
 from harness.project import ROOT
 from harness.serving.limits import ENV as LIMIT_ENV
 from harness.serving.limits import Limits
-from harness.serving.user_code import DEFAULT_PROGRAM, PROGRAM_ENV
+from harness.serving.user_code import PROGRAM_ENV
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 PACKAGE_PREFIX = "package:"
@@ -360,7 +357,7 @@ class TuningConfig(Strict):
 
 def _filter(path: str | None) -> str | None:
     if path is not None:
-        from harness.data_processing import parse
+        from harness.transform.records import parse
 
         parse(path)
     return path
@@ -396,7 +393,7 @@ class TransformConfig(Strict):
 
     @model_validator(mode="after")
     def data_processing_formats(self) -> TransformConfig:
-        from harness.data_processing import CSV, PROCESSED_TYPES, DataProcessing
+        from harness.transform.records import CSV, PROCESSED_TYPES, DataProcessing
 
         processing = DataProcessing(self.content_type or "", self.accept or "",
                                     self.input_filter, self.join_source, self.output_filter)
@@ -524,176 +521,6 @@ class JobConfig(Strict):
             raise ValueError(f"metric names must be unique; repeated: {', '.join(repeated)}")
         return definitions
 
-
-def _invalid(path: Path, error: ValidationError, within: tuple[str, ...] = (),
-             hint: str | None = None) -> ConfigError:
-    """A one-screen error for a config that does not validate: each key and what is wrong
-    with it; the validators' fixes (a `fix` in their context) or `hint` as the fix."""
-    lines, fixes = [f"{path}: invalid config"], []
-    for item in error.errors():
-        key = ".".join(str(p) for p in (*within, *item["loc"])) or "(top level)"
-        if item["type"] == "extra_forbidden":
-            lines.append(f"  {key}: unknown key")
-        elif item["type"] == "missing":
-            lines.append(f"  {key}: required key is missing")
-        else:
-            lines.append(f"  {key}: {item['msg']} (got {item['input']!r})")
-        if "fix" in item.get("ctx", {}):
-            fixes.append(item["ctx"]["fix"])
-    return ConfigError("\n".join(lines), f"set {'; '.join(fixes)}" if fixes else hint)
-
-
-def _yaml_problem(error: yaml.YAMLError) -> tuple[str, str]:
-    """(where, what) of a YAML error, in a line (PyYAML's own text takes a screen). Where is
-    the start of the construct that went wrong, e.g. the `[` never closed."""
-    mark = getattr(error, "context_mark", None) or getattr(error, "problem_mark", None)
-    where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
-    return where, getattr(error, "problem", None) or str(error).splitlines()[0]
-
-
-def _apply_override(data: dict[str, Any], key: str, value: Any, shown: str) -> None:
-    *parents, leaf = key.split(".")
-    node = data
-    for part in parents:
-        node = node.setdefault(part, {})
-        if not isinstance(node, dict):
-            raise ConfigError(f"bad override {shown!r}: {part} is not a section")
-    node[leaf] = value
-
-
-def _overrides(overrides: Sequence[str] | Mapping[str, Any]) -> list[tuple[str, Any, str]]:
-    """(key, value, as the user wrote it): `--set key=value` strings (the value read as YAML)
-    or a mapping of keys to values."""
-    if isinstance(overrides, Mapping):
-        return [(key, value, f"{key}={value!r}") for key, value in overrides.items()]
-    found = []
-    for override in overrides:
-        key, sep, raw = override.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"bad --set {override!r}", "use --set key.subkey=value")
-        try:
-            found.append((key, yaml.safe_load(raw), override))
-        except yaml.YAMLError as e:
-            quoted = raw.replace('"', '\\"')
-            raise ConfigError(f"--set {override}: the value is not valid YAML "
-                              f"({_yaml_problem(e)[1]})",
-                              f"quote it to pass it as text: --set '{key}=\"{quoted}\"'"
-                              ) from None
-    return found
-
-
-def load_config(path: str | Path | None,
-                overrides: Sequence[str] | Mapping[str, Any] = ()) -> JobConfig:
-    """The config in `path` with `overrides` applied, validated. No `path`: the defaults, named
-    `harness` (enough for an SDK session; a training job needs a file)."""
-    if path is None:
-        path, data = Path("(defaults)"), {"name": "harness"}
-    else:
-        path = Path(path)
-        data = _read(path)
-    given = _overrides(overrides)
-    for key, value, shown in given:
-        _apply_override(data, key, value, shown)
-    try:
-        config = JobConfig.model_validate({**data, "source": path.resolve(),
-                                           "overrides": tuple((k, v) for k, v, _ in given)})
-    except ValidationError as e:
-        raise _invalid(path, e) from None
-    if config.dataset and not config.model:
-        raise ConfigError(f"{path}: invalid config\n  model: required key is missing (with "
-                          "`dataset`, prepare tokenizes it with the model's tokenizer)")
-    _check_objective(path, config)
-    if path.is_file():
-        _check_files(path, config)
-    if config.bundled_script:
-        config = _typed_train_py_hyperparameters(path, config)
-    return config
-
-
-def _check_objective(path: Path, config: JobConfig) -> None:
-    """A tuning job's objective is read through the metric definitions, as SageMaker reads it."""
-    names = [d.Name for d in config.metric_definitions]
-    tuning = config.tuning
-    if tuning and tuning.objective_metric_name not in names:
-        raise ConfigError(f"{path}: tuning.objective_metric_name: {tuning.objective_metric_name!r} "
-                          "is not one of metric_definitions"
-                          + (f" ({', '.join(names)})" if names else " (there are none)"),
-                          "name one of them, or add its definition: metric_definitions: "
-                          "[{Name: <metric>, Regex: '<metric>=([0-9.]+)'}]")
-
-
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}",
-                          "pass an existing YAML file, e.g. configs/default.yaml") from None
-    except yaml.YAMLError as e:
-        where, problem = _yaml_problem(e)
-        raise ConfigError(f"{path}: not valid YAML at {where}: {problem}",
-                          "fix the YAML there (a value holding `: `, `[` or `{` needs quotes)"
-                          ) from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of keys at the top level")
-    return data
-
-
-def _typed_train_py_hyperparameters(path: Path, config: JobConfig) -> JobConfig:
-    """The bundled train.py's hyperparameters, checked and typed as its arguments are."""
-    try:
-        typed = TrainPyHyperparameters.model_validate(config.sent_hyperparameters)
-    except ValidationError as e:
-        raise _invalid(path, e, within=("hyperparameters",),
-                       hint="these are train.py's arguments (python train/train.py --help); a "
-                            "script of your own takes any") from None
-    unknown = sorted(set(config.tuning.hyperparameter_ranges if config.tuning else ())
-                     - set(TrainPyHyperparameters.model_fields))
-    if unknown:
-        raise ConfigError(f"{path}: tuning.hyperparameter_ranges.{unknown[0]}: train.py has no "
-                          "such argument",
-                          f"tune one of: {', '.join(TrainPyHyperparameters.model_fields)}")
-    return config.model_copy(update={"hyperparameters": typed.model_dump(exclude_none=True)})
-
-
-def _check_files(path: Path, config: JobConfig) -> None:
-    if not config.model_data and not config.script.is_file():  # model_data: nothing to train
-        raise ConfigError(f"{path}: source_dir/entry_point: training script not found: "
-                          f"{config.script}", "source_dir is relative to the config file's folder")
-    code = config.inference_code()
-    if code is not None:
-        entry_point = code / (config.inference.entry_point or DEFAULT_PROGRAM)
-        if not entry_point.is_file():
-            raise ConfigError(f"{path}: inference.source_dir/entry_point: inference script not "
-                              f"found: {entry_point}",
-                              "source_dir is relative to the config file's folder; entry_point "
-                              f"is a file in it ({DEFAULT_PROGRAM} by default)")
-    model_data = config.resolve_model_data()
-    if model_data and not model_data.startswith("s3://") and not Path(model_data).is_file():
-        raise ConfigError(f"{path}: model_data: file not found: {model_data}",
-                          "give a model.tar.gz (relative to the config file's folder) or an "
-                          "s3:// URI")
-    for channel, source in config.inputs.items():
-        local = config.local_input(source)
-        if local and not local.exists():
-            raise ConfigError(f"{path}: inputs.{channel}: not found: {local}",
-                              "local paths are relative to the config file's folder")
-    if config.model:
-        resolve_model(config, path)
-    ds = config.dataset
-    if not ds:
-        return
-    for key in ("train_file", "test_file"):
-        value = getattr(ds, key)
-        if value and not config.resolve(value).is_file():
-            raise ConfigError(f"{path}: dataset.{key}: file not found: {config.resolve(value)}",
-                              "paths are relative to the config file's folder")
-    if ds.name and looks_like_path(ds.name) and not config.resolve(ds.name).exists():
-        raise ConfigError(f"{path}: dataset.name: folder not found: {config.resolve(ds.name)}")
-    taken = sorted(set(config.inputs) & set(prepared_channel_names(config)))
-    if taken:
-        raise ConfigError(f"{path}: inputs.{taken[0]}: `prepare` stores the {taken[0]!r} "
-                          "channel when `dataset` is set",
-                          "give this input another channel name, or drop `dataset`")
 
 
 def prepared_channel_names(config: JobConfig) -> list[str]:

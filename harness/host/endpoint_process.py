@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import StepError
-from harness.process import start_detached, stop_group
+from harness.host.process import start_detached, stop_group
 from harness.run_dir import Endpoint
 
 SERVER_MODULE = "harness.serving"

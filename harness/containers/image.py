@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 
-from harness import docker_engine
+from harness.containers import docker_engine
 from harness.errors import HarnessError
 from harness.project import ROOT, repo_file
 

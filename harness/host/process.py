@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from harness.log_text import Tee
+from harness.host.log_text import Tee
 
 
 def kill_group(pid: int) -> None:

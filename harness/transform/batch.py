@@ -14,10 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import data_processing as dp
 from harness.config import TransformConfig
 from harness.errors import StepError
 from harness.storage import Storage
+from harness.transform import records as dp
 
 DEFAULT_STRATEGY = "MultiRecord"  # SDK local mode's, and the model servers' answer
 INVOCATION_TIMEOUT_S = 600  # ModelClientConfig.InvocationsTimeoutInSeconds' default

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import contextlib
 
-from harness import data_checks, hub
 from harness.config import DEFAULT_MAX_LENGTH, SPLITS, JobConfig, looks_like_path
-from harness.data_checks import label_names
+from harness.dataset import checks, hub
+from harness.dataset.checks import label_names
 from harness.errors import StepError
 
 FILE_BUILDERS = {".json": "json", ".jsonl": "json", ".csv": "csv", ".parquet": "parquet"}
@@ -47,7 +47,7 @@ def load_raw(config: JobConfig):
                                                  config) for split, path in files.items()})
             sources = {split: path.name for split, path in files.items()}
     for split in SPLITS:
-        data_checks.check_split(raw[split], split, sources[split], config)
+        checks.check_split(raw[split], split, sources[split], config)
     return raw
 
 
@@ -55,16 +55,16 @@ def _load_file(key: str, path, builder: str, config):
     from datasets import load_dataset
 
     if path.stat().st_size == 0:
-        raise data_checks.empty(key, path, config)
+        raise checks.empty(key, path, config)
     if builder != "parquet":
-        data_checks.check_utf8(key, path)
+        checks.check_utf8(key, path)
     try:
         return load_dataset(builder, data_files=str(path), split="train")
     except Exception as e:  # a parser's error, which datasets may wrap in one of its own
         if not isinstance(e, ValueError) and \
                 type(e).__module__.split(".")[0] not in ("datasets", "pyarrow"):
             raise
-        raise data_checks.unreadable(key, path, builder, e) from e
+        raise checks.unreadable(key, path, builder, e) from e
 
 
 @contextlib.contextmanager

@@ -8,7 +8,7 @@ import subprocess
 import time
 import urllib.request
 
-from harness import docker_engine
+from harness.containers import docker_engine
 from harness.errors import HarnessError
 from harness.project import ROOT, repo_file
 

@@ -1,0 +1,1 @@
+"""Docker: the engine, harness's training/serving image, and LocalStack (the emulator)."""

@@ -1,0 +1,1 @@
+"""Datasets: loading (hub or files), checks of rows, columns and labels, the hub."""

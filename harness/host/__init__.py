@@ -1,0 +1,1 @@
+"""Processes on this machine: process groups, ownership labels, endpoint processes, log text."""
