@@ -56,7 +56,7 @@ def sides(config: str, scratch: str, overrides: list[str]) -> dict[str, tuple]:
     """Per side: (command, environment, the metrics.json it writes). Both train the same config
     (plus `overrides`) from the same channels."""
     from harness.job import open_job
-    from harness.modes.local import launch_command
+    from harness.modes.local.mode import launch_command
 
     sets = [f"run_dir={scratch}/run", *overrides]
     state = json.loads((Path(scratch) / "run" / "state.json").read_text())

@@ -189,7 +189,7 @@ class _Isolation:
     def overrides(self, config: str | Path | None, overrides: Any) -> dict[str, Any] | list[str]:
         """`overrides` (a mapping or `key=value` strings) after this call's own keys."""
         from harness.config import load_config
-        from harness.modes.local import free_port
+        from harness.host.endpoint_process import free_port
 
         run_dir = self.tmp.mktemp(f"harness-{self.name}", numbered=True)
         self.run_dirs.append(run_dir)

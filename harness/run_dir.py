@@ -46,7 +46,8 @@ class TrainingResult:
 @dataclass(frozen=True)
 class Endpoint:
     """A running endpoint: what `predict` and `delete` need. `pid`/`port`/`module` name the
-    endpoint process of the local modes; the other fields belong to one mode each."""
+    endpoint process on this machine, where there is one; `mode_state` is the part that one
+    mode keeps for itself, in a record of its own declaring."""
 
     KEY: ClassVar[str] = "endpoint"
     STEP: ClassVar[str] = "deploy"
@@ -57,9 +58,7 @@ class Endpoint:
     module: str | None = None
     log: str | None = None
     model_data: str | None = None  # the model.tar.gz it serves
-    model_name: str | None = None  # sagemaker: the model behind the endpoint
-    container_root: str | None = None  # sagemaker-local: the SDK's compose folder
-    projects: list[str] = field(default_factory=list)  # sagemaker-local: its compose projects
+    mode_state: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

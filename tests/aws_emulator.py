@@ -65,9 +65,10 @@ from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
 from harness.host import endpoint_process
+from harness.host.endpoint_process import free_port
 from harness.host.process import stop_group
-from harness.modes.local import free_port, launch_command
 from harness.modes.local.job_tree import TrainingJobTree
+from harness.modes.local.mode import launch_command
 from harness.run_dir import Endpoint
 from harness.storage import Storage
 

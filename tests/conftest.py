@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.modes.local import free_port
+from harness.host.endpoint_process import free_port
 from harness.pytest_plugin import require_docker  # noqa: F401 - tests import it from here
 
 pytest_plugins = ["tests.aws_emulator"]  # its fixtures (`aws`), for every test module

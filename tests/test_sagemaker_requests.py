@@ -14,7 +14,7 @@ from botocore.stub import ANY, Stubber
 from harness.config import load_config
 from harness.errors import HarnessError, StepError
 from harness.job import Job
-from harness.modes.sagemaker import SageMakerMode
+from harness.modes.sagemaker.mode import SageMakerMode
 from harness.run_dir import RunDir
 from harness.sdk import recording_session
 from tests.conftest import REPO, harness, write_config
@@ -230,7 +230,7 @@ def printed_request(stdout: str, operation: str) -> dict:
     """One request of a dry run's output: its name on a line, then its JSON."""
     lines = stdout.splitlines()
     start = lines.index(operation) + 1
-    end = next((i for i in range(start, len(lines)) if lines[i] and not lines[i][0] in " {}"),
+    end = next((i for i in range(start, len(lines)) if lines[i] and lines[i][0] not in " {}"),
                len(lines))
     return json.loads("\n".join(lines[start:end]))
 

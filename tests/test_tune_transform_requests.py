@@ -2,6 +2,8 @@
 HyperparameterTuner and Transformer, each request validated by botocore's Stubber against the
 SageMaker service model. No AWS call, no credentials."""
 
+from datetime import UTC
+
 import pytest
 from botocore.stub import ANY
 
@@ -143,10 +145,10 @@ def test_emulated_modes_have_no_dry_run(tmp_path):
 
 
 def tuning_summary(name: str, lr: str, status: str, value: float | None) -> dict:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     summary = {"TrainingJobName": name, "TrainingJobArn": f"{ARN}/{name}",
-               "CreationTime": datetime(2026, 11, 29, 12, int(name[-1]), tzinfo=timezone.utc),
+               "CreationTime": datetime(2026, 11, 29, 12, int(name[-1]), tzinfo=UTC),
                "TrainingJobStatus": status, "TunedHyperParameters": {"learning_rate": lr}}
     if value is not None:
         summary["FinalHyperParameterTuningJobObjectiveMetric"] = {"MetricName": "eval_loss",

@@ -1,6 +1,7 @@
 """The typed job config: the schema (`schema`), reading a file with overrides (`load`), and
 the checks against what is on disk (`checks`). Its public names are here."""
 
+from harness.config.base import ModeSettings
 from harness.config.load import load_config
 from harness.config.schema import (
     BUNDLED_SCRIPT,
@@ -11,18 +12,13 @@ from harness.config.schema import (
     CheckpointConfig,
     DatasetConfig,
     EndpointConfig,
-    FrameworkVersions,
     InferenceConfig,
     JobConfig,
-    LocalSettings,
     MetricDefinition,
     ModelSource,
     ModesConfig,
-    ModeSettings,
     ParameterRange,
     S3Config,
-    SageMakerLocalSettings,
-    SageMakerSettings,
     TrainPyHyperparameters,
     TransformConfig,
     TuningConfig,
@@ -37,10 +33,8 @@ __all__ = [
     "DEFAULT_MAX_LENGTH",
     "DatasetConfig",
     "EndpointConfig",
-    "FrameworkVersions",
     "InferenceConfig",
     "JobConfig",
-    "LocalSettings",
     "MODEL_CHANNEL",
     "MetricDefinition",
     "ModeSettings",
@@ -49,8 +43,6 @@ __all__ = [
     "ParameterRange",
     "S3Config",
     "SPLITS",
-    "SageMakerLocalSettings",
-    "SageMakerSettings",
     "TrainPyHyperparameters",
     "TransformConfig",
     "TuningConfig",

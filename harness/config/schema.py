@@ -16,12 +16,14 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationInfo,
+    create_model,
     field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
-from harness import names
+from harness import modes, names
+from harness.config.base import ModeSettings, Strict
 from harness.errors import ConfigError
 from harness.project import ROOT
 from harness.serving.limits import ENV as LIMIT_ENV
@@ -48,10 +50,6 @@ class ModelSource:
 
     name: str
     folder: Path | None
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class DatasetConfig(Strict):
@@ -157,86 +155,27 @@ class MetricDefinition(Strict):
         return regex
 
 
-class ModeSettings(Strict):
-    instance_type: str
-    inference_instance_type: str
-    instance_count: int = Field(default=1, gt=0)
-    image_uri: str | None = None  # None: the mode's default image
+class ModesConfig(BaseModel):
+    """`modes.<name>`: each registered mode's settings, validated with the model its package
+    declares (`harness.modes`), so a new mode brings its own section."""
 
+    model_config = ConfigDict(frozen=True)
+    settings: dict[str, ModeSettings]
 
-class LocalSettings(ModeSettings):
-    """`local`: this machine is the one instance; it scales out with processes."""
-
-    instance_type: str = "local"
-    inference_instance_type: str = "local"
-    processes: int = Field(default=1, gt=0)  # train.py processes (one per GPU, or per core)
-
-    @field_validator("instance_count")
+    @model_validator(mode="before")
     @classmethod
-    def one_instance(cls, count: int) -> int:
-        if count != 1:
-            raise ValueError("local mode has one instance, this machine; for several train.py "
-                             "processes set modes.local.processes, for several instances use "
-                             "modes.sagemaker-local.instance_count")
-        return count
-
-
-class SageMakerLocalSettings(ModeSettings):
-    """`sagemaker-local`: `instance_count` containers (algo-1..N) on one compose network."""
-
-    instance_type: str = "local"
-    inference_instance_type: str = "local"
-
-
-class FrameworkVersions(Strict):
-    """A Hugging Face DLC, as the SDK's image-URI tables name it."""
-
-    transformers_version: str
-    pytorch_version: str
-    py_version: str
-
-
-class SageMakerSettings(ModeSettings):
-    instance_type: str = "ml.p3.2xlarge"
-    inference_instance_type: str = "ml.g4dn.xlarge"
-    region: str | None = None  # None: from the environment or the AWS profile
-    role: str | None = None  # None: the notebook's role, inside SageMaker only
-    training_versions: FrameworkVersions = FrameworkVersions(
-        transformers_version="4.56.2", pytorch_version="2.8.0", py_version="py312")
-    inference_versions: FrameworkVersions = FrameworkVersions(
-        transformers_version="4.51.3", pytorch_version="2.6.0", py_version="py312")
-    max_run_s: int = Field(default=4 * 3600, gt=0)
-    use_spot_instances: bool = False
-    max_wait_s: int | None = Field(default=None, gt=0)
-    keep_endpoint_on_failure: bool = False
-    hourly_prices_usd: dict[str, float] = {  # on-demand, us-east-1; edit for your region
-        "ml.p3.2xlarge": 3.825, "ml.p3.16xlarge": 28.152, "ml.g4dn.xlarge": 0.736,
-        "ml.g5.xlarge": 1.408}
-
-    @field_validator("role")
-    @classmethod
-    def role_is_an_arn(cls, role: str | None) -> str | None:
-        if role is not None and not names.ROLE_ARN.match(role):
-            raise ValueError("the role must be an IAM role ARN, arn:aws:iam::<account-id>:role/"
-                             "<role-name>; `aws iam get-role --role-name <role-name> --query "
-                             "Role.Arn --output text` prints it")
-        return role
-
-    @model_validator(mode="after")
-    def spot_needs_max_wait(self) -> SageMakerSettings:
-        if self.use_spot_instances and (self.max_wait_s or 0) < self.max_run_s:
-            raise ValueError("use_spot_instances needs max_wait_s >= max_run_s")
-        return self
-
-
-class ModesConfig(Strict):
-    local: LocalSettings = LocalSettings()
-    sagemaker_local: SageMakerLocalSettings = Field(default=SageMakerLocalSettings(),
-                                                    alias="sagemaker-local")
-    sagemaker: SageMakerSettings = SageMakerSettings()
+    def from_registry(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or set(data) == {"settings"}:
+            return data
+        declared = modes.settings_models()
+        fields = {name.replace("-", "_"): (model, Field(default_factory=model, alias=name))
+                  for name, model in declared.items()}
+        each = create_model("Modes", __config__=ConfigDict(extra="forbid", frozen=True),
+                            **fields).model_validate(data)
+        return {"settings": {name: getattr(each, name.replace("-", "_")) for name in declared}}
 
     def for_mode(self, mode: str) -> ModeSettings:
-        return getattr(self, mode.replace("-", "_"))
+        return self.settings[mode]
 
 
 class S3Config(Strict):
@@ -422,7 +361,7 @@ class JobConfig(Strict):
     inputs: dict[ChannelName, InputSource] = {}  # channel -> local path, file:// or s3:// URI
     hyperparameters: dict[str, Hyperparameter] = {}  # sent as `--key value`; None: not sent
     metric_definitions: list[MetricDefinition] = []
-    modes: ModesConfig = ModesConfig()
+    modes: ModesConfig = Field(default_factory=lambda: ModesConfig.model_validate({}))
     s3: S3Config = S3Config()
     checkpoints: CheckpointConfig = CheckpointConfig()
     endpoint: EndpointConfig = EndpointConfig()

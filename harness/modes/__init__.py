@@ -1,24 +1,39 @@
-"""The mode registry: a name maps to an implementation, imported only when chosen."""
+"""The mode registry: a name maps to a mode's class and its settings model, each imported only
+when needed. A mode is a package with the same files: `mode.py` (the class), `settings.py` (its
+`modes.<name>` config section, light enough to load with every config)."""
 
 from __future__ import annotations
 
 import importlib
 import os
+from dataclasses import dataclass
 
 from harness.errors import HarnessError
 
-MODES: dict[str, str] = {
-    "local": "harness.modes.local:LocalMode",
-    "sagemaker-local": "harness.modes.sagemaker_local:SageMakerLocalMode",
-    "sagemaker": "harness.modes.sagemaker:SageMakerMode",
-}
+
+@dataclass(frozen=True)
+class Registered:
+    mode: str  # "package.module:Class", a `harness.modes.base.Mode`
+    settings: str  # "package.module:Class", a `harness.config.base.ModeSettings`
+
+
+MODES: dict[str, Registered] = {
+    name: Registered(f"harness.modes.{package}.mode:{cls}Mode",
+                     f"harness.modes.{package}.settings:{cls}Settings")
+    for name, package, cls in (("local", "local", "Local"),
+                               ("sagemaker-local", "sagemaker_local", "SageMakerLocal"),
+                               ("sagemaker", "sagemaker", "SageMaker"))}
 DEFAULT_MODE = "local"
 MODE_ENV = "HARNESS_MODE"
 
 
-def register(name: str, target: str) -> None:
-    """Add a mode: `target` is `"package.module:Class"`, imported when the mode is chosen."""
-    MODES[name] = target
+def register(name: str, mode: str, settings: str) -> None:
+    """Add a mode: `mode` and `settings` are `"package.module:Class"`, imported when needed."""
+    MODES[name] = Registered(mode, settings)
+
+
+def unregister(name: str) -> None:
+    MODES.pop(name, None)
 
 
 def choose(flag: str | None) -> str:
@@ -30,7 +45,16 @@ def choose(flag: str | None) -> str:
     return name
 
 
+def _attribute(target: str):
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
 def load(name: str):
     """The Mode class for `name`."""
-    module, _, attr = MODES[choose(name)].partition(":")
-    return getattr(importlib.import_module(module), attr)
+    return _attribute(MODES[choose(name)].mode)
+
+
+def settings_models() -> dict[str, type]:
+    """Each registered mode's settings model, by mode name."""
+    return {name: _attribute(registered.settings) for name, registered in MODES.items()}

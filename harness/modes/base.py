@@ -15,13 +15,9 @@ from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
 
 from harness import model_artifact, names
-from harness.checkpoints import Reclaim, with_restarts
 from harness.config import JobConfig, ModeSettings
 from harness.errors import HarnessError, StepError, disk_full
-from harness.host.endpoint_process import free_port
 from harness.run_dir import Endpoint, RunDir, TrainingResult, TransformResult, TuningResult
-from harness.serving.handler import FRAMEWORK_ENV
-from harness.serving.server import ENDPOINT_NAME_ENV
 from harness.serving.user_code import PROGRAM_ENV, SUBMIT_DIRECTORY_ENV
 from harness.storage import Storage
 
@@ -145,75 +141,20 @@ class Mode(ABC):
     def delete(self, endpoint: Endpoint) -> None:
         """Stop the endpoint and free everything it held. Deleting one already gone is fine."""
 
-    def beside(self, folder: Path, name: str, **updates: Any) -> Mode:
-        """This mode as another job `name` working in `folder` (its own logs, endpoint and
-        containers) on this run's storage, e.g. a transform's model server beside the run's
-        own endpoint. `updates`: config keys to change."""
-        s3 = self.config.s3.model_copy(update={"prefix": self.config.s3_prefix})
-        config = self.config.model_copy(update={"name": name, "run_dir": str(self.run.path),
-                                                "s3": s3, **updates})
-        return type(self)(config, RunDir(folder, self.name))
+    @abstractmethod
+    def tune(self, job_name: str, channels: dict[str, str], hyperparameters: dict[str, Any],
+             announce: Callable[[str], None]) -> tuple[TuningResult, TrainingResult]:
+        """Run tuning job `job_name` (the config's `tuning:`) on these channels, with
+        `hyperparameters` as the static ones; the job and its best training job."""
 
+    @abstractmethod
     def transform(self, job_name: str, model_data: str) -> TransformResult:
         """Run batch transform job `job_name` (the config's `transform:`) on the model.tar.gz
-        at `model_data`. Here: this mode's endpoint (the same server and handler) serves the
-        model, with SageMaker's batch environment, and `harness.transform.batch` sends it the records
-        as SageMaker does, writing each input file's `<file>.out`."""
-        from harness.transform import batch
-
-        spec = self.config.transform
-        source = self.transform_storage(spec.data)
-        files = batch.inputs(source, self.transform_uri(spec.data))
-        output = self.transform_uri(spec.output_path) if spec.output_path else \
-            self.storage.uri(job_name)
-        payload_bytes = spec.max_payload_mb * 1024 * 1024 or 2**31 - 1
-        strategy = (spec.strategy or batch.DEFAULT_STRATEGY)
-        environment = {"SAGEMAKER_BATCH": "true",
-                       "SAGEMAKER_MAX_PAYLOAD_IN_MB": str(spec.max_payload_mb),
-                       "SAGEMAKER_BATCH_STRATEGY": names.env_strategy(strategy),
-                       "SAGEMAKER_MAX_CONCURRENT_TRANSFORMS": str(spec.max_concurrent_transforms)}
-        endpoint_settings = self.config.endpoint.model_copy(update={
-            "port": free_port(), "max_body_bytes": payload_bytes,
-            "request_timeout_s": batch.INVOCATION_TIMEOUT_S})
-        inference = self.config.inference.model_copy(
-            update={"env": {**self.config.inference.env, **environment}})
-        server = self.beside(self.run.path / "transform", f"{self.config.name}-batch",
-                             endpoint=endpoint_settings, inference=inference)
-        endpoint = server.deploy(model_data)
-        try:
-            outcome = batch.BatchJob(endpoint.url, spec).run(
-                files, source, self.transform_storage(output), output)
-        finally:
-            server.delete(endpoint)
-        if outcome.failed:
-            failed = "\n".join(f"  {uri}: {reason}" for uri, reason in outcome.failed.items())
-            written = f"; written: {', '.join(outcome.outputs)}" if outcome.outputs else ""
-            raise StepError(f"transform job {job_name} failed for {len(outcome.failed)} of "
-                            f"{len(files)} input files (no .out file for them):\n{failed}",
-                            f"fix those records or the transform settings{written}")
-        return TransformResult(job_name, output, outcome.outputs, outcome.records)
+        at `model_data`, writing each input file's `<file>.out`."""
 
     def transform_uri(self, location: str) -> str:
         """A transform's input or output location: an s3:// URI, or a path from the config."""
         return location if location.startswith("s3://") else str(self.config.resolve(location))
-
-    def transform_storage(self, location: str) -> Storage:
-        """The storage that holds a transform's input or output location."""
-        if location.startswith(self.storage.root):
-            return self.storage
-        if location.startswith("s3://"):
-            return self.s3_storage(location)
-        return Storage.local(Path(self.transform_uri(location)))
-
-    def tune(self, job_name: str, channels: dict[str, str], hyperparameters: dict[str, Any],
-             announce: Callable[[str], None]) -> tuple[TuningResult, TrainingResult]:
-        """Run tuning job `job_name` (the config's `tuning:`) on these channels, with
-        `hyperparameters` as the static ones; the job and its best training job. Here: the
-        search is Optuna's, and each trial is `harness train` in this mode, which stages the
-        channels and hyperparameters itself (`harness.tuning`)."""
-        from harness import tuning
-
-        return tuning.run(self.config, self.name, self.run, job_name, announce)
 
     def tune_requests(self, job_name: str, store: Callable[[Storage], dict[str, str]],
                       hyperparameters: dict[str, Any]) -> list[dict]:
@@ -239,11 +180,14 @@ class Mode(ABC):
             env[SUBMIT_DIRECTORY_ENV] = SUBMITTED_CODE
         return env
 
-    def emulator_environment(self) -> dict[str, str]:
-        """The serving environment for harness's own server (`local`, `sagemaker-local`): its
-        limits, the framework's conventions and the endpoint name it answers to, too."""
-        return {**self.serving_environment(), **self.config.endpoint.limits.to_env(),
-                FRAMEWORK_ENV: self.config.framework, ENDPOINT_NAME_ENV: self.endpoint_name}
+    def storage_for(self, uri: str) -> Storage:
+        """The storage that holds `uri`: this mode's, this mode's S3 for another s3:// URI,
+        else the folder on this machine that a path from the config names."""
+        if uri.startswith(self.storage.root):
+            return self.storage
+        if uri.startswith("s3://"):
+            return self.s3_storage(uri)
+        return Storage.local(Path(self.transform_uri(uri)))
 
     def s3_storage(self, uri: str) -> Storage:
         """The storage that holds an s3:// URI: this mode's S3."""
@@ -251,12 +195,9 @@ class Mode(ABC):
 
     def open_artifact(self, uri: str) -> BinaryIO:
         """A model.tar.gz: in this mode's storage, in S3, or a file on this machine."""
-        if uri.startswith(self.storage.root):
-            storage = self.storage
-        elif uri.startswith("s3://"):
-            storage = self.s3_storage(uri)
-        else:
+        if not uri.startswith(("s3://", self.storage.root)):
             return open(uri, "rb")
+        storage = self.storage_for(uri)
         if not storage.exists(uri):
             raise HarnessError(f"model data not found: {uri}",
                                "check the URI, or upload the model.tar.gz there first")
@@ -292,18 +233,3 @@ class Mode(ABC):
     def trained(self, job_name: str) -> TrainingResult:
         return TrainingResult(job_name, self.storage.model_artifact(job_name),
                               self.storage.output_artifact(job_name))
-
-    def with_checkpoints(self, attempt: Callable[[Reclaim], None], folder: Path, job: str,
-                         interrupt_after: int) -> None:
-        """Run a training attempt with `folder` as its `/opt/ml/checkpoints`, synced to
-        `storage.checkpoints(job)`, restarting it after a rehearsed reclaim."""
-        if not self.config.checkpoints.enabled:
-            if interrupt_after:
-                raise HarnessError("a spot reclaim needs checkpoints to resume from",
-                                   "set checkpoints.enabled: true (e.g. --set checkpoints.enabled=true)")
-            return attempt(Reclaim(folder, 0))
-        stored = self.storage.checkpoints(job)
-        with_restarts(attempt, folder=folder, interrupt_after=interrupt_after,
-                      restore=lambda local: self.storage.get_folder(stored, local),
-                      save=lambda checkpoint: self.storage.put(
-                          checkpoint, f"{stored}/{checkpoint.name}"))

@@ -18,12 +18,13 @@ from typing import Any
 
 from harness import model_artifact, modes
 from harness.checkpoints import Reclaim
-from harness.config import LocalSettings
 from harness.errors import StepError
 from harness.host import endpoint_process
 from harness.host.process import kill_group, run_tee
-from harness.modes.base import Mode, TrainingFailed
+from harness.modes.base import TrainingFailed
+from harness.modes.emulated import EmulatedMode
 from harness.modes.local.job_tree import TrainingJobTree, encode_hyperparameters
+from harness.modes.local.settings import LocalSettings
 from harness.run_dir import Endpoint, TrainingResult
 from harness.storage import Storage
 
@@ -32,10 +33,10 @@ SERVERS: dict[int, Any] = {}  # port -> the ModelServer serving it
 
 
 def register() -> None:
-    modes.register(NAME, f"{__name__}:FakeMode")
+    modes.register(NAME, f"{__name__}:FakeMode", "harness.modes.local.settings:LocalSettings")
 
 
-class FakeMode(Mode):
+class FakeMode(EmulatedMode):
     name = NAME
 
     def __init__(self, config, run):

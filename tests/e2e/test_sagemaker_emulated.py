@@ -58,7 +58,7 @@ def test_prepare_train_deploy_predict_delete(aws, tiny_job):
     endpoint = state(tiny_job)["endpoint"]
     assert aws.hosting() == {"endpoints": [endpoint["name"]],
                              "endpoint configs": [endpoint["name"]],
-                             "models": [endpoint["model_name"]]}
+                             "models": [endpoint["mode_state"]["name"]]}
     served = aws.served(endpoint["name"])
 
     answer = json.loads(aws.harness("predict", "-c", config, "good", "bad").stdout)

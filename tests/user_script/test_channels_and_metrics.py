@@ -6,9 +6,9 @@ import pytest
 
 from harness import channels, metrics
 from harness.config import MetricDefinition, load_config
-from harness.modes.local import LocalMode
-from harness.modes.sagemaker import SageMakerMode
-from harness.modes.sagemaker_local import SageMakerLocalMode
+from harness.modes.local.mode import LocalMode
+from harness.modes.sagemaker.mode import SageMakerMode
+from harness.modes.sagemaker_local.mode import SageMakerLocalMode
 from harness.storage import Storage
 from tests.user_script.conftest import write_user_config
 

@@ -6,7 +6,7 @@ from botocore.stub import ANY, Stubber
 
 from harness.config import load_config
 from harness.job import Job
-from harness.modes.sagemaker import SageMakerMode
+from harness.modes.sagemaker.mode import SageMakerMode
 from harness.run_dir import RunDir
 from harness.sdk import recording_session
 from tests.conftest import harness
