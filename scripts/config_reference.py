@@ -405,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
     text = render()
     if args.check:
         if not OUTPUT.is_file() or OUTPUT.read_text() != text:
-            print(f"{OUTPUT.relative_to(REPO)} is stale (the config schema changed): run "
+            print(f"{OUTPUT.relative_to(REPO)} is stale (it differs from what the config schema gives): run "
                   f"`{COMMAND}` and commit it")
             return 1
         return 0
