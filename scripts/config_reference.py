@@ -317,16 +317,13 @@ def _doc(model: type) -> str:
 
 
 def _description(key: str, info: Any, used: set[str]) -> str:
+    """The schema's description, else DESCRIPTIONS'; `used` collects the DESCRIPTIONS keys
+    that name a schema key, whichever description won."""
+    patterns = [p for p in DESCRIPTIONS if p == key or "*" in p and fnmatch.fnmatchcase(key, p)]
+    used.update(patterns)
     if info.description:
         return info.description
-    if key in DESCRIPTIONS:
-        used.add(key)
-        return DESCRIPTIONS[key]
-    for pattern, text in DESCRIPTIONS.items():
-        if "*" in pattern and fnmatch.fnmatchcase(key, pattern):
-            used.add(pattern)
-            return text
-    return ""
+    return DESCRIPTIONS.get(key) or (DESCRIPTIONS[patterns[0]] if patterns else "")
 
 
 def walk(model: type, prefix: str = "", instance: Any = None, sections: list[Section] | None = None,
