@@ -308,7 +308,11 @@ def _value(value: Any) -> str:
         return "see below"
     if isinstance(value, Path):
         return f"`{value}`"
-    return f"`{json.dumps(value)}`"
+    if isinstance(value, dict) and value and all(isinstance(v, BaseModel) for v in value.values()):
+        return "see below"
+    from pydantic_core import to_jsonable_python
+
+    return f"`{json.dumps(to_jsonable_python(value))}`"
 
 
 def _doc(model: type) -> str:
@@ -329,6 +333,7 @@ def _description(key: str, info: Any, used: set[str]) -> str:
 def walk(model: type, prefix: str = "", instance: Any = None, sections: list[Section] | None = None,
          used: set[str] | None = None) -> list[Section]:
     """One section per model, depth first: the model's fields as rows, then its own models."""
+    from pydantic import BaseModel
     from pydantic_core import PydanticUndefined
 
     sections = [] if sections is None else sections
@@ -351,16 +356,20 @@ def walk(model: type, prefix: str = "", instance: Any = None, sections: list[Sec
         type_text = _type(info.annotation, info.metadata)
         if models:
             suffix, child = models[0]
-            child_key = key + suffix
-            anchor = Section(child_key, "").anchor
-            type_text = f"[{type_text}](#{anchor})"
-            nested.append((child, child_key, default if suffix == "" else None))
+            entries = default if suffix == ".<key>" and isinstance(default, dict) else {}
+            if entries and all(isinstance(v, BaseModel) for v in entries.values()):
+                # A map of sections with defaults (e.g. one per mode): each entry, as it is.
+                for name_, value in entries.items():
+                    nested.append((type(value), f"{key}.{name_}", value))
+                type_text = f"{type_text} (see below)"
+            else:
+                child_key = key + suffix
+                type_text = f"[{type_text}](#{Section(child_key, '').anchor})"
+                nested.append((child, child_key, default if suffix == "" else None))
         section.rows.append(Row(key, type_text, shown, _description(key, info, used)))
         for extra in EXTRA_ROWS.get(key, ()):
             section.rows.append(Row(*extra))
     for child, child_key, default in nested:
-        from pydantic import BaseModel
-
         walk(child, child_key, default if isinstance(default, BaseModel) else None, sections, used)
     return sections
 
