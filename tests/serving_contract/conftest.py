@@ -182,7 +182,7 @@ class Deployed:
         return harness(*args, "-c", str(self.config), "--mode", self.mode, check=check)
 
     def runtime(self):
-        """boto3's sagemaker-runtime client, exactly as the README shows it."""
+        """boto3's sagemaker-runtime client, exactly as docs/endpoint.md shows it."""
         import boto3
 
         return boto3.client("sagemaker-runtime", endpoint_url=self.url, region_name="us-east-1",

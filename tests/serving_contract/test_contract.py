@@ -142,10 +142,20 @@ def test_accept_is_negotiated(no_code, accept, content_type):
         assert body.decode().splitlines()[0] == "label,score"
 
 
-def test_the_readme_snippet_works_when_copied(no_code, tmp_path):
-    """The README's boto3 example, run as a user would paste it: no AWS configuration at all."""
-    blocks = re.findall(r"```python\n(.*?)```", (REPO / "README.md").read_text(), re.S)
+# The page that shows the boto3 example (docs/endpoint.md, "The endpoint").
+RUNTIME_SNIPPET_PAGE = REPO / "docs" / "endpoint.md"
+
+
+def runtime_snippet() -> str:
+    """The docs' boto3 sagemaker-runtime example, found by its endpoint URL."""
+    blocks = re.findall(r"```python\n(.*?)```", RUNTIME_SNIPPET_PAGE.read_text(), re.S)
     [snippet] = [textwrap.dedent(b) for b in blocks if "http://127.0.0.1:8080" in b]
+    return snippet
+
+
+def test_the_docs_snippet_works_when_copied(no_code, tmp_path):
+    """The docs' boto3 example, run as a user would paste it: no AWS configuration at all."""
+    snippet = runtime_snippet()
     script = tmp_path / "snippet.py"
     script.write_text(snippet.replace("http://127.0.0.1:8080", no_code.url)
                       .replace('"sentiment-minilm-endpoint"', repr(no_code.name)))
