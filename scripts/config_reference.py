@@ -340,6 +340,8 @@ def walk(model: type, prefix: str = "", instance: Any = None, sections: list[Sec
     used = set() if used is None else used
     section = Section(prefix, _doc(model))
     sections.append(section)
+    if hasattr(model, "for_mode"):  # `modes`: a section per registered mode, as it declares
+        return _modes(model, prefix, instance, sections, used)
     nested = []
     for name, info in model.model_fields.items():
         if info.exclude:
@@ -371,6 +373,21 @@ def walk(model: type, prefix: str = "", instance: Any = None, sections: list[Sec
             section.rows.append(Row(*extra))
     for child, child_key, default in nested:
         walk(child, child_key, default if isinstance(default, BaseModel) else None, sections, used)
+    return sections
+
+
+def _modes(model: type, prefix: str, instance: Any, sections: list[Section],
+           used: set[str]) -> list[Section]:
+    from types import SimpleNamespace
+
+    settings = (instance or model.model_validate({})).settings
+    for name, value in settings.items():
+        key = f"{prefix}.{name}"
+        link = f"[section](#{Section(key, '').anchor})"
+        sections[-1].rows.append(Row(key, link, "see below",
+                                     _description(key, SimpleNamespace(description=None), used)))
+    for name, value in settings.items():
+        walk(type(value), f"{prefix}.{name}", value, sections, used)
     return sections
 
 
