@@ -64,7 +64,7 @@ from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
-from harness.host import endpoint_process
+from harness.host import endpoint_process, invocations
 from harness.host.endpoint_process import free_port
 from harness.host.process import stop_group
 from harness.modes.local.job_tree import TrainingJobTree
@@ -463,14 +463,11 @@ class AwsEmulator:
         headers = {key: response.headers[key] for key in
                    ("Content-Type", "Accept", "X-Amzn-SageMaker-Custom-Attributes")
                    if response.headers.get(key)}
-        request = urllib.request.Request(f"{served.url}/invocations", data=response.raw_body,
-                                         headers=headers, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=60) as answer:
-                return 200, {"Content-Type": answer.headers.get("Content-Type", ""),
-                             "x-Amzn-Invoked-Production-Variant": "AllTraffic"}, answer.read()
-        except urllib.error.HTTPError as e:
-            raise ModelError(e.code, e.read().decode(errors="replace")) from None
+        answer = invocations.request(served.url, response.raw_body, headers)
+        if answer.status >= 400:
+            raise ModelError(answer.status, answer.body.decode(errors="replace"))
+        return 200, {"Content-Type": answer.content_type,
+                     "x-Amzn-Invoked-Production-Variant": "AllTraffic"}, answer.body
 
 
 class CloudWatchStream:

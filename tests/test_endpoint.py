@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+from harness.host import invocations
 from harness.serving.handler import Handler
 from harness.serving.limits import Limits
 from harness.serving.server import ModelServer
@@ -24,13 +25,10 @@ def server(tiny_classifier):
 
 
 def request(server, method, path, body=b"", headers=None):
-    conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=30)
-    conn.request(method, path, body=body,
-                 headers={"Content-Type": "application/json", **(headers or {})})
-    response = conn.getresponse()
-    payload = response.read()
-    conn.close()
-    return response.status, json.loads(payload) if payload else None
+    answer = invocations.request(invocations.local(server.server_address[1]), body,
+                                 {"Content-Type": "application/json", **(headers or {})}, path,
+                                 method, timeout_s=30)
+    return answer.status, answer.json()
 
 
 def test_ping(server):

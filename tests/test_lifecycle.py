@@ -14,7 +14,7 @@ import pytest
 
 from harness.config import load_config
 from harness.errors import StepError
-from harness.host import endpoint_process
+from harness.host import endpoint_process, invocations
 from tests.conftest import deployed, free_port, harness, harness_process, state
 
 
@@ -48,7 +48,7 @@ def test_start_predict_stop_frees_the_port(tiny_classifier, tmp_path):
     port = free_port()
     endpoint = start_endpoint(tiny_classifier, tmp_path, port)
     assert endpoint_process.listening(port)
-    answer = endpoint_process.invoke(endpoint.url, {"inputs": "a fine film"})
+    answer = invocations.invoke(endpoint.url, {"inputs": "a fine film"})
     assert answer[0]["label"] in ("NEGATIVE", "POSITIVE")
     endpoint_process.stop(endpoint)
     assert not endpoint_process.listening(port)

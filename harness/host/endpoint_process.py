@@ -5,15 +5,12 @@ endpoint (`sagemaker-local`); either way it outlives the command that started it
 
 from __future__ import annotations
 
-import http.client
-import json
 import socket
 import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any
 
 from harness.errors import StepError
 from harness.host.process import start_detached, stop_group
@@ -81,28 +78,6 @@ def _pings(url: str) -> bool:
             return response.status == 200
     except OSError:
         return False
-
-
-def invoke(url: str, payload: Any, timeout_s: float = 120) -> Any:
-    """The endpoint's answer to a JSON request: decoded JSON, or text for another type."""
-    request = urllib.request.Request(f"{url}/invocations", data=json.dumps(payload).encode(),
-                                     headers={"Content-Type": "application/json",
-                                              "Accept": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:
-            body = response.read()
-            kind = response.headers.get("Content-Type") or ""
-    except urllib.error.HTTPError as e:
-        detail = e.read().decode(errors="replace")
-        raise StepError(f"the endpoint answered {e.code}: {detail}") from None
-    except urllib.error.URLError as e:
-        raise StepError(f"cannot reach the endpoint at {url}: {e.reason}",
-                        "run `harness deploy` first") from None
-    except (http.client.HTTPException, OSError) as e:  # a broken or cut-off answer
-        raise StepError(f"the endpoint at {url} sent no complete answer: {e!r}",
-                        "see the endpoint's log") from None
-    return json.loads(body) if kind.split(";")[0].strip() == "application/json" \
-        else body.decode(errors="replace")
 
 
 def stop(endpoint: Endpoint, grace_s: float = 10) -> None:

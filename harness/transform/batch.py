@@ -6,16 +6,16 @@ fails does not stop the others, and the job then fails naming each."""
 
 from __future__ import annotations
 
+import http.client
 import sys
 import tempfile
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.config import TransformConfig
 from harness.errors import StepError
+from harness.host import invocations
 from harness.storage import Storage
 from harness.transform import records as dp
 
@@ -117,12 +117,11 @@ class BatchJob:
             headers["Content-Type"] = self.spec.content_type
         if self.spec.accept:
             headers["Accept"] = self.spec.accept
-        request = urllib.request.Request(f"{self.url}/invocations", data=body, headers=headers)
         try:
-            with urllib.request.urlopen(request, timeout=INVOCATION_TIMEOUT_S) as response:
-                return response.read()
-        except urllib.error.HTTPError as e:
-            detail = e.read().decode(errors="replace").strip()
-            raise StepError(f"the model answered {e.code}: {detail[:500]}") from None
-        except OSError as e:
+            answer = invocations.request(self.url, body, headers, timeout_s=INVOCATION_TIMEOUT_S)
+        except (http.client.HTTPException, OSError) as e:
             raise StepError(f"the model server sent no answer: {e}") from None
+        if answer.status >= 400:
+            detail = answer.body.decode(errors="replace").strip()
+            raise StepError(f"the model answered {answer.status}: {detail[:500]}")
+        return answer.body

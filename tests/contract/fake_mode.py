@@ -19,7 +19,7 @@ from typing import Any
 from harness import model_artifact, modes
 from harness.checkpoints import Reclaim
 from harness.errors import StepError
-from harness.host import endpoint_process
+from harness.host import endpoint_process, invocations
 from harness.host.process import kill_group, run_tee
 from harness.modes.base import TrainingFailed
 from harness.modes.emulated import EmulatedMode
@@ -98,7 +98,7 @@ class FakeMode(EmulatedMode):
         return Endpoint(name=self.endpoint_name, url=f"http://127.0.0.1:{port}", port=port)
 
     def predict(self, endpoint: Endpoint, payload: Any) -> Any:
-        return endpoint_process.invoke(endpoint.url, payload)
+        return invocations.invoke(endpoint.url, payload)
 
     def delete(self, endpoint: Endpoint) -> None:
         server = SERVERS.pop(endpoint.port, None)

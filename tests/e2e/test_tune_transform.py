@@ -10,12 +10,12 @@ import re
 import signal
 import tarfile
 import time
-import urllib.request
 from pathlib import Path
 
 import psutil
 import pytest
 
+from harness.host import invocations
 from tests.conftest import REPO, free_port, harness, harness_process, read_object, state, write_config
 from tests.user_script import conftest as user_script
 from tests.user_script.conftest import write_user_config
@@ -90,13 +90,6 @@ def processes_of(folder: Path) -> list[str]:
     return found
 
 
-def invoke(url: str, payload: dict):
-    request = urllib.request.Request(f"{url}/invocations", data=json.dumps(payload).encode(),
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return json.loads(response.read())
-
-
 def test_transform_joins_each_record_with_the_endpoints_answer(mode, tmp_path, tiny_classifier,
                                                                reviews):
     data, records = reviews
@@ -120,7 +113,7 @@ def test_transform_joins_each_record_with_the_endpoints_answer(mode, tmp_path, t
     harness("deploy", "-c", str(config), "--mode", mode)
     try:
         url = state(config)["endpoint"]["url"]
-        answers = [invoke(url, {"inputs": r["inputs"]}) for r in records]
+        answers = [invocations.invoke(url, {"inputs": r["inputs"]}) for r in records]
     finally:
         harness("delete", "-c", str(config), "--mode", mode)
     for row, answer in zip(rows, answers, strict=True):
@@ -218,7 +211,7 @@ def test_tune_picks_the_best_trial_and_deploy_serves_it(mode, tmp_path):
     try:
         endpoint = state(config)["endpoint"]
         assert best["training_job"] in endpoint["model_data"]
-        answer = invoke(endpoint["url"], {"inputs": "A wonderful film."})
+        answer = invocations.invoke(endpoint["url"], {"inputs": "A wonderful film."})
         assert answer[0]["label"] in ("POSITIVE", "NEGATIVE")
     finally:
         harness("delete", "-c", str(config), "--mode", mode)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import http.client
-import json
 import os
 import shutil
 import threading
@@ -11,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.host import endpoint_process
+from harness.host import endpoint_process, invocations
 from harness.serving.handler import Handler
 from harness.serving.limits import Limits
 from harness.serving.server import ModelServer
@@ -35,13 +33,9 @@ class Served:
 
 def post(port: int, body: bytes | str, path: str = "/invocations", timeout_s: float = 30):
     """(status, parsed JSON answer) of one POST on a fresh connection."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout_s)
-    try:
-        conn.request("POST", path, body, {"Content-Type": "application/json"})
-        response = conn.getresponse()
-        return response.status, json.loads(response.read())
-    finally:
-        conn.close()
+    answer = invocations.request(invocations.local(port), body,
+                                 {"Content-Type": "application/json"}, path, timeout_s=timeout_s)
+    return answer.status, answer.json()
 
 
 def with_inference(model_dir: Path, folder: Path, source: str,

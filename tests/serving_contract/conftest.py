@@ -4,7 +4,6 @@ deployed from them with `harness deploy --model-data` in each emulated mode."""
 
 from __future__ import annotations
 
-import http.client
 import tarfile
 import uuid
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.host import invocations
 from tests.conftest import free_port, harness, pure_wheel, state, write_config
 from tests.reliability.conftest import minilm_classifier
 
@@ -190,13 +190,8 @@ class Deployed:
 
     def post(self, body: bytes, headers: dict[str, str], path: str = "/invocations"):
         """(status, headers, body) of one raw request."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        try:
-            conn.request("POST", path, body, headers)
-            response = conn.getresponse()
-            return response.status, dict(response.getheaders()), response.read()
-        finally:
-            conn.close()
+        answer = invocations.request(invocations.local(self.port), body, headers, path)
+        return answer.status, answer.headers, answer.body
 
 
 def deploy_config(folder: Path, mode: str, name: str, **sections) -> Path:

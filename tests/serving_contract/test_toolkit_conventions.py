@@ -4,7 +4,6 @@ Hugging Face and the PyTorch conventions."""
 
 from __future__ import annotations
 
-import http.client
 import io
 import json
 import logging
@@ -12,6 +11,7 @@ import logging
 import numpy as np
 import pytest
 
+from harness.host import invocations
 from harness.serving.content import negotiate
 from harness.serving.handler import Handler, Request
 from harness.serving.limits import Limits
@@ -21,13 +21,8 @@ from tests.serving_contract.conftest import PYTORCH
 
 def call(port: int, body: bytes, headers: dict[str, str], path: str = "/invocations"):
     """(status, reason, headers, body): a whole answer, or the test fails on a cut-off one."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        conn.request("POST", path, body, headers)
-        response = conn.getresponse()
-        return response.status, response.reason, dict(response.getheaders()), response.read()
-    finally:
-        conn.close()
+    answer = invocations.request(invocations.local(port), body, headers, path, timeout_s=30)
+    return answer.status, answer.reason, answer.headers, answer.body
 
 
 JSON = {"Content-Type": "application/json"}

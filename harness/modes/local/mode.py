@@ -16,7 +16,7 @@ from harness import model_artifact, requirements
 from harness.channels import FILE_URI, PATH
 from harness.checkpoints import Reclaim
 from harness.errors import HarnessError
-from harness.host import endpoint_process, ownership
+from harness.host import endpoint_process, invocations, ownership
 from harness.host.endpoint_process import free_port
 from harness.host.process import kill_group, run_tee
 from harness.modes.base import TrainingFailed
@@ -155,7 +155,7 @@ class LocalMode(EmulatedMode):
                                       env={**ownership.endpoint_env(self.run.path), **env})
 
     def predict(self, endpoint: Endpoint, payload: Any) -> Any:
-        return endpoint_process.invoke(endpoint.url, payload)
+        return invocations.invoke(endpoint.url, payload)
 
     def delete(self, endpoint: Endpoint) -> None:
         endpoint_process.stop(endpoint)
