@@ -236,24 +236,21 @@ def _kill_processes(run: Path) -> None:
 
     from harness.host import ownership
 
-    found = []
-    for proc in psutil.process_iter():
+    found = ownership.run_processes(run)
+    for proc in found:
         with contextlib.suppress(psutil.Error):
-            if proc.pid != os.getpid() and proc.environ().get(ownership.RUN) == str(run):
-                proc.kill()
-                found.append(proc)
+            proc.kill()
     ownership.wait_ended(found)
 
 
 def _remove_containers(run: Path) -> None:
     from harness.containers import docker_engine
-    from harness.host import ownership
 
     try:
         engine = docker_engine.client()
     except HarnessError:
         return  # no engine: no container can be there
-    for container in docker_engine.labelled_containers(engine, f"{ownership.LABEL_RUN}={run}"):
+    for container in docker_engine.run_containers(engine, run):
         docker_engine.force_remove(container)
 
 

@@ -208,6 +208,21 @@ def _digest(text: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
 
 
+def owned_by(run: Path) -> list[str]:
+    """What a run still owns: its processes, and its containers where an engine runs."""
+    from harness.containers import docker_engine
+    from harness.errors import HarnessError
+    from harness.host import ownership
+
+    found = [f"process {p.pid}: {' '.join(p.cmdline())[:80]}"
+             for p in ownership.run_processes(run)]
+    try:
+        engine = docker_engine.client()
+    except HarnessError:  # no engine: no container can have been left
+        return found
+    return found + [f"container {c.name}" for c in docker_engine.run_containers(engine, run)]
+
+
 def left_behind(run_dir: Path, since: float, wait_s: float = 10) -> list[str]:
     """What a sagemaker-local run that started at `since` (time.time()) left: its own containers
     (by harness's run label), and the SDK's network if it was made since then and stays with
@@ -218,11 +233,9 @@ def left_behind(run_dir: Path, since: float, wait_s: float = 10) -> list[str]:
     from datetime import datetime
 
     from harness.containers import docker_engine
-    from harness.host import ownership
 
     engine = docker_engine.client()
-    label = f"{ownership.LABEL_RUN}={Path(run_dir).resolve()}"
-    found = [f"container {c.name}" for c in docker_engine.labelled_containers(engine, label)]
+    found = [f"container {c.name}" for c in docker_engine.run_containers(engine, run_dir)]
     deadline = time.monotonic() + wait_s
     while networks := engine.networks.list(names=[docker_engine.SDK_NETWORK]):
         network = networks[0]

@@ -11,7 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-import psutil
 import pytest
 
 from harness.host import endpoint_process, ownership
@@ -59,8 +58,7 @@ def facts(path: Path) -> list[dict]:
 def still_there(fact: dict) -> list[str]:
     """Processes, containers, a listening port, files and S3 objects the inner test's job
     left."""
-    left = [f"process {p.pid}" for p in psutil.process_iter()
-            if _environ(p).get(ownership.RUN) == fact["run"]]
+    left = [f"process {p.pid}" for p in ownership.run_processes(fact["run"])]
     if endpoint_process.listening(fact["port"]):
         left.append(f"port {fact['port']}")
     if Path(fact["run"]).exists():
@@ -69,8 +67,8 @@ def still_there(fact: dict) -> list[str]:
         left += [f"s3 {key}" for key in stored_keys(fact["storage"])]
         from harness.containers import docker_engine
 
-        left += [f"container {c.name}" for c in docker_engine.labelled_containers(
-            docker_engine.client(), f"{ownership.LABEL_RUN}={fact['run']}")]
+        left += [f"container {c.name}"
+                 for c in docker_engine.run_containers(docker_engine.client(), fact["run"])]
     elif Path(fact["storage"]).exists():
         left.append(fact["storage"])
     return left
@@ -86,13 +84,6 @@ def stored_keys(uri: str) -> list[str]:
     client = boto3.client("s3", endpoint_url=emulator.endpoint_url(), **CREDENTIALS)
     listing = client.list_objects_v2(Bucket=bucket, Prefix=prefix + "/")
     return [item["Key"] for item in listing.get("Contents", [])]
-
-
-def _environ(proc) -> dict:
-    try:
-        return proc.environ()
-    except psutil.Error:
-        return {}
 
 
 def test_fixtures_are_listed_with_one_line_docs(tmp_path):

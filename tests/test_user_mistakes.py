@@ -20,7 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psutil
 import pytest
 
 from harness.config import load_config
@@ -81,12 +80,7 @@ def users_files(config: Path) -> dict[str, str]:
 def running(config: Path, port: int) -> list[str]:
     """Processes harness started for this run that still run, and the endpoint's port if
     something listens on it."""
-    found = []
-    for proc in psutil.process_iter():
-        with contextlib.suppress(psutil.Error):
-            if proc.environ().get(ownership.RUN) == str(run_dir(config).resolve()) and \
-                    proc.status() != psutil.STATUS_ZOMBIE:
-                found.append(" ".join(proc.cmdline()))
+    found = [" ".join(p.cmdline()) for p in ownership.run_processes(run_dir(config))]
     if endpoint_process.listening(port):
         found.append(f"port {port}")
     return found

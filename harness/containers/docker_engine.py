@@ -125,16 +125,21 @@ def remove_sdk_network(engine, projects: list[str], name: str = SDK_NETWORK) -> 
     return False
 
 
+def run_containers(engine, run: Path | str) -> list:
+    """The containers started for a run, running or not."""
+    return labelled_containers(engine, ownership.run_label(run))
+
+
 def leftover_containers(engine, run: Path | None = None) -> list:
     """Containers harness started whose owner is gone (only those of `run`, if given)."""
-    label = f"{ownership.LABEL_RUN}={run.resolve()}" if run else ownership.LABEL_OWNER
+    label = ownership.run_label(run) if run else ownership.LABEL_OWNER
     return [c for c in labelled_containers(engine, label)
             if not ownership.alive(c.labels.get(ownership.LABEL_OWNER, ""))]
 
 
 def owned_containers(engine, run: Path, owner: str) -> list:
     """The containers of `run` that `owner` (see `ownership`) started, running or not."""
-    return [c for c in labelled_containers(engine, f"{ownership.LABEL_RUN}={run.resolve()}")
+    return [c for c in run_containers(engine, run)
             if c.labels.get(ownership.LABEL_OWNER) == owner]
 
 

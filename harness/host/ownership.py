@@ -37,6 +37,26 @@ def container_labels() -> dict[str, str]:
     return {LABEL_OWNER: os.environ.get(OWNER, ""), LABEL_RUN: os.environ.get(RUN, "")}
 
 
+def run_label(run_dir: Path | str) -> str:
+    """The label filter that finds the containers started for a run."""
+    return f"{LABEL_RUN}={Path(run_dir).resolve()}"
+
+
+def run_processes(run_dir: Path | str) -> list:
+    """The processes started for a run that still run, this one excepted: what the run owns
+    on this machine besides its containers."""
+    import psutil
+
+    run, found = str(Path(run_dir).resolve()), []
+    for proc in psutil.process_iter():
+        try:
+            if proc.pid != os.getpid() and proc.environ().get(RUN) == run and running(proc):
+                found.append(proc)
+        except psutil.Error:
+            pass
+    return found
+
+
 def endpoint_env(run_dir: Path) -> dict[str, str]:
     """The environment of a detached endpoint process: owned by its run's record, and until
     that names it, by the command starting it."""

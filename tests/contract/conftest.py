@@ -10,11 +10,9 @@ import os
 import uuid
 from pathlib import Path
 
-import psutil
 import pytest
 
-from harness.host import ownership
-from tests.conftest import free_port, harness, write_config
+from tests.conftest import free_port, harness, owned_by, write_config
 from tests.contract import fake_mode
 
 SCRIPTS = Path(__file__).parent / "scripts"
@@ -45,24 +43,7 @@ class Rig:
 
     def left_behind(self, run: Path) -> list[str]:
         """This run's processes and containers that still run."""
-        found = []
-        for proc in psutil.process_iter():
-            try:
-                if proc.environ().get(ownership.RUN) == str(run.resolve()) and \
-                        proc.status() != psutil.STATUS_ZOMBIE:
-                    found.append(f"process {proc.pid}: {' '.join(proc.cmdline())[:80]}")
-            except psutil.Error:
-                pass
-        try:
-            import docker
-
-            engine = docker.from_env()
-            engine.ping()
-        except Exception:  # no engine: no container can have been left
-            return found
-        label = f"{ownership.LABEL_RUN}={run.resolve()}"
-        return found + [f"container {c.name}" for c in engine.containers.list(
-            all=True, filters={"label": label}, ignore_removed=True)]
+        return owned_by(run)
 
 
 class SageMakerRig(Rig):

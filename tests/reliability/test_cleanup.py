@@ -20,14 +20,7 @@ from tests.conftest import deployed, harness, harness_process, write_config
 
 
 def labelled_processes(run) -> list[psutil.Process]:
-    found = []
-    for proc in psutil.process_iter():
-        try:
-            if proc.environ().get(ownership.RUN) == str(run.resolve()):
-                found.append(proc)
-        except psutil.Error:
-            pass
-    return found
+    return ownership.run_processes(run)
 
 
 def kill_harness_when(config, mode: str, ready) -> None:
@@ -119,7 +112,7 @@ def test_cleanup_removes_containers_of_a_killed_command(tmp_path, tiny_bert, sen
     harness("prepare", "-c", str(config), "--mode", "sagemaker-local")
 
     def containers():
-        return engine.containers.list(all=True, filters={"label": f"{ownership.LABEL_RUN}={run}"},
+        return engine.containers.list(all=True, filters={"label": ownership.run_label(run)},
                                       ignore_removed=True)
 
     kill_harness_when(config, "sagemaker-local",

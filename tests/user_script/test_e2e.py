@@ -20,10 +20,8 @@ SAGEMAKER_LOCAL = ("--mode", "sagemaker-local")
 def containers_left(run_dir) -> list[str]:
     """Containers of this run still there (other runs share this Docker engine meanwhile)."""
     from harness.containers import docker_engine
-    from harness.host import ownership
 
-    label = f"{ownership.LABEL_RUN}={run_dir.resolve()}"
-    return [c.name for c in docker_engine.labelled_containers(docker_engine.client(), label)]
+    return [c.name for c in docker_engine.run_containers(docker_engine.client(), run_dir)]
 
 
 def test_run_in_local_mode(tmp_path, user_code, user_data):
