@@ -86,7 +86,7 @@ class Reclaim(threading.Thread):
 
 
 def with_restarts(attempt: Callable[[Reclaim], T], *, folder: Path, interrupt_after: int,
-                  restore: Callable[[Path], None], save: Callable[[Path], None]) -> T:
+                  restore: Callable[[Path], object], save: Callable[[Path], object]) -> T:
     """Run `attempt`; with `interrupt_after` > 0, kill it after that many complete checkpoints
     and run it again, like a new instance, on the checkpoints restored from storage.
     Complete checkpoints are saved to storage whatever happens."""

@@ -99,7 +99,7 @@ def _inside(path: Path, folder: Path) -> bool:
     return Path(path).resolve().is_relative_to(Path(folder).resolve())
 
 
-def _chain(error: BaseException):
+def _chain(error: BaseException | None):
     """The error, then what caused it, and so on."""
     seen = set()
     while error is not None and id(error) not in seen:

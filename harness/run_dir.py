@@ -177,7 +177,8 @@ class RunDir:
     def save(self, **updates: Any) -> dict[str, Any]:
         """Merge `updates` (records or plain JSON values) into the state, atomically. Writers
         take turns (a `predict` may save while another command holds the run dir)."""
-        plain = {key: dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
+        plain = {key: dataclasses.asdict(value)
+                 if dataclasses.is_dataclass(value) and not isinstance(value, type) else value
                  for key, value in updates.items()}
         self.path.mkdir(parents=True, exist_ok=True)
         tmp = self.state_file.with_name(f"state.json.{os.getpid()}.tmp")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from pathlib import Path
 
 from harness.containers import docker_engine
 from harness.errors import HarnessError
@@ -23,7 +24,7 @@ UNKNOWN = -1  # a run whose state cannot be read: which endpoint it names is unk
 def recorded_endpoint_pid(run: str) -> int | None:
     """The endpoint process the run's state names: None if none, UNKNOWN if unreadable."""
     try:
-        endpoint = RunDir(run).get(Endpoint)
+        endpoint = RunDir(Path(run)).get(Endpoint)
     except (HarnessError, OSError):
         return UNKNOWN
     return endpoint.pid if endpoint else None

@@ -105,7 +105,7 @@ class TrainPyHyperparameters(Strict):
     @classmethod
     def true_false_only_for_switches(cls, value: Any, info: ValidationInfo) -> Any:
         """`epochs: true` is a mistake, not 1 (pydantic would read it as 1)."""
-        types = get_args(cls.model_fields[info.field_name].annotation)
+        types = get_args(cls.model_fields[str(info.field_name)].annotation)
         if isinstance(value, bool) and bool not in types:
             expected = "a number" if int in types or float in types else "a word"
             raise ValueError(f"expected {expected}, not true/false")
@@ -171,7 +171,7 @@ class ModesConfig(BaseModel):
         fields = {name.replace("-", "_"): (model, Field(default_factory=model, alias=name))
                   for name, model in declared.items()}
         each = create_model("Modes", __config__=ConfigDict(extra="forbid", frozen=True),
-                            **fields).model_validate(data)
+                            **fields).model_validate(data)  # type: ignore[call-overload]
         return {"settings": {name: getattr(each, name.replace("-", "_")) for name in declared}}
 
     def for_mode(self, mode: str) -> ModeSettings:
@@ -475,6 +475,7 @@ def resolve_model(config: JobConfig, path: Path | None = None) -> str:
     """The model as train.py gets it: a local folder's absolute path, or a hub id."""
     where = path or config.source
     value = config.model
+    assert value is not None, "called for a config with a model"
     if value.startswith(PACKAGE_PREFIX):
         package, _, inner = value[len(PACKAGE_PREFIX):].partition("/")
         try:

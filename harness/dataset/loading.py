@@ -19,6 +19,7 @@ def load_raw(config: JobConfig):
     from datasets import DatasetDict, load_dataset
 
     ds = config.dataset
+    assert ds is not None, "prepare runs with a dataset only"
     with datasets_quiet():
         if ds.name:
             local = config.resolve(ds.name)
@@ -102,6 +103,7 @@ def model_limit(tokenizer, model_config) -> tuple[int, str] | None:
 
 
 def max_length(config: JobConfig, model: str, limit: tuple[int, str] | None) -> int:
+    assert config.dataset is not None
     wanted = config.dataset.max_length
     if wanted and limit and wanted > limit[0]:
         raise StepError(f"dataset.max_length is {wanted}, but model {model} takes at most "
@@ -120,6 +122,7 @@ def prepare(config: JobConfig, model_source: str, from_hub: bool = False):
     from transformers import AutoConfig, AutoTokenizer
 
     ds = config.dataset
+    assert ds is not None, "prepare runs with a dataset only"
     raw = load_raw(config)
     names = label_names(raw, config)
 

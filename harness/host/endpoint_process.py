@@ -83,6 +83,8 @@ def _pings(url: str) -> bool:
 def stop(endpoint: Endpoint, grace_s: float = 10) -> None:
     """Stop the endpoint process and wait until its port is free; one already gone is fine."""
     pid, port = endpoint.pid, endpoint.port
+    assert pid is not None and port is not None and endpoint.module is not None, \
+        "an endpoint process's record"
     if _runs(pid, endpoint.module):
         stop_group(pid, grace_s)
     deadline = time.monotonic() + 5

@@ -43,7 +43,7 @@ def request(url: str, body: bytes | str = b"", headers: dict[str, str] | None = 
     """One request on a fresh connection to the server at `url` (`http://host:port`). Raises
     OSError or http.client.HTTPException when no whole answer comes back."""
     parts = urllib.parse.urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout_s)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=timeout_s)
     try:
         conn.request(method, parts.path.rstrip("/") + path, body, headers or {})
         response = conn.getresponse()

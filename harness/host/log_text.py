@@ -56,7 +56,7 @@ class Tee:
         self.sink, self.stream = sink, stream or sys.stdout
         self.raw = self.stream.isatty()
         self.lines = CleanLines()
-        self.last = deque(maxlen=keep)
+        self.last: deque[str] = deque(maxlen=keep)
         self.sink_error: OSError | None = None
 
     @property

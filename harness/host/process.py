@@ -55,6 +55,7 @@ def run_tee(cmd: list[str], *, env: dict[str, str], cwd: Path, log: Path,
                             stderr=subprocess.STDOUT, start_new_session=True)
     if on_start:
         on_start(proc)
+    assert proc.stdout is not None  # piped above
     try:
         with open(log, "a", encoding="utf-8") as sink:
             tee, decoder = Tee(sink), codecs.getincrementaldecoder("utf-8")(errors="replace")

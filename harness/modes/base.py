@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, ClassVar
+from typing import Any, BinaryIO, ClassVar, Generic, TypeVar
 
 from harness import model_artifact, names
 from harness.config import JobConfig, ModeSettings
@@ -59,7 +59,10 @@ class SdkSession:
         self.close()
 
 
-class Mode(ABC):
+SettingsT = TypeVar("SettingsT", bound=ModeSettings)
+
+
+class Mode(ABC, Generic[SettingsT]):
     name: ClassVar[str]
     # Kinds of local input (`channels.PATH`, `channels.FILE_URI`) this mode's training reads
     # where they are; other local inputs are uploaded to its storage first.
@@ -68,7 +71,7 @@ class Mode(ABC):
     def __init__(self, config: JobConfig, run: RunDir):
         self.config = config
         self.run = run
-        self.settings: ModeSettings = config.modes.for_mode(self.name)
+        self.settings: SettingsT = config.modes.for_mode(self.name)  # type: ignore[assignment]
 
     @property
     def endpoint_name(self) -> str:

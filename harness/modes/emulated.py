@@ -12,13 +12,13 @@ from harness import names
 from harness.checkpoints import Reclaim, with_restarts
 from harness.errors import HarnessError, StepError
 from harness.host.endpoint_process import free_port
-from harness.modes.base import Mode
+from harness.modes.base import Mode, SettingsT
 from harness.run_dir import RunDir, TrainingResult, TransformResult, TuningResult
 from harness.serving.handler import FRAMEWORK_ENV
 from harness.serving.server import ENDPOINT_NAME_ENV
 
 
-class EmulatedMode(Mode):
+class EmulatedMode(Mode[SettingsT]):
     """A mode that emulates SageMaker on this machine."""
 
     def beside(self, folder: Path, name: str, **updates: Any) -> EmulatedMode:
@@ -37,6 +37,7 @@ class EmulatedMode(Mode):
         from harness.transform import batch
 
         spec = self.config.transform
+        assert spec is not None, "the command checked for a transform: section"
         source = self.storage_for(spec.data)
         files = batch.inputs(source, self.transform_uri(spec.data))
         output = self.transform_uri(spec.output_path) if spec.output_path else \

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 JSON = "application/json"
 CSV = "text/csv"
@@ -78,6 +79,16 @@ def negotiate(accept: str, supported: Sequence[str]) -> str | None:
     return None
 
 
+def as_text(data: str | bytes) -> str:
+    """A request body as text (UTF-8)."""
+    return data.decode() if isinstance(data, bytes) else data
+
+
+def as_bytes(data: str | bytes) -> bytes:
+    """A request body as bytes (UTF-8)."""
+    return data.encode() if isinstance(data, str) else data
+
+
 def to_bytes(value) -> bytes:
     """A handler's return value as the model server sends it: bytes as they are, str as UTF-8,
     anything else as indented JSON; what JSON cannot hold is refused (the server's 503)."""
@@ -101,7 +112,7 @@ class Reply:
     content_type: str | None = JSON
     headers: dict[str, str] = field(default_factory=dict)
     reason: str = ""
-    parts: Iterator | None = None
+    parts: Any = None  # the handler's parts (an iterator); the server gets them as a Stream
 
 
 def server_error(status: int, message: str, kind: str = "InternalServerException") -> Reply:

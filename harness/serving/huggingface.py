@@ -22,6 +22,8 @@ from harness.serving.content import (
     Reply,
     UnsupportedFormat,
     UnsupportedOutput,
+    as_bytes,
+    as_text,
     negotiate,
     server_error,
 )
@@ -81,7 +83,8 @@ def default_model_fn(model_dir: str):
     # harness: inputs longer than the model takes are cut to fit, not refused; a request may
     # still send `"parameters": {"truncation": false}`.
     defaults = {"truncation": True} if task == BATCHED_TASK else {}
-    return pipeline(task, model=model_dir, device=device(), **{loader: model_dir}, **defaults)
+    return pipeline(task, model=model_dir, device=device(),  # type: ignore[call-overload]
+                    **{loader: model_dir}, **defaults)
 
 
 def device() -> int:
@@ -97,15 +100,15 @@ def default_input_fn(data: str | bytes, content_type: str | None) -> Any:
         except json.JSONDecodeError as e:
             raise BadRequest(f"body is not valid JSON: {e}") from None
     if content_type == CSV:
-        return _decode_csv(data)
+        return _decode_csv(as_text(data))
     if content_type == NPY:
         import numpy as np
 
-        return np.load(io.BytesIO(data), allow_pickle=False)
+        return np.load(io.BytesIO(as_bytes(data)), allow_pickle=False)
     if content_type in IMAGE_TYPES:
         from PIL import Image
 
-        return {"inputs": Image.open(io.BytesIO(data)).convert("RGB")}
+        return {"inputs": Image.open(io.BytesIO(as_bytes(data))).convert("RGB")}
     if content_type in AUDIO_TYPES:
         return {"inputs": data}
     raise UnsupportedFormat(content_type)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, fields
+from typing import Any
 
 ENV = {"max_body_bytes": "SAGEMAKER_MAX_REQUEST_SIZE",
        "request_timeout_s": "SAGEMAKER_MODEL_SERVER_TIMEOUT",
@@ -25,13 +26,13 @@ class Limits:
 
     @classmethod
     def from_env(cls, environ=os.environ) -> Limits:
-        values = {}
+        values: dict[str, Any] = {}
         for field in fields(cls):
             raw = environ.get(ENV[field.name])
             if raw is None:
                 continue
             try:
-                values[field.name] = type(field.default)(raw)
+                values[field.name] = float(raw) if field.type in (float, "float") else int(raw)
             except ValueError:
                 raise SystemExit(f"{ENV[field.name]}={raw!r}: expected a number "
                                  f"({type(field.default).__name__})") from None

@@ -21,6 +21,8 @@ from harness.serving.content import (
     Reply,
     UnsupportedFormat,
     UnsupportedOutput,
+    as_bytes,
+    as_text,
     negotiate,
     server_error,
 )
@@ -63,13 +65,13 @@ def decode(data: str | bytes, content_type: str | None):
     if content_type == JSON:
         return np.array(json.loads(data))
     if content_type == CSV:
-        return np.genfromtxt(io.StringIO(data), delimiter=",")
+        return np.genfromtxt(io.StringIO(as_text(data)), delimiter=",")
     if content_type == NPY:
-        return np.load(io.BytesIO(data), allow_pickle=False)
+        return np.load(io.BytesIO(as_bytes(data)), allow_pickle=False)
     if content_type == NPZ:
         import scipy.sparse
 
-        return scipy.sparse.load_npz(io.BytesIO(data)).toarray()
+        return scipy.sparse.load_npz(io.BytesIO(as_bytes(data))).toarray()
     raise UnsupportedFormat(content_type)
 
 

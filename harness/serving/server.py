@@ -171,7 +171,7 @@ class RequestHandler(BaseHTTPRequestHandler):
             self._drain()
             return self._runtime_error(400, "ValidationError", f"Endpoint {runtime.group(1)} "
                                        f"of account {ACCOUNT} not found.")
-        stream = bool(runtime) and runtime.group(2) == STREAM
+        stream = runtime is not None and runtime.group(2) == STREAM
         try:
             reply = self._predict(Request(self._read_body(), self._forwarded(runtime, stream)),
                                   stream)

@@ -65,7 +65,7 @@ class ModelWorker:
     def submit(self, request: Request) -> Future:
         """A future for the Reply (a streamed one has a `Stream` as its parts); cancelling it
         before it runs skips the request."""
-        future = Future()
+        future: Future = Future()
         self.jobs.put((future, request))
         return future
 
@@ -79,9 +79,10 @@ class ModelWorker:
                 if reply.parts is None:
                     future.set_result(reply)
                     continue
-                parts, reply.parts = reply.parts, Stream()
+                stream = Stream()
+                parts, reply.parts = reply.parts, stream
                 future.set_result(reply)
-                reply.parts.produce(parts)
+                stream.produce(parts)
 
     def _next_batch(self) -> list[tuple[Future, Request]] | None:
         """The requests waiting, at most max_batch_size; None once stopped."""
@@ -93,7 +94,7 @@ class ModelWorker:
                 break
         if None in batch:
             return None
-        return [job for job in batch if job[0].set_running_or_notify_cancel()]
+        return [job for job in batch if job is not None and job[0].set_running_or_notify_cancel()]
 
 
 def answer(handler: Handler, requests: list[Request]) -> list[Reply]:

@@ -242,7 +242,7 @@ class DataProcessing:
     def request(self, record: bytes) -> tuple[Any, bytes]:
         """(the decoded record, what the container receives for it)."""
         value = decode(record, self.content_type)
-        if (self.input_filter or "$") == "$":
+        if self.input_filter is None or self.input_filter == "$":
             return value, record
         return value, encode(select(self.input_filter, value), self.content_type)
 
@@ -251,7 +251,7 @@ class DataProcessing:
         result = decode(answer, self.accept)
         if self.join_source == "Input":
             result = join(value, result, self.content_type)
-        if (self.output_filter or "$") != "$":
+        if self.output_filter is not None and self.output_filter != "$":
             result = select(self.output_filter, result)
         return encode(result, self.accept)
 

@@ -22,6 +22,7 @@ from harness.host.process import kill_group, run_tee
 from harness.modes.base import TrainingFailed
 from harness.modes.emulated import EmulatedMode
 from harness.modes.local.job_tree import TrainingJobTree, encode_hyperparameters
+from harness.modes.local.settings import LocalSettings
 from harness.run_dir import Endpoint, TrainingResult
 from harness.serving import user_code
 from harness.storage import Storage
@@ -60,7 +61,7 @@ def without_launcher_traceback(log: str) -> str:
     return "\n".join(kept)
 
 
-class LocalMode(EmulatedMode):
+class LocalMode(EmulatedMode[LocalSettings]):
     name = "local"
     reads_in_place = frozenset({PATH, FILE_URI})  # linked into /opt/ml/input/data
 

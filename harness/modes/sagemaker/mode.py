@@ -20,6 +20,7 @@ from harness.errors import HarnessError, StepError, warn
 from harness.host.process import stdout_copied_to
 from harness.modes.base import Mode, SdkSession, TrainingFailed
 from harness.modes.sagemaker import aws
+from harness.modes.sagemaker.settings import SageMakerSettings
 from harness.run_dir import Endpoint, TrainingResult, TransformResult, TuningResult
 from harness.sdk import (
     ACCOUNT,
@@ -126,7 +127,7 @@ class HostedModel:
     name: str
 
 
-class SageMakerMode(Mode):
+class SageMakerMode(Mode[SageMakerSettings]):
     name = "sagemaker"
 
     def __init__(self, config, run, session=None):

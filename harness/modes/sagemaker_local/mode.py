@@ -23,6 +23,7 @@ from harness.host.process import stdout_copied_to
 from harness.modes.base import SdkSession, TrainingFailed
 from harness.modes.emulated import EmulatedMode
 from harness.modes.sagemaker_local.session import CREDENTIALS, ROLE, local_session, offline_environment
+from harness.modes.sagemaker_local.settings import SageMakerLocalSettings
 from harness.run_dir import Endpoint, TrainingResult
 from harness.sdk import estimator_arguments, estimator_class, interrupts_kept
 from harness.sdk.patches_v2 import checkpoint_volume
@@ -46,7 +47,7 @@ class ComposeState:
     projects: list[str]
 
 
-class SageMakerLocalMode(EmulatedMode):
+class SageMakerLocalMode(EmulatedMode[SageMakerLocalSettings]):
     name = "sagemaker-local"
     reads_in_place = frozenset({channels.FILE_URI})  # SDK local mode mounts file:// inputs
 
