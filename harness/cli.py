@@ -425,6 +425,26 @@ def emulator_status():
     click.echo(f"LocalStack {state.get('version', '?')} at {url}: {services}")
 
 
+@main.command("doctor")
+@click.option("-c", "--config", "config_path", default=None, envvar="HARNESS_CONFIG",
+              help="Job config (YAML) whose run_dir, image and AWS settings to check "
+                   "[default: harness's defaults].")
+@click.option("--mode", default=None, metavar="MODE",
+              help=f"The mode whose needs decide the exit status: {', '.join(modes.MODES)} "
+                   f"[env {modes.MODE_ENV}; default {modes.DEFAULT_MODE}].")
+@debug_option
+def doctor_command(config_path, mode):
+    """Check what harness needs from this machine, one line each with its fix; exit 1 when
+    a check the mode needs fails."""
+    from harness.commands.doctor import doctor, line
+
+    with errors_as_messages():
+        results, ready = doctor(config_path, mode)
+    for result in results:
+        click.echo(line(result))
+    sys.exit(0 if ready else 1)
+
+
 @main.command("cleanup")
 def cleanup_command():
     """Remove what crashed runs left: processes, containers and the SDK's network whose

@@ -14,7 +14,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from harness import channels
+from harness import channels, machine
 from harness.checkpoints import Reclaim
 from harness.containers import compose, docker_engine, emulator, image
 from harness.errors import HarnessError, StepError
@@ -67,12 +67,11 @@ class SageMakerLocalMode(Mode):
         return {"training": versions, "inference": versions}
 
     def preflight(self, step: str) -> None:
+        if step in ("train", "deploy", "tune", "transform"):  # containers: `harness doctor`'s
+            machine.require(machine.Machine(self.config, self.name))  # checks, first failure
         self.engine  # noqa: B018 - every step drives Docker
         if step in ("prepare", "train", "deploy", "tune", "transform"):
             self.s3_url  # noqa: B018 - and these need LocalStack
-        if step in ("train", "deploy", "tune", "transform"):
-            compose.find()  # SDK local mode runs its containers under Compose
-            docker_engine.require_image(self.engine, self.image_uri, image.BUILD_HINT)
         if step in ("train", "tune"):
             self._require_s3_inputs()
 
