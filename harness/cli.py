@@ -30,11 +30,22 @@ debug_option = click.option("--debug", is_flag=True, expose_value=False, is_eage
                             help="Show the traceback of an error [env HARNESS_DEBUG=1].")
 
 
+def default_config() -> str:
+    """configs/default.yaml of the folder harness runs in, else the one harness ships (the
+    offline sentiment flow; its data and train.py are shipped with it)."""
+    if Path(DEFAULT_CONFIG).exists():
+        return DEFAULT_CONFIG
+    from harness.project import ROOT
+
+    return str(ROOT / DEFAULT_CONFIG)
+
+
 def job_options(command):
     """--config, --mode, --set and --debug, shared by every step command."""
 
-    @click.option("-c", "--config", "config_path", default=DEFAULT_CONFIG, show_default=True,
-                  envvar="HARNESS_CONFIG", help="Job config (YAML).")
+    @click.option("-c", "--config", "config_path", default=default_config,
+                  show_default=f"{DEFAULT_CONFIG}, else harness's own", envvar="HARNESS_CONFIG",
+                  help="Job config (YAML).")
     @click.option("--mode", default=None, metavar="MODE",
                   help=f"Where to run: {', '.join(modes.MODES)} [env {modes.MODE_ENV}; "
                        f"default {modes.DEFAULT_MODE}].")
