@@ -30,11 +30,22 @@ debug_option = click.option("--debug", is_flag=True, expose_value=False, is_eage
                             help="Show the traceback of an error [env HARNESS_DEBUG=1].")
 
 
+def default_config() -> str:
+    """configs/default.yaml of the folder harness runs in, else the one harness ships (the
+    offline sentiment flow; its data and train.py are shipped with it)."""
+    if Path(DEFAULT_CONFIG).exists():
+        return DEFAULT_CONFIG
+    from harness.project import ROOT
+
+    return str(ROOT / DEFAULT_CONFIG)
+
+
 def job_options(command):
     """--config, --mode, --set and --debug, shared by every step command."""
 
-    @click.option("-c", "--config", "config_path", default=DEFAULT_CONFIG, show_default=True,
-                  envvar="HARNESS_CONFIG", help="Job config (YAML).")
+    @click.option("-c", "--config", "config_path", default=default_config,
+                  show_default=f"{DEFAULT_CONFIG}, else harness's own", envvar="HARNESS_CONFIG",
+                  help="Job config (YAML).")
     @click.option("--mode", default=None, metavar="MODE",
                   help=f"Where to run: {', '.join(modes.MODES)} [env {modes.MODE_ENV}; "
                        f"default {modes.DEFAULT_MODE}].")
@@ -423,6 +434,26 @@ def emulator_status():
     services = ", ".join(f"{k} {v}" for k, v in sorted(state.get("services", {}).items())
                          if v in ("available", "running"))
     click.echo(f"LocalStack {state.get('version', '?')} at {url}: {services}")
+
+
+@main.command("doctor")
+@click.option("-c", "--config", "config_path", default=None, envvar="HARNESS_CONFIG",
+              help="Job config (YAML) whose run_dir, image and AWS settings to check "
+                   "[default: harness's defaults].")
+@click.option("--mode", default=None, metavar="MODE",
+              help=f"The mode whose needs decide the exit status: {', '.join(modes.MODES)} "
+                   f"[env {modes.MODE_ENV}; default {modes.DEFAULT_MODE}].")
+@debug_option
+def doctor_command(config_path, mode):
+    """Check what harness needs from this machine, one line each with its fix; exit 1 when
+    a check the mode needs fails."""
+    from harness.commands.doctor import doctor, line
+
+    with errors_as_messages():
+        results, ready = doctor(config_path, mode)
+    for result in results:
+        click.echo(line(result))
+    sys.exit(0 if ready else 1)
 
 
 @main.command("cleanup")

@@ -1,16 +1,21 @@
-"""Files of the harness source checkout that commands use: the image and the emulator."""
+"""Where the files that commands use live: the source checkout, or, in an installed wheel,
+harness/_bundled/ (setup.py copies them there): the image's build context, the emulator's
+compose file, the bundled train.py and the default config with its data."""
 
 from pathlib import Path
 
 from harness.errors import HarnessError
 
-ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = Path(__file__).resolve().parent
+CHECKOUT = PACKAGE.parent
+IN_CHECKOUT = (CHECKOUT / "container" / "Dockerfile").is_file()
+ROOT = CHECKOUT if IN_CHECKOUT else PACKAGE / "_bundled"
 
 
 def repo_file(relative: str) -> Path:
     path = ROOT / relative
     if not path.exists():
         raise HarnessError(f"{relative} not found under {ROOT}",
-                           "this command needs a source checkout of harness "
-                           "(git clone, then pip install -e .)")
+                           "reinstall harness (pip install --force-reinstall <wheel>), or use a "
+                           "source checkout (git clone, then pip install -e .)")
     return path

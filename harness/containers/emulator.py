@@ -8,7 +8,7 @@ import subprocess
 import time
 import urllib.request
 
-from harness.containers import docker_engine
+from harness.containers import compose, docker_engine
 from harness.errors import HarnessError
 from harness.project import ROOT, repo_file
 
@@ -47,7 +47,7 @@ def require(url: str, within_s: float = 5) -> None:
 
 
 def _compose(*args: str, gateway: str) -> None:
-    command = ["docker-compose", "-p", PROJECT, "-f", str(repo_file("docker-compose.yml")), *args]
+    command = [*compose.find().command, "-p", PROJECT, "-f", str(repo_file("docker-compose.yml")), *args]
     env = {**os.environ, "HARNESS_BRIDGE_IP": gateway}
     result = subprocess.run(command, cwd=ROOT, env=env)
     if result.returncode != 0:
@@ -71,6 +71,7 @@ def _ensure_image(engine) -> None:
 
 def up(timeout_s: float = 120) -> str:
     engine = docker_engine.client()
+    compose.find()  # before a build of minutes, not after
     _ensure_image(engine)
     gateway = docker_engine.bridge_gateway(engine)
     _compose("up", "-d", gateway=gateway)
@@ -79,7 +80,8 @@ def up(timeout_s: float = 120) -> str:
         require(url, within_s=timeout_s)
     except HarnessError:
         raise HarnessError(f"LocalStack did not become healthy within {timeout_s:.0f} s at {url}",
-                           f"see `docker-compose -p {PROJECT} logs localstack`") from None
+                           f"see `{' '.join(compose.find().command)} -p {PROJECT} logs "
+                           "localstack`") from None
     return url
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
+from harness.containers import compose
+
 SDK_PING_INTERVAL_S = 5  # how often SDK local mode checks the container's /ping
 
 
@@ -63,3 +65,15 @@ def serving_port_bound(address: str):
         yield
     finally:
         container._create_docker_host = original
+
+
+def compose_found() -> None:
+    """SDK local mode runs the Compose harness found (`compose.find`). Its own detection takes
+    `docker compose` only when the version text holds "v2", so Compose v5 reads as "not
+    installed"; and a missing `docker` is an uncaught FileNotFoundError. The SDK extends the
+    list it gets, so each container gets a new one. Set for the process, as the SDK's
+    detection would be."""
+    from sagemaker.local import image as sdk_image
+
+    command = compose.find().command
+    sdk_image._SageMakerContainer._get_compose_cmd_prefix = staticmethod(lambda: list(command))

@@ -36,7 +36,7 @@ def register() -> None:
     modes.register(NAME, f"{__name__}:FakeMode", "harness.modes.local.settings:LocalSettings")
 
 
-class FakeMode(EmulatedMode):
+class FakeMode(EmulatedMode[LocalSettings]):
     name = NAME
 
     def __init__(self, config, run):

@@ -14,9 +14,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from harness import channels
+from harness import channels, machine
 from harness.checkpoints import Reclaim
-from harness.containers import docker_engine, emulator, image
+from harness.containers import compose, docker_engine, emulator, image
 from harness.errors import HarnessError, StepError
 from harness.host import endpoint_process, ownership
 from harness.host.process import stdout_copied_to
@@ -77,11 +77,11 @@ class SageMakerLocalMode(EmulatedMode[SageMakerLocalSettings]):
         return {"training": versions, "inference": versions}
 
     def preflight(self, step: str) -> None:
+        if step in ("train", "deploy", "tune", "transform"):  # containers: `harness doctor`'s
+            machine.require(machine.Machine(self.config, self.name))  # checks, first failure
         self.engine  # noqa: B018 - every step drives Docker
         if step in ("prepare", "train", "deploy", "tune", "transform"):
             self.s3_url  # noqa: B018 - and these need LocalStack
-        if step in ("train", "deploy", "tune", "transform"):
-            docker_engine.require_image(self.engine, self.image_uri, image.BUILD_HINT)
         if step in ("train", "tune"):
             self._require_s3_inputs()
 
@@ -168,9 +168,10 @@ class SageMakerLocalMode(EmulatedMode[SageMakerLocalSettings]):
     def _remove_containers(self, root: Path) -> None:
         import psutil
 
+        command = " ".join(compose.find().command)
         for child in psutil.Process().children(recursive=True):  # compose left by Ctrl-C
             with contextlib.suppress(psutil.Error):
-                if "docker-compose" in " ".join(child.cmdline()):
+                if command in " ".join(child.cmdline()):
                     child.terminate()
         self._remove_projects(compose_projects(root), root)
         for container in docker_engine.leftover_containers(self.engine, self.run.path):

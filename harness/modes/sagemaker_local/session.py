@@ -7,6 +7,7 @@ from pathlib import Path
 
 from harness.host import ownership
 from harness.sdk import TELEMETRY_OFF, quiet_sdk
+from harness.sdk.patches_v2 import compose_found
 
 CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test",
                "region_name": "us-east-1"}
@@ -28,6 +29,7 @@ def local_session(s3_url: str, bucket: str, container_root: Path, serving_port: 
     from sagemaker.local import LocalSession
 
     container_root.mkdir(parents=True, exist_ok=True)
+    compose_found()
     from sagemaker.session_settings import SessionSettings
 
     session = LocalSession(boto_session=boto3.Session(**CREDENTIALS), s3_endpoint_url=s3_url,

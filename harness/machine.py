@@ -1,0 +1,259 @@
+"""What harness needs from this machine, one check each: `harness doctor` prints them, and the
+`sagemaker-local` mode runs the ones it needs before a step. A check returns what it found, or
+raises the HarnessError that names the problem and its fix. No check calls AWS."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from importlib import metadata
+from pathlib import Path
+
+from harness.errors import HarnessError
+
+ALL_MODES = frozenset({"local", "sagemaker-local", "sagemaker"})
+EMULATED = frozenset({"sagemaker-local"})
+STACK = ("torch", "transformers", "datasets", "accelerate", "tokenizers")
+SDK = ("sagemaker", "sagemaker-training")
+MIN_FREE_RUN_DIR_GB = 2  # a run: channels, checkpoints, model.tar.gz of a base-size model
+MIN_FREE_DOCKER_GB = 10  # harness's image (2.5 GB) plus containers and the SDK's copies
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    run: Callable[[Machine], str]
+    needed_by: frozenset[str]  # the modes that cannot work when it fails
+
+
+@dataclass(frozen=True)
+class Result:
+    name: str
+    ok: bool
+    found: str  # what was found, or the problem
+    fix: str | None
+    needed: bool  # by the chosen mode
+
+
+class Machine:
+    """What the checks look at, each found once: the config's settings, the Docker engine."""
+
+    def __init__(self, config, mode: str):
+        self.config = config
+        self.mode = mode
+
+    @cached_property
+    def engine(self):
+        from harness.containers import docker_engine
+
+        try:
+            return docker_engine.client()
+        except HarnessError:
+            raise HarnessError("needs the Docker engine, which is not reachable",
+                               "see the Docker engine line") from None
+
+    def settings(self, mode: str):
+        return self.config.modes.for_mode(mode)
+
+
+def python(_: Machine) -> str:  # pip refuses harness below 3.11 (requires-python)
+    return f"Python {platform.python_version()} ({sys.executable})"
+
+
+def _versions(names: tuple[str, ...]) -> str:
+    found, missing = [], []
+    for name in names:
+        try:
+            found.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            missing.append(name)
+    if missing:
+        raise HarnessError(f"not installed: {', '.join(missing)}",
+                           f"pip install {' '.join(missing)} (installing harness brings them)")
+    return ", ".join(found)
+
+
+def ml_stack(_: Machine) -> str:
+    return _versions(("harness", *STACK))
+
+
+def sagemaker_sdk(_: Machine) -> str:
+    return _versions(SDK)
+
+
+def gpu(_: Machine) -> str:
+    import torch
+
+    if torch.cuda.is_available():
+        names = {torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())}
+        return (f"CUDA {torch.version.cuda}: {torch.cuda.device_count()} x "
+                f"{', '.join(sorted(names))}")
+    if torch.backends.mps.is_available():
+        return "Apple MPS"
+    return "none: local training runs on the CPU"
+
+
+def nvidia_runtime(machine: Machine) -> str:
+    runtimes = machine.engine.info().get("Runtimes") or {}
+    if "nvidia" not in runtimes:
+        raise HarnessError("instance_type local_gpu needs the NVIDIA container runtime; "
+                           f"Docker has {', '.join(sorted(runtimes)) or 'none'}",
+                           "install the NVIDIA Container Toolkit, then `sudo nvidia-ctk runtime "
+                           "configure --runtime=docker` and restart Docker")
+    return "nvidia runtime registered with Docker"
+
+
+def architecture(_: Machine) -> str:
+    arch = platform.machine()
+    if arch.lower() in ("arm64", "aarch64"):
+        return (f"{arch}: harness's image builds natively here (the Hugging Face DLCs "
+                "SageMaker runs are amd64-only)")
+    return arch
+
+
+def docker(_: Machine) -> str:
+    from harness.containers import docker_engine
+
+    engine = docker_engine.client()
+    where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    return f"Docker {engine.version().get('Version', '?')} at {where}"
+
+
+def compose_line(_: Machine) -> str:
+    from harness.containers import compose
+
+    return compose.find().describe()
+
+
+def localstack(machine: Machine) -> str:
+    from harness.containers import emulator
+
+    url = emulator.endpoint_url(None if os.environ.get(emulator.ENDPOINT_ENV) else machine.engine)
+    emulator.require(url, within_s=3)
+    return f"S3 at {url}"
+
+
+def harness_image(machine: Machine) -> str:
+    from harness.containers import docker_engine, image
+
+    configured = machine.settings("sagemaker-local").image_uri
+    wanted = configured or image.default_image()
+    if docker_engine.has_image(machine.engine, wanted):
+        return f"{wanted} built"
+    if configured:
+        raise HarnessError(f"Docker image {wanted} is missing",
+                           "build it, or unset modes.sagemaker-local.image_uri to use "
+                           f"harness's image ({image.BUILD_HINT})")
+    others = [tag for found in machine.engine.images.list(image.REPOSITORY) for tag in found.tags]
+    state = f"stale ({', '.join(others)} built for another harness)" if others else "missing"
+    raise HarnessError(f"Docker image {wanted} is {state}", image.BUILD_HINT)
+
+
+def _free_gb(path: Path) -> float:
+    while not path.exists():
+        path = path.parent
+    return shutil.disk_usage(path).free / 1e9
+
+
+def run_dir_disk(machine: Machine) -> str:
+    path = machine.config.run_path.resolve()
+    free = _free_gb(path)
+    if free < MIN_FREE_RUN_DIR_GB:
+        raise HarnessError(f"{free:.1f} GB free under {path} (a run wants "
+                           f"{MIN_FREE_RUN_DIR_GB} GB)",
+                           "free space there, or set run_dir to a folder on a disk with room")
+    return f"{free:.0f} GB free under {path}"
+
+
+def docker_disk(machine: Machine) -> str:
+    root = Path(machine.engine.info().get("DockerRootDir", "/var/lib/docker"))
+    if not root.exists():
+        return f"{root} is not on this machine (a remote engine): not checked"
+    free = _free_gb(root)
+    if free < MIN_FREE_DOCKER_GB:
+        raise HarnessError(f"{free:.1f} GB free under Docker's {root} (wants "
+                           f"{MIN_FREE_DOCKER_GB} GB)",
+                           "`docker system prune` removes stopped containers and unused images")
+    return f"{free:.0f} GB free under {root}"
+
+
+def aws_profile(_: Machine) -> str:
+    from harness.modes.sagemaker import aws
+
+    session = aws.boto_session()
+    return f"profile {session.profile_name!r}"
+
+
+def aws_credentials(_: Machine) -> str:
+    from harness.modes.sagemaker import aws
+
+    credentials = aws.boto_session().get_credentials()
+    if credentials is None:
+        raise HarnessError("no AWS credentials found", aws.CREDENTIALS_HINT)
+    return f"credentials from {credentials.method}"
+
+
+def aws_region(machine: Machine) -> str:
+    from harness.modes.sagemaker import aws
+
+    return aws.require_region(machine.settings("sagemaker").region)
+
+
+def aws_role(machine: Machine) -> str:
+    from harness.modes.sagemaker import ROLE_HINT
+
+    role = machine.settings("sagemaker").role
+    if not role:
+        raise HarnessError("no IAM role set (modes.sagemaker.role); outside SageMaker "
+                           "notebooks harness cannot find one", ROLE_HINT)
+    return role
+
+
+def checks(machine: Machine) -> list[Check]:
+    """The checks for the chosen mode, in the order they are printed."""
+    listed = [
+        Check("python", python, ALL_MODES),
+        Check("harness and ML stack", ml_stack, ALL_MODES),
+        Check("SageMaker SDK", sagemaker_sdk, frozenset({"sagemaker-local", "sagemaker"})),
+        Check("GPU", gpu, frozenset()),
+        Check("CPU architecture", architecture, frozenset()),
+        Check("run dir disk", run_dir_disk, ALL_MODES),
+        Check("Docker engine", docker, EMULATED),
+        Check("Docker Compose", compose_line, EMULATED),
+        Check("LocalStack", localstack, EMULATED),
+        Check("harness image", harness_image, EMULATED),
+        Check("Docker disk", docker_disk, EMULATED),
+    ]
+    if machine.settings("sagemaker-local").instance_type == "local_gpu":
+        listed.append(Check("NVIDIA container runtime", nvidia_runtime, EMULATED))
+    if machine.mode == "sagemaker":
+        sagemaker = frozenset({"sagemaker"})
+        listed += [Check("AWS profile", aws_profile, sagemaker),
+                   Check("AWS credentials", aws_credentials, sagemaker),
+                   Check("AWS region", aws_region, sagemaker),
+                   Check("IAM role", aws_role, sagemaker)]
+    return listed
+
+
+def run_check(check: Check, machine: Machine) -> Result:
+    needed = machine.mode in check.needed_by
+    try:
+        return Result(check.name, True, check.run(machine), None, needed)
+    except HarnessError as e:
+        return Result(check.name, False, e.message, e.hint, needed)
+    except Exception as e:  # noqa: BLE001 - a doctor reports what it finds, never a traceback
+        first = (str(e).strip().splitlines() or [""])[0]
+        return Result(check.name, False, f"{type(e).__name__}: {first}",
+                      "unexpected: please report this line to harness's maintainers", needed)
+
+
+def require(machine: Machine) -> None:
+    """Raise the first failing check the chosen mode needs (a step's preflight)."""
+    for check in checks(machine):
+        if machine.mode in check.needed_by:
+            check.run(machine)

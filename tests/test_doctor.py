@@ -1,0 +1,121 @@
+"""`harness doctor`: each ✘ line is made by changing the environment (PATH, DOCKER_HOST, AWS
+variables, an S3 endpoint where nothing listens), never by changing harness."""
+
+import pytest
+
+from harness.modes.local import free_port
+from tests.conftest import harness, require_docker, write_config
+from tests.path_shims import NO_COMPOSE_PLUGIN, path_without
+
+
+def doctor(*args: str, env: dict | None = None) -> tuple[int, dict[str, str]]:
+    """The exit status and each line by check name; every line is one check, ✔ or ✘."""
+    result = harness("doctor", *args, check=False, env=env)
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = result.stdout.splitlines()
+    assert lines and all(line[:2] in ("✔ ", "✘ ") for line in lines), result.stdout
+    return result.returncode, {line[2:].split(":", 1)[0]: line for line in lines}
+
+
+def test_a_ready_machine_passes_local_mode():
+    status, lines = doctor("--mode", "local")
+    assert status == 0
+    assert lines["python"].startswith("✔ python: Python 3.")
+    assert "torch " in lines["harness and ML stack"] and "transformers " in lines[
+        "harness and ML stack"]
+
+
+def test_docker_down_fails_sagemaker_local_but_not_local(tmp_path):
+    env = {"DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"}
+    status, lines = doctor("--mode", "sagemaker-local", env=env)
+    assert status == 1
+    assert lines["Docker engine"].startswith("✘ Docker engine: Docker is not running or not "
+                                             f"reachable at unix://{tmp_path}/no-docker.sock")
+    assert "fix: start the Docker engine" in lines["Docker engine"]
+    assert lines["harness image"].startswith("✘") and "see the Docker engine line" in lines[
+        "harness image"]
+    status, lines = doctor("--mode", "local", env=env)
+    assert status == 0 and "[not needed by this mode]" in lines["Docker engine"]
+
+
+def test_no_compose_says_how_to_install_it(tmp_path):
+    path = path_without(tmp_path / "bin", "docker", "docker-compose",
+                        scripts={"docker": NO_COMPOSE_PLUGIN})
+    status, lines = doctor("--mode", "sagemaker-local", env={"PATH": path})
+    assert status == 1
+    assert lines["Docker Compose"].startswith("✘ Docker Compose: Docker Compose is not installed")
+    assert "fix: install Docker Compose" in lines["Docker Compose"]
+
+
+def test_localstack_not_answering_says_how_to_start_it():
+    env = {"HARNESS_S3_ENDPOINT": f"http://127.0.0.1:{free_port()}"}
+    status, lines = doctor("--mode", "sagemaker-local", env=env)
+    assert status == 1
+    assert lines["LocalStack"].startswith("✘ LocalStack: LocalStack S3 is not reachable at "
+                                          "http://127.0.0.1:")
+    assert "harness emulator up" in lines["LocalStack"]
+
+
+def test_a_missing_image_says_how_to_build_it(tmp_path):
+    require_docker()
+    config = write_config(tmp_path, modes={"sagemaker-local": {
+        "image_uri": "harness-train:no-such-tag"}})
+    status, lines = doctor("-c", str(config), "--mode", "sagemaker-local")
+    assert status == 1
+    assert "✘ harness image: Docker image harness-train:no-such-tag is missing" in lines[
+        "harness image"]
+    assert "harness image build" in lines["harness image"]
+
+
+def test_local_gpu_needs_the_nvidia_runtime(tmp_path):
+    require_docker()
+    from harness.containers import docker_engine
+
+    if "nvidia" in (docker_engine.client().info().get("Runtimes") or {}):
+        pytest.skip("this engine has the NVIDIA runtime")
+    config = write_config(tmp_path, modes={"sagemaker-local": {"instance_type": "local_gpu"}})
+    status, lines = doctor("-c", str(config), "--mode", "sagemaker-local")
+    assert status == 1
+    assert "NVIDIA Container Toolkit" in lines["NVIDIA container runtime"]
+
+
+@pytest.fixture
+def no_aws(tmp_path):
+    """An environment with no AWS profile, credentials or region: empty AWS files."""
+    (tmp_path / "aws-config").write_text("")
+    (tmp_path / "aws-credentials").write_text("")
+    return {"AWS_CONFIG_FILE": str(tmp_path / "aws-config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "aws-credentials"),
+            "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": None,
+            **dict.fromkeys(("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID",
+                             "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION",
+                             "AWS_DEFAULT_REGION"))}
+
+
+def test_sagemaker_without_credentials_region_or_role(no_aws):
+    status, lines = doctor("--mode", "sagemaker", env=no_aws)
+    assert status == 1
+    assert lines["AWS credentials"].startswith("✘ AWS credentials: no AWS credentials found")
+    assert "aws configure" in lines["AWS credentials"]
+    assert lines["AWS region"].startswith("✘ AWS region: no AWS region for SageMaker")
+    assert lines["IAM role"].startswith("✘ IAM role: no IAM role set")
+    assert "modes.sagemaker.role" in lines["IAM role"]
+
+
+def test_sagemaker_with_a_profile_that_does_not_exist(no_aws):
+    status, lines = doctor("--mode", "sagemaker", env={**no_aws, "AWS_PROFILE": "no-such"})
+    assert status == 1
+    assert lines["AWS profile"].startswith("✘ AWS profile: AWS profile 'no-such'")
+    assert "aws configure --profile no-such" in lines["AWS profile"]
+
+
+def test_sagemaker_ready_passes(tmp_path, no_aws):
+    config = write_config(tmp_path, modes={"sagemaker": {
+        "role": "arn:aws:iam::123456789012:role/SageMakerExecutionRole"}})
+    env = {**no_aws, "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret",
+           "AWS_REGION": "eu-west-1"}
+    status, lines = doctor("-c", str(config), "--mode", "sagemaker", env=env)
+    assert [name for name, line in lines.items() if line.startswith("✘")
+            and "not needed" not in line] == []
+    assert status == 0
+    assert lines["AWS region"] == "✔ AWS region: eu-west-1"
