@@ -205,7 +205,7 @@ def aws_region(machine: Machine) -> str:
 
 
 def aws_role(machine: Machine) -> str:
-    from harness.modes.sagemaker import ROLE_HINT
+    from harness.modes.sagemaker.aws import ROLE_HINT
 
     role = machine.settings("sagemaker").role
     if not role:

@@ -24,6 +24,8 @@ class Region:
 
     name: str | None
     source: str
+ROLE_HINT = ("set modes.sagemaker.role to the ARN of a role SageMaker can assume, e.g. "
+             "arn:aws:iam::<account>:role/SageMakerExecutionRole")
 
 
 def boto_session(region: str | None = None):

@@ -20,6 +20,7 @@ from harness.errors import HarnessError, StepError, warn
 from harness.host.process import stdout_copied_to
 from harness.modes.base import Mode, SdkSession, TrainingFailed
 from harness.modes.sagemaker import aws
+from harness.modes.sagemaker.aws import ROLE_HINT
 from harness.modes.sagemaker.settings import SageMakerSettings
 from harness.run_dir import Endpoint, TrainingResult, TransformResult, TuningResult
 from harness.sdk import (
@@ -35,10 +36,6 @@ from harness.sdk import (
 from harness.storage import RecordingStorage, Storage
 
 DRY_RUN_REGION = "us-east-1"  # what a dry run shows where no region is set
-ROLE_HINT = ("set modes.sagemaker.role to the ARN of a role SageMaker can assume, e.g. "
-             "arn:aws:iam::<account>:role/SageMakerExecutionRole")
-
-
 DLC_FAMILIES = {"huggingface": "Hugging Face", "pytorch": "PyTorch"}
 
 
