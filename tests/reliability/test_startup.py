@@ -9,7 +9,7 @@ import pytest
 
 from harness.errors import StepError
 from harness.host import endpoint_process
-from harness.sdk.patches_v2 import allow_startup
+from harness.sdk.v2 import allow_startup
 from harness.serving.limits import Limits
 from tests.conftest import free_port
 from tests.reliability.conftest import start_process, with_inference
