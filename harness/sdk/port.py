@@ -6,6 +6,7 @@ Modes, commands and the pytest plugin call these; only `v2.py` and `v3.py` impor
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol
@@ -21,6 +22,9 @@ class SdkAdapter(Protocol):
     def local_session(self, boto_session, s3_url: str, bucket: str, container_root: Path,
                       serving_port: int, local_code: bool, labels: dict[str, str]) -> Any:
         """A LocalSession on the S3 at `s3_url`, telemetry off, its containers labelled."""
+
+    def label_containers(self, labels: dict[str, str]) -> Callable[[], None]:
+        """Local containers that SDK code starts get `labels` until the returned undo."""
 
     def user_config(self) -> dict[str, Any]:
         """The user's SDK config files (their defaults), as the SDK loads them."""

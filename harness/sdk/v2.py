@@ -45,6 +45,10 @@ def local_session(boto_session, s3_url: str, bucket: str, container_root: Path,
     return session
 
 
+def label_containers(labels: dict[str, str]):
+    return lambda: None  # local_session's container_config labels every container
+
+
 def user_config() -> dict[str, Any]:
     from sagemaker.config import load_sagemaker_config
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.sdk.patches_v3 import training_labels
 
 MAJOR = 3
 V2_FIX = ("install SDK v2 for this step: pip install 'sagemaker[local]==2.257.7' (harness.session() "
@@ -48,6 +49,10 @@ def local_session(boto_session, s3_url: str, bucket: str, container_root: Path,
                                 "serving_port": serving_port,
                                 "container_config": {"labels": labels}}}
     return session
+
+
+def label_containers(labels: dict[str, str]):
+    return training_labels(labels)
 
 
 def user_config() -> dict[str, Any]:

@@ -8,6 +8,7 @@ import psutil
 import pytest
 
 from harness.errors import StepError
+from harness import sdk
 from harness.host import endpoint_process
 from harness.sdk.v2 import allow_startup
 from harness.serving.limits import Limits
@@ -46,6 +47,7 @@ def _readable(process: psutil.Process) -> bool:
         return False
 
 
+@pytest.mark.skipif(sdk.major() != 2, reason="patches SDK v2's local mode")
 def test_sdk_local_mode_waits_as_long_as_configured(monkeypatch):
     """SDK local mode's own /ping wait (120 s, hard-coded) follows endpoint.startup_timeout_s."""
     from sagemaker.local import entities

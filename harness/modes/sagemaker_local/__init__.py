@@ -144,11 +144,17 @@ class SageMakerLocalMode(Mode):
         self.storage  # noqa: B018 - makes the bucket
         root = self.run.path / "sagemaker-local" / "sdk"
         s = self.settings
+        unlabel = adapter().label_containers(ownership.container_labels())
+
+        def close() -> None:
+            unlabel()
+            self._close_sdk_session(root)
+
         return SdkSession(self._session(root, local_code=False), s.instance_type,
                           s.inference_instance_type, self.image_uri, ROLE, self.config.s3.bucket,
                           instance_count=s.instance_count,
                           **adapter().swapped(True, CREDENTIALS["region_name"]),
-                          close=lambda: self._close_sdk_session(root))
+                          close=close)
 
     def _close_sdk_session(self, root: Path) -> None:
         """Remove what SDK code on the session left: its containers (an endpoint still up
