@@ -7,8 +7,8 @@ import time
 import psutil
 import pytest
 
-from harness.errors import StepError
 from harness import sdk
+from harness.errors import StepError
 from harness.host import endpoint_process
 from harness.sdk.v2 import allow_startup
 from harness.serving.limits import Limits
