@@ -3,7 +3,7 @@ variables, an S3 endpoint where nothing listens), never by changing harness."""
 
 import pytest
 
-from harness.modes.local import free_port
+from harness.host.endpoint_process import free_port
 from tests.conftest import harness, require_docker, write_config
 from tests.path_shims import NO_COMPOSE_PLUGIN, path_without
 

@@ -50,6 +50,10 @@ class SdkSession:
     image_uri: str | None  # None: the SDK picks the DLC for the framework versions
     role: str
     default_bucket: str
+    instance_count: int = 1
+    # SDK v3's ModelTrainer(training_mode=...) and ModelBuilder(mode=...); None under v2.
+    training_mode: Any = None
+    serving_mode: Any = None
     close: Callable[[], None] = lambda: None
 
     def __enter__(self) -> SdkSession:

@@ -1,4 +1,5 @@
-"""SageMaker SDK settings the SageMaker modes share, and the recording session of dry runs.
+"""The SageMaker SDK port: the installed major (detected once) and its adapter
+(`adapter()`), the settings the SageMaker modes share, and the recording session of dry runs.
 
 A recording session records every AWS request and answers it itself: nothing leaves the
 machine and no credentials are needed, yet the requests are the ones the SDK would send.
@@ -7,11 +8,16 @@ machine and no credentials are needed, yet the requests are the ones the SDK wou
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import logging
 import os
 import signal
+from importlib import metadata
 from typing import Any
+
+from harness.errors import HarnessError
+from harness.sdk.port import SdkAdapter
 
 TELEMETRY_OFF = {"SchemaVersion": "1.0",
                  "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}}}
@@ -19,23 +25,41 @@ ACCOUNT = "123456789012"
 # Every SageMaker job starts train.py through torchrun on each instance, one process per GPU
 # (one on a CPU instance): the same launcher whether it runs on 1 or N instances, 1 or 8 GPUs.
 DISTRIBUTION = {"torch_distributed": {"enabled": True}}
-# The estimator of each `framework`, and the family of its DLCs in the SDK's image-URI tables.
-ESTIMATORS = {"huggingface": "sagemaker.huggingface:HuggingFace",
-              "pytorch": "sagemaker.pytorch:PyTorch"}
+# The SDK releases harness runs on, by major: (lowest, first unsupported) as (major, minor).
+SUPPORTED = {2: ((2, 257), (2, 258)), 3: ((3, 27), (4, 0))}
+SUPPORTED_TEXT = "sagemaker 2.257.x or >=3.27,<4"
 
 
-def estimator_class(framework: str):
-    """The SDK's estimator class for `framework` (the SDK is imported here, not before)."""
-    module, _, name = ESTIMATORS[framework].partition(":")
-    return getattr(importlib.import_module(module), name)
+def supported(version: str) -> bool:
+    major_minor = tuple(int(part) for part in version.split(".")[:2] if part.isdigit())
+    low, high = SUPPORTED.get(major_minor[0] if major_minor else 0, ((1, 0), (1, 0)))
+    return low <= major_minor < high
+
+
+@functools.cache
+def major() -> int:
+    """The installed SDK's major version, read once from its metadata (the SDK not imported)."""
+    try:
+        version = metadata.version("sagemaker")
+    except metadata.PackageNotFoundError:
+        raise HarnessError("the SageMaker Python SDK is not installed",
+                           "pip install 'sagemaker>=3.27,<4'") from None
+    if not supported(version):
+        raise HarnessError(f"sagemaker {version} is installed; harness runs on {SUPPORTED_TEXT}",
+                           "pip install 'sagemaker>=3.27,<4' (or 'sagemaker[local]==2.257.7' "
+                           "for code written for SDK v2)")
+    return int(version.split(".")[0])
+
+
+def adapter() -> SdkAdapter:
+    """The port's adapter for the installed SDK major (`harness/sdk/v2.py`, `v3.py`)."""
+    return importlib.import_module(f"harness.sdk.v{major()}")
 
 
 def user_config() -> dict[str, Any]:
     """The user's SageMaker SDK defaults (its config.yaml files: VPC, KMS keys, tags, ...), with
     telemetry off unless they turn it on there."""
-    from sagemaker.config import load_sagemaker_config
-
-    config = load_sagemaker_config() or {}
+    config = adapter().user_config()
     modules = config.setdefault("SageMaker", {}).setdefault("PythonSDK", {}).setdefault(
         "Modules", {})
     modules.setdefault("TelemetryOptOut", True)
@@ -67,7 +91,8 @@ def quiet_sdk() -> None:
     """Before the SDK is imported: no warning that v3 exists (v2 is the SDK with local mode),
     and no "Not applying SDK defaults" lines on stdout, where `harness predict` prints JSON."""
     os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
-    logging.getLogger("sagemaker.config").setLevel(logging.WARNING)
+    for config_logger in ("sagemaker.config", "sagemaker.core.config"):  # v2, v3
+        logging.getLogger(config_logger).setLevel(logging.WARNING)
 
 
 class _Answer:
@@ -98,7 +123,6 @@ def recording_session(region: str, bucket: str, sagemaker_client=None):
     `sagemaker_client`, when given (a Stubber's, in tests), answers the SageMaker API instead.
     """
     import boto3
-    import sagemaker
 
     calls: list[dict[str, Any]] = []
     answers = _answers(bucket, region)
@@ -111,8 +135,7 @@ def recording_session(region: str, bucket: str, sagemaker_client=None):
 
     boto.events.register("provide-client-params.*.*", record)
     boto.events.register("before-call.*.*", lambda model, **_: (_Answer(), answers.get(model.name, {})))
-    session = sagemaker.Session(boto_session=boto, default_bucket=bucket,
-                                sagemaker_client=sagemaker_client, sagemaker_config=TELEMETRY_OFF)
+    session = adapter().session(boto, bucket, TELEMETRY_OFF, sagemaker_client=sagemaker_client)
     return session, calls
 
 
@@ -128,18 +151,3 @@ def estimator_arguments(config, settings, hyperparameters: dict[str, Any]) -> di
             # SageMaker's metric time series: the SDK turns them on for HuggingFace, and for
             # PyTorch only when it knows the framework version, which an explicit image hides.
             "enable_sagemaker_metrics": True}
-
-
-def serving_model(framework: str, *, framework_version: str, py_version: str, **arguments):
-    """The SDK's Model for `framework` (`HuggingFaceModel`, `PyTorchModel`), as both SageMaker
-    modes deploy it. `arguments`: model_data, image_uri, role, env, name, sagemaker_session.
-    harness has put the inference code into model_data already (as the SDK's repack would),
-    so the SDK gets no entry_point."""
-    if framework == "pytorch":
-        from sagemaker.pytorch import PyTorchModel
-
-        return PyTorchModel(framework_version=framework_version, py_version=py_version,
-                            **arguments)
-    from sagemaker.huggingface import HuggingFaceModel
-
-    return HuggingFaceModel(**arguments)

@@ -7,9 +7,10 @@ import time
 import psutil
 import pytest
 
+from harness import sdk
 from harness.errors import StepError
 from harness.host import endpoint_process
-from harness.sdk.patches_v2 import allow_startup
+from harness.sdk.v2 import allow_startup
 from harness.serving.limits import Limits
 from tests.conftest import free_port
 from tests.reliability.conftest import start_process, with_inference
@@ -46,6 +47,7 @@ def _readable(process: psutil.Process) -> bool:
         return False
 
 
+@pytest.mark.skipif(sdk.major() != 2, reason="patches SDK v2's local mode")
 def test_sdk_local_mode_waits_as_long_as_configured(monkeypatch):
     """SDK local mode's own /ping wait (120 s, hard-coded) follows endpoint.startup_timeout_s."""
     from sagemaker.local import entities

@@ -7,9 +7,7 @@ boto session, so a recording session turns the same code into a dry run (`plan`)
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import os
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -25,12 +23,11 @@ from harness.modes.sagemaker.settings import SageMakerSettings
 from harness.run_dir import Endpoint, TrainingResult, TransformResult, TuningResult
 from harness.sdk import (
     ACCOUNT,
+    adapter,
     estimator_arguments,
-    estimator_class,
     interrupts_kept,
     quiet_sdk,
     recording_session,
-    serving_model,
     user_config,
 )
 from harness.storage import RecordingStorage, Storage
@@ -42,8 +39,7 @@ DLC_FAMILIES = {"huggingface": "Hugging Face", "pytorch": "PyTorch"}
 def dlc_image(framework: str, versions, *, region: str, instance_type: str, scope: str) -> str:
     """The DLC of `framework` (huggingface, pytorch) for these versions, from the SDK's own
     image-URI tables. A PyTorch DLC has no transformers version."""
-    from sagemaker import image_uris
-
+    image_uris = adapter().image_uris()
     try:
         if framework == "pytorch":
             return image_uris.retrieve("pytorch", region, version=versions.pytorch_version,
@@ -71,8 +67,7 @@ def dlc_image(framework: str, versions, *, region: str, instance_type: str, scop
 def dlc_versions(framework: str, versions, scope: str) -> dict[str, str]:
     """transformers, torch and Python of the DLC `versions` name (aliases resolved as the SDK's
     image-URI tables resolve them). A PyTorch DLC has no transformers."""
-    from sagemaker import image_uris
-
+    image_uris = adapter().image_uris()
     py = versions.py_version.removeprefix("py")
     python = f"{py[0]}.{py[1:]}"
     if framework == "pytorch":
@@ -94,9 +89,7 @@ def _version_names(framework: str) -> str:
 
 
 def dlc_combinations(framework: str, scope: str) -> list[str]:
-    from sagemaker import image_uris
-
-    table = image_uris.config_for_framework(framework)[scope]["versions"]
+    table = adapter().image_uris().config_for_framework(framework)[scope]["versions"]
     if framework == "pytorch":
         return [f"{version}, {', '.join(spec['py_versions'])}" for version, spec in table.items()
                 if isinstance(spec, dict) and "py_versions" in spec]
@@ -178,23 +171,16 @@ class SageMakerMode(Mode[SageMakerSettings]):
     def session(self):
         if self._session is not None:
             return self._session
-        import sagemaker
-
-        return sagemaker.Session(boto_session=self.boto, default_bucket=self.config.s3.bucket,
-                                 sagemaker_config=user_config())
+        return adapter().session(self.boto, self.config.s3.bucket, user_config())
 
     @cached_property
     def role(self) -> str:
         if self.settings.role:
             return self.settings.role
-        import sagemaker
-        from sagemaker.session import NOTEBOOK_METADATA_FILE
-
         # Inside SageMaker (notebooks, Studio) the SDK knows the role. Elsewhere it would take
         # the caller's own role from STS, which SageMaker usually cannot assume.
-        if os.path.exists(NOTEBOOK_METADATA_FILE):
-            with contextlib.suppress(Exception):
-                return sagemaker.get_execution_role(self.session)
+        if role := adapter().notebook_role(self.session):
+            return role
         raise HarnessError("no IAM role for SageMaker outside SageMaker", ROLE_HINT)
 
     def training_image(self) -> str:
@@ -218,7 +204,7 @@ class SageMakerMode(Mode[SageMakerSettings]):
     def estimator(self, hyperparameters: dict[str, Any], job: str):
         checkpoints = ({"checkpoint_s3_uri": self.storage.checkpoints(job)}
                        if self.config.checkpoints.enabled else {})
-        return estimator_class(self.config.framework)(
+        return adapter().estimator_class(self.config.framework)(
             **self.estimator_arguments(hyperparameters), **checkpoints,
             sagemaker_session=self.session)
 
@@ -226,11 +212,11 @@ class SageMakerMode(Mode[SageMakerSettings]):
         """The Model of `model_data` (already holding the inference code) and its environment;
         `name`: the model's, else the endpoint's model."""
         versions = self.settings.inference_versions
-        return serving_model(self.config.framework, framework_version=versions.pytorch_version,
-                             py_version=versions.py_version, model_data=model_data,
-                             image_uri=self.inference_image(), role=self.role,
-                             env=self.serving_environment(), name=name or self.model_name,
-                             sagemaker_session=self.session)
+        return adapter().serving_model(
+            self.config.framework, framework_version=versions.pytorch_version,
+            py_version=versions.py_version, model_data=model_data,
+            image_uri=self.inference_image(), role=self.role, env=self.serving_environment(),
+            name=name or self.model_name, sagemaker_session=self.session)
 
     def train(self, job_name: str, channels: dict[str, str], hyperparameters: dict[str, Any],
               interrupt_after: int = 0) -> TrainingResult:
@@ -238,8 +224,8 @@ class SageMakerMode(Mode[SageMakerSettings]):
             raise HarnessError("spot reclaims are rehearsed in local and sagemaker-local; on "
                                "SageMaker they are real", "drop --interrupt-after-checkpoint")
         from botocore.exceptions import ClientError
-        from sagemaker.exceptions import UnexpectedStatusException
 
+        UnexpectedStatusException = adapter().unexpected_status()
         estimator = self.estimator(hyperparameters, job_name)
         try:  # the job's log goes to train.log too, as the SDK prints it: metrics are read there
             with stdout_copied_to(self.run.new_train_log()), interrupts_kept():
@@ -282,8 +268,8 @@ class SageMakerMode(Mode[SageMakerSettings]):
     def deploy(self, model_data: str, install_requirements: bool = False) -> Endpoint:
         """The DLC pip-installs code/requirements.txt itself."""
         from botocore.exceptions import ClientError
-        from sagemaker.exceptions import UnexpectedStatusException
 
+        UnexpectedStatusException = adapter().unexpected_status()
         runtime = self.session.sagemaker_runtime_client.meta.endpoint_url  # an emulator's too
         endpoint = Endpoint(name=self.endpoint_name,
                             url=f"{runtime}/endpoints/{self.endpoint_name}/invocations",
@@ -317,9 +303,7 @@ class SageMakerMode(Mode[SageMakerSettings]):
                 f"delete-model --region {self.region} --model-name {self.model_name}")
 
     def predict(self, endpoint: Endpoint, payload: Any) -> Any:
-        from sagemaker.huggingface import HuggingFacePredictor
-
-        return HuggingFacePredictor(endpoint.name, sagemaker_session=self.session).predict(payload)
+        return adapter().predictor(endpoint.name, self.session).predict(payload)
 
     def delete(self, endpoint: Endpoint) -> None:
         client = self.session.sagemaker_client
@@ -337,26 +321,10 @@ class SageMakerMode(Mode[SageMakerSettings]):
     def tuner(self, hyperparameters: dict[str, Any], job_name: str):
         """The SDK's HyperparameterTuner of the config's `tuning:`, on the training estimator
         (the tuned hyperparameters left out of its static ones, as the SDK leaves them out)."""
-        from sagemaker.tuner import (
-            CategoricalParameter,
-            ContinuousParameter,
-            HyperparameterTuner,
-            IntegerParameter,
-        )
-
         tuning = self.config.tuning
-        ranges = {}
-        for name, r in tuning.hyperparameter_ranges.items():
-            if r.type == "categorical":
-                ranges[name] = CategoricalParameter(r.values)
-            elif r.type == "integer":
-                ranges[name] = IntegerParameter(int(r.min_value), int(r.max_value),
-                                                scaling_type=r.scaling_type)
-            else:
-                ranges[name] = ContinuousParameter(r.min_value, r.max_value,
-                                                   scaling_type=r.scaling_type)
+        ranges = {name: r.model_dump() for name, r in tuning.hyperparameter_ranges.items()}
         static = {k: v for k, v in hyperparameters.items() if k not in ranges}
-        return HyperparameterTuner(
+        return adapter().hyperparameter_tuner(
             self.estimator(static, job_name), tuning.objective_metric_name, ranges,
             metric_definitions=[d.model_dump() for d in self.config.metric_definitions],
             strategy=tuning.strategy, objective_type=tuning.objective_type,
@@ -430,8 +398,8 @@ class SageMakerMode(Mode[SageMakerSettings]):
 
     def transform(self, job_name: str, model_data: str) -> TransformResult:
         from botocore.exceptions import ClientError
-        from sagemaker.exceptions import UnexpectedStatusException
 
+        UnexpectedStatusException = adapter().unexpected_status()
         try:
             with interrupts_kept():
                 transformer = self._start_transform(job_name, model_data, wait=True)
@@ -526,7 +494,9 @@ class SageMakerMode(Mode[SageMakerSettings]):
         estimator is given."""
         s = self.settings
         return SdkSession(self.session, s.instance_type, s.inference_instance_type,
-                          s.image_uri, self.role, self.config.s3.bucket)
+                          s.image_uri, self.role, self.config.s3.bucket,
+                          instance_count=s.instance_count,
+                          **adapter().swapped(False, self.region))
 
     def plan(self, channels: dict[str, str], hyperparameters: dict[str, Any]) -> None:
         """Issue the run's SageMaker requests without waiting: against a recording session,

@@ -15,8 +15,7 @@ from pathlib import Path
 
 from harness.host import ownership
 from harness.modes.sagemaker_local.session import local_session, offline_environment
-from harness.sdk import serving_model
-from harness.sdk.patches_v2 import allow_startup, serving_port_bound
+from harness.sdk import adapter
 
 stopping = threading.Event()
 
@@ -32,16 +31,17 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _exit)
     signal.signal(signal.SIGINT, _exit)
     offline_environment()
-    allow_startup(spec["startup_timeout_s"])
+    sdk = adapter()
+    sdk.allow_startup(spec["startup_timeout_s"])
     session = local_session(spec["s3_url"], spec["bucket"], Path(spec["container_root"]),
                             spec["port"])
-    model = serving_model(spec["framework"], framework_version=spec["framework_version"],
-                          py_version=spec["py_version"], model_data=spec["model_data"],
-                          image_uri=spec["image_uri"], role=spec["role"], env=spec["env"],
-                          sagemaker_session=session)
+    model = sdk.serving_model(spec["framework"], framework_version=spec["framework_version"],
+                              py_version=spec["py_version"], model_data=spec["model_data"],
+                              image_uri=spec["image_uri"], role=spec["role"], env=spec["env"],
+                              sagemaker_session=session)
     try:
         # Local mode's create_endpoint already waits for /ping; wait=True would add a 30 s poll.
-        with serving_port_bound(spec["bind_address"]):
+        with sdk.serving_port_bound(spec["bind_address"]):
             model.deploy(initial_instance_count=1, instance_type=spec["instance_type"],
                          endpoint_name=spec["endpoint_name"], wait=False)
         while not stopping.is_set():  # short sleeps: a signal caught by another thread is

@@ -25,8 +25,7 @@ from harness.modes.emulated import EmulatedMode
 from harness.modes.sagemaker_local.session import CREDENTIALS, ROLE, local_session, offline_environment
 from harness.modes.sagemaker_local.settings import SageMakerLocalSettings
 from harness.run_dir import Endpoint, TrainingResult
-from harness.sdk import estimator_arguments, estimator_class, interrupts_kept
-from harness.sdk.patches_v2 import checkpoint_volume
+from harness.sdk import adapter, estimator_arguments, interrupts_kept
 from harness.storage import Storage
 
 HOST_MODULE = "harness.modes.sagemaker_local.endpoint_host"
@@ -122,7 +121,8 @@ class SageMakerLocalMode(EmulatedMode[SageMakerLocalSettings]):
 
     def train(self, job_name: str, channels: dict[str, str], hyperparameters: dict[str, Any],
               interrupt_after: int = 0) -> TrainingResult:
-        estimator_type = estimator_class(self.config.framework)
+        sdk = adapter()
+        estimator_type = sdk.estimator_class(self.config.framework)
         root = self.run.path / "sagemaker-local" / "train"
         checkpoints = self.run.path / "sagemaker-local" / "checkpoints"
         log = self.run.new_train_log()
@@ -135,7 +135,7 @@ class SageMakerLocalMode(EmulatedMode[SageMakerLocalSettings]):
                 self.engine, compose_projects(root))
             try:
                 with stdout_copied_to(log) as tee, interrupts_kept(), \
-                        checkpoint_volume(checkpoints if self.config.checkpoints.enabled else None):
+                        sdk.checkpoint_volume(checkpoints if self.config.checkpoints.enabled else None):
                     estimator.fit(channels, job_name=job_name)  # the SDK prints container logs
             except Exception as e:
                 raise TrainingFailed(job_name, tee.tail, log) from e
@@ -153,9 +153,18 @@ class SageMakerLocalMode(EmulatedMode[SageMakerLocalSettings]):
         self.preflight("deploy")  # Docker, LocalStack and the image
         self.storage  # noqa: B018 - makes the bucket
         root = self.run.path / "sagemaker-local" / "sdk"
-        return SdkSession(self._session(root, local_code=False), self.settings.instance_type,
-                          self.settings.inference_instance_type, self.image_uri, ROLE,
-                          self.config.s3.bucket, close=lambda: self._close_sdk_session(root))
+        s = self.settings
+        unlabel = adapter().label_containers(ownership.container_labels())
+
+        def close() -> None:
+            unlabel()
+            self._close_sdk_session(root)
+
+        return SdkSession(self._session(root, local_code=False), s.instance_type,
+                          s.inference_instance_type, self.image_uri, ROLE, self.config.s3.bucket,
+                          instance_count=s.instance_count,
+                          **adapter().swapped(True, CREDENTIALS["region_name"]),
+                          close=close)
 
     def _close_sdk_session(self, root: Path) -> None:
         """Remove what SDK code on the session left: its containers (an endpoint still up
@@ -213,14 +222,9 @@ class SageMakerLocalMode(EmulatedMode[SageMakerLocalSettings]):
         return dataclasses.replace(endpoint, mode_state=dataclasses.asdict(state))
 
     def predict(self, endpoint: Endpoint, payload: Any) -> Any:
-        from sagemaker.huggingface import HuggingFacePredictor
-        from sagemaker.serializers import JSONSerializer
-
         session = self._session(Path(ComposeState(**endpoint.mode_state).container_root))
-        predictor = HuggingFacePredictor(endpoint.name, sagemaker_session=session,
-                                         serializer=JSONSerializer(),
-                                         deserializer=CheckedJSONDeserializer())
-        return predictor.predict(payload)
+        return adapter().predictor(endpoint.name, session, serializer_json=True,
+                                   deserializer=CheckedJSONDeserializer()).predict(payload)
 
     def delete(self, endpoint: Endpoint) -> None:
         endpoint_process.stop(endpoint, grace_s=30)  # the host deletes the endpoint on SIGTERM

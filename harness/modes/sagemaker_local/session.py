@@ -6,8 +6,7 @@ import os
 from pathlib import Path
 
 from harness.host import ownership
-from harness.sdk import TELEMETRY_OFF, quiet_sdk
-from harness.sdk.patches_v2 import compose_found
+from harness.sdk import adapter, quiet_sdk
 
 CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test",
                "region_name": "us-east-1"}
@@ -26,18 +25,7 @@ def local_session(s3_url: str, bucket: str, container_root: Path, serving_port: 
     """A LocalSession on LocalStack: explicit boto session, own bucket, code mounted (with
     `local_code`; else uploaded to S3 and downloaded by the container, as on SageMaker)."""
     import boto3
-    from sagemaker.local import LocalSession
 
     container_root.mkdir(parents=True, exist_ok=True)
-    compose_found()
-    from sagemaker.session_settings import SessionSettings
-
-    session = LocalSession(boto_session=boto3.Session(**CREDENTIALS), s3_endpoint_url=s3_url,
-                           default_bucket=bucket, disable_local_code=False,
-                           sagemaker_config=TELEMETRY_OFF)
-    # The SDK stores code it uploads with SSE-KMS; LocalStack runs no KMS (S3, STS, IAM only).
-    session.settings = SessionSettings(encrypt_repacked_artifacts=False)
-    session.config = {"local": {"local_code": local_code, "container_root": str(container_root),
-                                "serving_port": serving_port,
-                                "container_config": {"labels": ownership.container_labels()}}}
-    return session
+    return adapter().local_session(boto3.Session(**CREDENTIALS), s3_url, bucket, container_root,
+                                   serving_port, local_code, ownership.container_labels())

@@ -1,0 +1,125 @@
+"""The port on SageMaker Python SDK v3 (3.27+): `sagemaker.core` sessions and image tables,
+`ModelTrainer` and `ModelBuilder` for user code.
+
+v3 has no estimators or `Model` classes: the steps harness drives with them (its own
+`sagemaker-local` and `sagemaker` train, deploy, tune, transform) need v2 for now; they say so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HarnessError
+from harness.sdk.patches_v3 import training_labels
+
+MAJOR = 3
+V2_FIX = ("install SDK v2 for this step: pip install 'sagemaker[local]==2.257.7' (harness.session() "
+          "and `harness promote` work on v3)")
+
+
+def _needs_v2(what: str) -> HarnessError:
+    return HarnessError(f"{what} runs on SageMaker SDK v2 in this version of harness; "
+                        "SDK v3 is installed", V2_FIX)
+
+
+def session(boto_session, default_bucket: str, sagemaker_config: dict, sagemaker_client=None):
+    from sagemaker.core.helper.session_helper import Session
+
+    return Session(boto_session=boto_session, default_bucket=default_bucket,
+                   sagemaker_client=sagemaker_client, sagemaker_config=sagemaker_config)
+
+
+def local_session(boto_session, s3_url: str, bucket: str, container_root: Path,
+                  serving_port: int, local_code: bool, labels: dict[str, str]):
+    """v3's ModelTrainer takes the containers' S3_ENDPOINT_URL from this session's S3 client,
+    so `s3_url` must be one that containers reach too."""
+    from sagemaker.core.local.local_session import LocalSession
+    from sagemaker.core.session_settings import SessionSettings
+
+    from harness.sdk import TELEMETRY_OFF
+
+    session = LocalSession(boto_session=boto_session, s3_endpoint_url=s3_url,
+                           default_bucket=bucket, disable_local_code=False,
+                           sagemaker_config=TELEMETRY_OFF)
+    session.settings = SessionSettings(encrypt_repacked_artifacts=False)  # LocalStack has no KMS
+    session.config = {"local": {"local_code": local_code, "container_root": str(container_root),
+                                "serving_port": serving_port,
+                                "container_config": {"labels": labels}}}
+    return session
+
+
+def label_containers(labels: dict[str, str]):
+    return training_labels(labels)
+
+
+def user_config() -> dict[str, Any]:
+    from sagemaker.core.config.config import load_sagemaker_config
+
+    return load_sagemaker_config() or {}
+
+
+def image_uris():
+    from sagemaker.core import image_uris
+
+    return image_uris
+
+
+def swapped(local: bool, region: str) -> dict[str, Any]:
+    """`ModelTrainer(training_mode=...)` and `ModelBuilder(mode=...)` values of this mode.
+    Importing `sagemaker.serve` makes boto3 clients (sagemaker/ai_registry/air_hub.py), which
+    fail without a region: the session's region stays the default for the user's imports."""
+    os.environ.setdefault("AWS_DEFAULT_REGION", region)
+    from sagemaker.serve.mode.function_pointers import Mode as ServingMode
+    from sagemaker.train.model_trainer import Mode as TrainingMode
+
+    return {"training_mode": TrainingMode.LOCAL_CONTAINER if local
+            else TrainingMode.SAGEMAKER_TRAINING_JOB,
+            "serving_mode": ServingMode.LOCAL_CONTAINER if local
+            else ServingMode.SAGEMAKER_ENDPOINT}
+
+
+def estimator_class(framework: str) -> type:
+    raise _needs_v2("harness's own train and tune (the SDK's estimators)")
+
+
+def serving_model(framework: str, *, framework_version: str, py_version: str, **arguments):
+    raise _needs_v2("harness's own deploy and transform (the SDK's Model classes)")
+
+
+def predictor(endpoint_name: str, session, serializer_json: bool = False, deserializer=None):
+    raise _needs_v2("harness's own predict (the SDK's Predictor)")
+
+
+def hyperparameter_tuner(estimator, objective_metric_name: str,
+                         ranges: dict[str, dict[str, Any]], **arguments):
+    raise _needs_v2("harness's own tune")
+
+
+def unexpected_status() -> type[Exception]:
+    from sagemaker.core.exceptions import UnexpectedStatusException
+
+    return UnexpectedStatusException
+
+
+def notebook_role(session) -> str | None:
+    from sagemaker.core.helper.session_helper import NOTEBOOK_METADATA_FILE, get_execution_role
+
+    if os.path.exists(NOTEBOOK_METADATA_FILE):
+        with contextlib.suppress(Exception):
+            return get_execution_role(session)
+    return None
+
+
+def checkpoint_volume(host_dir: Path | None):
+    raise _needs_v2("harness's own sagemaker-local train")
+
+
+def allow_startup(startup_timeout_s: float) -> None:
+    raise _needs_v2("harness's own sagemaker-local deploy")
+
+
+def serving_port_bound(address: str):
+    raise _needs_v2("harness's own sagemaker-local deploy")
