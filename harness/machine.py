@@ -160,26 +160,25 @@ def _free_gb(path: Path) -> float:
     return shutil.disk_usage(path).free / 1e9
 
 
+def _room(path: Path, wanted_gb: float, where: str, fix: str) -> str:
+    free = _free_gb(path)
+    if free < wanted_gb:
+        raise HarnessError(f"{free:.1f} GB free under {where} (wants {wanted_gb} GB)", fix)
+    return f"{free:.0f} GB free under {path}"
+
+
 def run_dir_disk(machine: Machine) -> str:
     path = machine.config.run_path.resolve()
-    free = _free_gb(path)
-    if free < MIN_FREE_RUN_DIR_GB:
-        raise HarnessError(f"{free:.1f} GB free under {path} (a run wants "
-                           f"{MIN_FREE_RUN_DIR_GB} GB)",
-                           "free space there, or set run_dir to a folder on a disk with room")
-    return f"{free:.0f} GB free under {path}"
+    return _room(path, MIN_FREE_RUN_DIR_GB, str(path),
+                 "free space there, or set run_dir to a folder on a disk with room")
 
 
 def docker_disk(machine: Machine) -> str:
     root = Path(machine.engine.info().get("DockerRootDir", "/var/lib/docker"))
     if not root.exists():
         return f"{root} is not on this machine (a remote engine): not checked"
-    free = _free_gb(root)
-    if free < MIN_FREE_DOCKER_GB:
-        raise HarnessError(f"{free:.1f} GB free under Docker's {root} (wants "
-                           f"{MIN_FREE_DOCKER_GB} GB)",
-                           "`docker system prune` removes stopped containers and unused images")
-    return f"{free:.0f} GB free under {root}"
+    return _room(root, MIN_FREE_DOCKER_GB, f"Docker's {root}",
+                 "`docker system prune` removes stopped containers and unused images")
 
 
 def aws_profile(_: Machine) -> str:
