@@ -254,10 +254,7 @@ def tune_command(job, requests_only, install_requirements):
     if requests_only:
         show_requests(tune.requests(job))
         return
-    result = tune.tune(job, announce, install_requirements)
-    click.echo(result.table)
-    click.echo(f"best training job: {result.best_training_job} (* above); "
-               f"`harness deploy` serves it\nleaderboard plot: {result.plot}")
+    click.echo(tune.summary(tune.tune(job, announce, install_requirements)))
 
 
 def show_requests(requests: list[dict]) -> None:

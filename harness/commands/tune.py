@@ -46,3 +46,11 @@ def tune(job: Job, announce: Callable[[str], None] = print,
                                                      best["objective"]},
                      metric_names=[d.Name for d in job.config.metric_definitions], plot=None)
         return result
+
+
+def summary(result: TuningResult) -> str:
+    """What `harness tune` prints: the leaderboard and plot where the mode made them."""
+    best = f"best training job: {result.best_training_job}"
+    lines = [result.table, f"{best} (* above); `harness deploy` serves it"] if result.table \
+        else [f"{best}; `harness deploy` serves it"]
+    return "\n".join(lines + ([f"leaderboard plot: {result.plot}"] if result.plot else []))
