@@ -88,6 +88,18 @@ def test_writers_of_the_state_take_turns(tmp_path):
     assert not list(tmp_path.glob("*.tmp"))
 
 
+def test_step_times_recorded_at_once_are_all_kept(tmp_path):
+    """A predict records its time while another command records its own: none is lost."""
+    writer = ("import sys\nfrom harness.run_dir import RunDir\nrun = RunDir(sys.argv[1])\n"
+              "for i in range(100):\n    run.record_time(f'{sys.argv[2]}-{i}', i)\n")
+    writers = [subprocess.Popen([sys.executable, "-c", writer, str(tmp_path), key], cwd=REPO)
+               for key in ("train", "predict")]
+    assert [w.wait() for w in writers] == [0, 0]
+    timings = RunDir(tmp_path).load()["timings"]
+    assert sorted(timings) == sorted(f"{key}-{i}" for key in ("train", "predict")
+                                     for i in range(100))
+
+
 # -- S3 isolation ---------------------------------------------------------------------------------
 
 def test_each_run_dir_has_its_own_s3_prefix(tmp_path, monkeypatch):
