@@ -1,5 +1,6 @@
 """Config errors name the file, the key and what was expected; the mode is decided once."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -79,6 +80,29 @@ def test_missing_config_file_and_bad_yaml(tmp_path):
     bad.write_text("name: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(bad)
+
+
+def test_a_config_path_that_is_no_readable_file_is_a_config_error(tmp_path):
+    result = harness("train", "-c", str(tmp_path), check=False)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert f"config file {tmp_path} is a folder" in result.stderr
+    assert "pass a YAML file" in result.stderr
+    link = tmp_path / "moved.yaml"
+    link.symlink_to(tmp_path / "gone.yaml")
+    with pytest.raises(ConfigError, match=f"config file not found: {link}"):
+        load_config(link)
+    binary = tmp_path / "model.bin"
+    binary.write_bytes(b"\xff\xfe\x00weights")
+    with pytest.raises(ConfigError, match=f"config file {binary} is not UTF-8 text"):
+        load_config(binary)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")
+def test_an_unreadable_config_file_is_a_config_error(tmp_path):
+    config = write_config(tmp_path)
+    config.chmod(0)
+    with pytest.raises(ConfigError, match=f"config file {config} cannot be read"):
+        load_config(config)
 
 
 def test_overrides_are_validated_like_the_file(tmp_path):
