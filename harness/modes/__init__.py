@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
+from collections.abc import Iterator
 
 from harness.errors import HarnessError
 
@@ -19,6 +21,16 @@ MODE_ENV = "HARNESS_MODE"
 def register(name: str, target: str) -> None:
     """Add a mode: `target` is `"package.module:Class"`, imported when the mode is chosen."""
     MODES[name] = target
+
+
+@contextlib.contextmanager
+def registered(name: str, target: str) -> Iterator[None]:
+    """Mode `name` registered for the `with` block only."""
+    register(name, target)
+    try:
+        yield
+    finally:
+        del MODES[name]
 
 
 def choose(flag: str | None) -> str:

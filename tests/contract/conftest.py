@@ -13,12 +13,19 @@ from pathlib import Path
 import psutil
 import pytest
 
+from harness import modes
 from harness.host import ownership
 from tests.conftest import free_port, harness, write_config
 from tests.contract import fake_mode
 
 SCRIPTS = Path(__file__).parent / "scripts"
-fake_mode.register()
+
+
+@pytest.fixture(autouse=True)
+def fake_mode_registered():
+    """FakeMode in the registry for this suite's tests only: other tests see the real modes."""
+    with modes.registered(fake_mode.NAME, fake_mode.TARGET):
+        yield
 
 
 class Rig:
@@ -58,7 +65,7 @@ class Rig:
 
             engine = docker.from_env()
             engine.ping()
-        except Exception:  # no engine: no container can have been left
+        except Exception:  # noqa: BLE001 - no engine: no container can have been left
             return found
         label = f"{ownership.LABEL_RUN}={run.resolve()}"
         return found + [f"container {c.name}" for c in engine.containers.list(

@@ -31,8 +31,12 @@ NAME = "fake"
 SERVERS: dict[int, Any] = {}  # port -> the ModelServer serving it
 
 
+TARGET = f"{__name__}:FakeMode"
+
+
 def register() -> None:
-    modes.register(NAME, f"{__name__}:FakeMode")
+    """For a CLI process of its own; tests in this process use the `fake_mode` fixture."""
+    modes.register(NAME, TARGET)
 
 
 class FakeMode(Mode):
