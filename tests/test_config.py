@@ -115,6 +115,39 @@ def test_overrides_are_validated_like_the_file(tmp_path):
         load_config(path, ["epochs"])
 
 
+def test_a_mistyped_train_py_hyperparameter_fails_before_anything_runs(tmp_path):
+    result = harness("train", "-c", str(DEFAULT_CONFIG), "--set", "hyperparameters.epochs=abc",
+                     "--set", f"run_dir={tmp_path}/run", check=False)
+    assert result.returncode != 0 and "usage:" not in result.stderr
+    assert len(result.stderr.splitlines()) <= 4
+    assert "hyperparameters.epochs: Input should be a valid integer" in result.stderr
+    assert "python train/train.py --help" in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_train_py_hyperparameters_match_its_arguments():
+    """TrainPyHyperparameters types each argument as train.py's parser does (no drift)."""
+    import ast
+    import typing
+
+    from harness.config.schema import TrainPyHyperparameters
+
+    types = {"int": int, "positive": int, "float": float, "boolean": bool, "None": str,
+             "str": str}
+    parsed = {}
+    for node in ast.walk(ast.parse((REPO / "train" / "train.py").read_text())):
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "add_argument":
+            given = {k.arg: k.value for k in node.keywords}
+            choices = given.get("choices")
+            parsed[node.args[0].value.removeprefix("--")] = (
+                typing.Literal[tuple(ast.literal_eval(choices))] if choices else
+                types[ast.unparse(given["type"]) if "type" in given else "None"])
+    del parsed["model_name"]  # sent from `model`, not a hyperparameter
+    fields = TrainPyHyperparameters.model_fields
+    assert {name: fields[name].annotation for name in fields} == \
+        {name: typ | None for name, typ in parsed.items()}
+
+
 def test_mode_is_chosen_once_flag_then_env(monkeypatch):
     monkeypatch.delenv(modes.MODE_ENV, raising=False)
     assert modes.choose(None) == "local"
