@@ -116,7 +116,8 @@ class errors_as_messages:
 
 
 def spends_money(command):
-    """--yes, and a confirmation of the cost estimate before a step that may cost money."""
+    """--yes, and a confirmation of the cost estimate before a step that may cost money. It
+    asks before `changes_the_run` takes the run dir: no lock is held while the user reads."""
 
     @click.option("-y", "--yes", is_flag=True, help="Accept the cost estimate without asking.")
     @functools.wraps(command)
@@ -181,8 +182,8 @@ reclaim_option = click.option(
 @reclaim_option
 @requirements_option
 @job_options
-@changes_the_run
 @spends_money
+@changes_the_run
 def run_command(job, requests_only, interrupt_after, install_requirements):
     """The whole flow: prepare (with a dataset), train, deploy, predict, delete."""
     if requests_only:
@@ -211,8 +212,8 @@ def prepare_command(job):
 @reclaim_option
 @requirements_option
 @job_options
-@changes_the_run
 @spends_money
+@changes_the_run
 def train_command(job, interrupt_after, install_requirements):
     """Run the entry point as a training job on the prepared channels and the inputs."""
     from harness.commands.train import train
@@ -229,8 +230,8 @@ def train_command(job, interrupt_after, install_requirements):
               help="local mode: pip-install the model's code/requirements.txt into this Python "
                    "environment instead of only checking it (containers always install it).")
 @job_options
-@changes_the_run
 @spends_money
+@changes_the_run
 def deploy_command(job, model_data, install_requirements):
     """Start an endpoint for the trained model, or for an existing model.tar.gz."""
     from harness.commands.deploy import deploy
@@ -244,8 +245,8 @@ def deploy_command(job, model_data, install_requirements):
               help="Print the SageMaker API requests of the tuning job, and stop.")
 @requirements_option
 @job_options
-@changes_the_run
 @spends_money
+@changes_the_run
 def tune_command(job, requests_only, install_requirements):
     """Run a hyperparameter tuning job (the config's tuning: section); deploy then serves
     the best training job."""
@@ -276,8 +277,8 @@ def show_requests(requests: list[dict]) -> None:
 @click.option("--dry-run", "requests_only", is_flag=True,
               help="Print the SageMaker API requests of the transform job, and stop.")
 @job_options
-@changes_the_run
 @spends_money
+@changes_the_run
 def transform_command(job, model_data, requests_only):
     """Run a batch transform job (the config's transform: section): <file>.out per input."""
     from harness.commands import transform
