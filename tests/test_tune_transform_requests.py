@@ -191,7 +191,7 @@ def tuned(tmp_path, pages: list[list[dict]], best: dict | None):
     channels = {split: f"{config.s3_root}/data/{split}" for split in ("train", "test")}
     stub_tuning_job(stub, pages, best)
     with stub:
-        result, trained = mode.tune("imdb-tune-1", channels,
+        result, trained = mode.tune("imdb-tune-1", lambda: channels,
                                     Job(config, mode).hyperparameters(),
                                     announce=lambda line: None)
     stub.assert_no_pending_responses()
@@ -255,7 +255,7 @@ def test_ctrl_c_stops_the_tuning_job(tmp_path, monkeypatch):
 
     monkeypatch.setattr("sagemaker.tuner.HyperparameterTuner.wait", interrupted)
     with stub, pytest.raises(KeyboardInterrupt):
-        mode.tune("imdb-tune-1", {"train": f"{config.s3_root}/data/train"},
+        mode.tune("imdb-tune-1", lambda: {"train": f"{config.s3_root}/data/train"},
                   Job(config, mode).hyperparameters(), announce=lambda line: None)
     stub.assert_no_pending_responses()
 

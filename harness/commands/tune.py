@@ -37,9 +37,9 @@ def tune(job: Job, announce: Callable[[str], None] = print,
         announce("prepare")
         prepare(job)
     with job.step("tune"):
-        found = staged_channels(job)
-        result, training = job.mode.tune(names.tuning_job_name(job.config.name), found,
-                                         job.hyperparameters(), announce)
+        result, training = job.mode.tune(names.tuning_job_name(job.config.name),
+                                         lambda: staged_channels(job), job.hyperparameters(),
+                                         announce)
         best = next(t for t in result.trials if t["training_job"] == result.best_training_job)
         job.run.save(tuning=result, training=training,
                      metrics=best.get("metrics") or {result.objective_metric_name:

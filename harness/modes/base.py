@@ -78,7 +78,7 @@ class Mode(ABC):
     def endpoint_name(self) -> str:
         return names.endpoint_name(self.config.name)
 
-    def preflight(self, step: str) -> None:
+    def preflight(self, step: str) -> None:  # noqa: B027 - a mode adds its checks
         """Fail fast, before any work, when what `step` needs is not there."""
 
     def full_disk_hint(self) -> str:
@@ -105,7 +105,7 @@ class Mode(ABC):
         """What the run may cost, where it costs money; the CLI asks before spending it."""
         return None
 
-    def check_requirements(self, install: bool) -> None:
+    def check_requirements(self, install: bool) -> None:  # noqa: B027 - nothing by default
         """`source_dir`'s requirements.txt, before training: a training container's toolkit
         installs it itself, so by default there is nothing to do."""
 
@@ -205,12 +205,14 @@ class Mode(ABC):
             return self.s3_storage(location)
         return Storage.local(Path(self.transform_uri(location)))
 
-    def tune(self, job_name: str, channels: dict[str, str], hyperparameters: dict[str, Any],
+    def tune(self, job_name: str, channels: Callable[[], dict[str, str]],
+             hyperparameters: dict[str, Any],
              announce: Callable[[str], None]) -> tuple[TuningResult, TrainingResult]:
-        """Run tuning job `job_name` (the config's `tuning:`) on these channels, with
-        `hyperparameters` as the static ones; the job and its best training job. Here: the
-        search is Optuna's, and each trial is `harness train` in this mode, which stages the
-        channels and hyperparameters itself (`harness.tuning`)."""
+        """Run tuning job `job_name` (the config's `tuning:`) on the channels `channels()`
+        stages, with `hyperparameters` as the static ones; the job and its best training job.
+        Here: the search is Optuna's, and each trial is `harness train` in this mode, which
+        stages the channels and hyperparameters itself (`harness.tuning`): nothing is staged
+        for the tuning job."""
         from harness import tuning
 
         return tuning.run(self.config, self.name, self.run, job_name, announce)

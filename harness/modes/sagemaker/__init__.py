@@ -363,14 +363,15 @@ class SageMakerMode(Mode):
             max_jobs=tuning.max_jobs, max_parallel_jobs=tuning.max_parallel_jobs,
             early_stopping_type=tuning.early_stopping_type, random_seed=tuning.random_seed)
 
-    def tune(self, job_name: str, channels: dict[str, str], hyperparameters: dict[str, Any],
-             announce) -> tuple[TuningResult, TrainingResult]:
+    def tune(self, job_name: str, channels: Callable[[], dict[str, str]],
+             hyperparameters: dict[str, Any], announce) -> tuple[TuningResult, TrainingResult]:
         from botocore.exceptions import ClientError
 
         tuner = self.tuner(hyperparameters, job_name)
+        staged = channels()
         try:
             with interrupts_kept():
-                tuner.fit(channels or None, job_name=job_name, wait=False)
+                tuner.fit(staged or None, job_name=job_name, wait=False)
                 announce(f"tuning job {job_name} started; waiting for its {tuner.max_jobs} "
                          "training jobs")
                 tuner.wait()
