@@ -6,7 +6,9 @@ import functools
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -153,11 +155,20 @@ class MessageHandler(logging.Handler):
             click.echo(record.getMessage(), err=True)
 
 
+def interruptible() -> None:
+    """Ctrl-C and `kill -INT` stop harness and what it started, even when it was started with
+    SIGINT ignored (`harness train &` in a script): a shell ignores it for background jobs."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN and \
+            threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 @click.group()
 @click.version_option(package_name="harness")
 @debug_option
 def main():
     """Fine-tune Transformers models and deploy them the SageMaker way, locally first."""
+    interruptible()
     messages = logging.getLogger(MESSAGES)
     if not any(isinstance(h, MessageHandler) for h in messages.handlers):
         messages.addHandler(MessageHandler())
