@@ -35,11 +35,13 @@ class TrainingFailed(StepError):
     """The training job ran and failed. Its `output.tar.gz` (with the toolkit's `failure`
     file), where the job got to write one, is at `storage.output_artifact(job_name)`."""
 
-    def __init__(self, job_name: str, log_tail: str, log: Path | str):
+    def __init__(self, job_name: str, log_tail: str, log: Path | str,
+                 exit_code: int | None = None):
         super().__init__(f"training job {job_name} failed", f"full log: {log}")
         self.job_name = job_name
         self.log_tail = log_tail
         self.log = log
+        self.exit_code = exit_code  # the script's, where the mode knows it
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,8 @@ from harness.storage import Storage
 
 
 def launch_command(processes: int, cores: int) -> list[str]:
-    """`accelerate launch` for `processes` train.py processes sharing `cores`.
+    """`accelerate launch` (as `harness.host.launcher`) for `processes` train.py processes
+    sharing `cores`.
 
     One process gets all cores, as in a training container (accelerate's CPU default is 1).
     Several are started by accelerate's torchrun launcher (`--multi_gpu` names it, on CPU too:
@@ -37,7 +38,7 @@ def launch_command(processes: int, cores: int) -> list[str]:
     else:
         spread = ["--multi_gpu", "--num_processes", str(processes),
                   "--main_process_port", str(free_port())]
-    return [sys.executable, "-m", "accelerate.commands.launch", *spread, "--num_machines", "1",
+    return [sys.executable, "-m", "harness.host.launcher", *spread, "--num_machines", "1",
             "--mixed_precision", "no", "--dynamo_backend", "no",
             "--num_cpu_threads_per_process", str(max(1, cores // processes))]
 
@@ -125,7 +126,7 @@ class LocalMode(Mode):
 
             code, tail = run_tee(cmd, env=env, cwd=source_dir, log=log, on_start=started)
             if code != 0:
-                raise TrainingFailed(job_name, without_launcher_traceback(tail), log)
+                raise TrainingFailed(job_name, without_launcher_traceback(tail), log, code)
 
         tree.run(lambda: self.with_checkpoints(attempt, tree.root / "checkpoints", job_name,
                                                interrupt_after), self.storage, job_name)
