@@ -25,10 +25,20 @@ from harness.run_dir import Endpoint, TrainingResult
 from harness.serving import user_code
 from harness.storage import Storage
 
+# accelerate's launcher, exiting as the script it ran exited: with its exit code, and without
+# its own traceback (a CalledProcessError that says only that the script failed). Inline, so
+# the training environment needs no harness on its path.
+LAUNCHER = """import subprocess, sys
+from accelerate.commands.launch import main
+try:
+    main()
+except subprocess.CalledProcessError as e:
+    sys.exit(e.returncode)
+"""
+
 
 def launch_command(processes: int, cores: int) -> list[str]:
-    """`accelerate launch` (as `harness.host.launcher`) for `processes` train.py processes
-    sharing `cores`.
+    """`accelerate launch` (as `LAUNCHER`) for `processes` train.py processes sharing `cores`.
 
     One process gets all cores, as in a training container (accelerate's CPU default is 1).
     Several are started by accelerate's torchrun launcher (`--multi_gpu` names it, on CPU too:
@@ -38,7 +48,7 @@ def launch_command(processes: int, cores: int) -> list[str]:
     else:
         spread = ["--multi_gpu", "--num_processes", str(processes),
                   "--main_process_port", str(free_port())]
-    return [sys.executable, "-m", "harness.host.launcher", *spread, "--num_machines", "1",
+    return [sys.executable, "-c", LAUNCHER, *spread, "--num_machines", "1",
             "--mixed_precision", "no", "--dynamo_backend", "no",
             "--num_cpu_threads_per_process", str(max(1, cores // processes))]
 
