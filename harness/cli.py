@@ -6,7 +6,9 @@ import functools
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -127,7 +129,8 @@ class errors_as_messages:
 
 
 def spends_money(command):
-    """--yes, and a confirmation of the cost estimate before a step that may cost money."""
+    """--yes, and a confirmation of the cost estimate before a step that may cost money. It
+    asks before `changes_the_run` takes the run dir: no lock is held while the user reads."""
 
     @click.option("-y", "--yes", is_flag=True, help="Accept the cost estimate without asking.")
     @functools.wraps(command)
@@ -163,11 +166,20 @@ class MessageHandler(logging.Handler):
             click.echo(record.getMessage(), err=True)
 
 
+def interruptible() -> None:
+    """Ctrl-C and `kill -INT` stop harness and what it started, even when it was started with
+    SIGINT ignored (`harness train &` in a script): a shell ignores it for background jobs."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN and \
+            threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 @click.group()
 @click.version_option(package_name="harness")
 @debug_option
 def main():
     """Fine-tune Transformers models and deploy them the SageMaker way, locally first."""
+    interruptible()
     messages = logging.getLogger(MESSAGES)
     if not any(isinstance(h, MessageHandler) for h in messages.handlers):
         messages.addHandler(MessageHandler())
@@ -192,8 +204,8 @@ reclaim_option = click.option(
 @reclaim_option
 @requirements_option
 @job_options
-@changes_the_run
 @spends_money
+@changes_the_run
 def run_command(job, requests_only, interrupt_after, install_requirements):
     """The whole flow: prepare (with a dataset), train, deploy, predict, delete."""
     if requests_only:
@@ -222,8 +234,8 @@ def prepare_command(job):
 @reclaim_option
 @requirements_option
 @job_options
-@changes_the_run
 @spends_money
+@changes_the_run
 def train_command(job, interrupt_after, install_requirements):
     """Run the entry point as a training job on the prepared channels and the inputs."""
     from harness.commands.train import train
@@ -240,8 +252,8 @@ def train_command(job, interrupt_after, install_requirements):
               help="local mode: pip-install the model's code/requirements.txt into this Python "
                    "environment instead of only checking it (containers always install it).")
 @job_options
-@changes_the_run
 @spends_money
+@changes_the_run
 def deploy_command(job, model_data, install_requirements):
     """Start an endpoint for the trained model, or for an existing model.tar.gz."""
     from harness.commands.deploy import deploy
@@ -255,8 +267,8 @@ def deploy_command(job, model_data, install_requirements):
               help="Print the SageMaker API requests of the tuning job, and stop.")
 @requirements_option
 @job_options
-@changes_the_run
 @spends_money
+@changes_the_run
 def tune_command(job, requests_only, install_requirements):
     """Run a hyperparameter tuning job (the config's tuning: section); deploy then serves
     the best training job."""
@@ -265,10 +277,7 @@ def tune_command(job, requests_only, install_requirements):
     if requests_only:
         show_requests(tune.requests(job))
         return
-    result = tune.tune(job, announce, install_requirements)
-    click.echo(result.table)
-    click.echo(f"best training job: {result.best_training_job} (* above); "
-               f"`harness deploy` serves it\nleaderboard plot: {result.plot}")
+    click.echo(tune.summary(tune.tune(job, announce, install_requirements)))
 
 
 def show_requests(requests: list[dict]) -> None:
@@ -290,8 +299,8 @@ def show_requests(requests: list[dict]) -> None:
 @click.option("--dry-run", "requests_only", is_flag=True,
               help="Print the SageMaker API requests of the transform job, and stop.")
 @job_options
-@changes_the_run
 @spends_money
+@changes_the_run
 def transform_command(job, model_data, requests_only):
     """Run a batch transform job (the config's transform: section): <file>.out per input."""
     from harness.commands import transform

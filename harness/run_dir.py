@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -180,11 +181,15 @@ class RunDir:
         plain = {key: dataclasses.asdict(value)
                  if dataclasses.is_dataclass(value) and not isinstance(value, type) else value
                  for key, value in updates.items()}
+        return self._change(lambda state: {**state, **plain})
+
+    def _change(self, change: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+        """Read, change and write the state in one turn: no other writer comes between."""
         self.path.mkdir(parents=True, exist_ok=True)
         tmp = self.state_file.with_name(f"state.json.{os.getpid()}.tmp")
         with open(self.path / ".state-lock", "w") as turn:
             fcntl.flock(turn, fcntl.LOCK_EX)
-            state = {**self.load(), **plain, "mode": self.mode}
+            state = {**change(self.load()), "mode": self.mode}
             try:
                 tmp.write_text(json.dumps(state, indent=2, sort_keys=True))
                 os.replace(tmp, self.state_file)  # a crash never leaves half a state file
@@ -211,6 +216,6 @@ class RunDir:
         return value
 
     def record_time(self, step: str, seconds: float) -> None:
-        timings = self.load().get("timings", {})
-        self.save(timings={**timings, step: round(seconds, 2)})
+        self._change(lambda state: {**state, "timings": {**state.get("timings", {}),
+                                                         step: round(seconds, 2)}})
 

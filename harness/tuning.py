@@ -275,24 +275,29 @@ def best(trials: list[Trial], objective_type: str) -> Trial | None:
     return pick(done, key=lambda t: t.objective)
 
 
-def leaderboard(trials: list[Trial], tuning: TuningConfig, winner: Trial | None) -> str:
-    """The trials, best first (completed by objective, then the others), the best marked."""
+def leaderboard(trials: list[dict[str, Any]], tuning: TuningConfig,
+                best_job: str | None) -> str:
+    """The trials (as the run keeps them), best first (completed by objective, then the
+    others), the best training job marked."""
     sign = 1 if tuning.objective_type == "Minimize" else -1
-    ranked = sorted(trials, key=lambda t: (t.status != COMPLETED, t.objective is None,
-                                           sign * (t.objective or 0), t.number))
+    ranked = sorted(trials, key=lambda t: (t["status"] != COMPLETED, t["objective"] is None,
+                                           sign * (t["objective"] or 0), t["number"]))
     names = list(tuning.hyperparameter_ranges)
     header = ["", "trial", "status", tuning.objective_metric_name, *names, "time", "training job"]
-    rows = [["*" if t is winner else "", str(t.number), t.status,
-             "-" if t.objective is None else f"{t.objective:.4f}",
-             *(_shown(t.hyperparameters.get(n)) for n in names), f"{t.seconds:.0f}s",
-             t.training_job or "-"] for t in ranked]
+    rows = [["*" if best_job and t["training_job"] == best_job else "", str(t["number"]),
+             t["status"], "-" if t["objective"] is None else f"{t['objective']:.4f}",
+             *(_shown(t["hyperparameters"].get(n)) for n in names),
+             "-" if t.get("seconds") is None else f"{t['seconds']:.0f}s",
+             t["training_job"] or "-"] for t in ranked]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
              for row in [header, *rows]]
     return "\n".join(lines)
 
 
 def _shown(value: Any) -> str:
+    if value is None:
+        return "-"
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
@@ -305,12 +310,13 @@ def run(config: JobConfig, mode: str, run_dir: RunDir, job_name: str,
     tuning = config.tuning
     trials = Search(config, mode, run_dir, announce).trials_run()
     winner = best(trials, tuning.objective_type)
-    table = leaderboard(trials, tuning, winner)
+    records = [t.record() for t in trials]
+    table = leaderboard(records, tuning, winner.training_job if winner else None)
     target = run_dir.path / "tuning_leaderboard.png"
     plot.tuning_objectives([(t.number, t.status, t.series) for t in trials],
                            tuning.objective_metric_name, winner.number if winner else None, target)
     result = TuningResult(job_name, tuning.objective_metric_name, tuning.objective_type,
-                          [t.record() for t in trials],
+                          records,
                           winner.training_job if winner else None, table, str(target))
     if winner is None:
         run_dir.save(tuning=result)

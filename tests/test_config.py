@@ -1,5 +1,6 @@
 """Config errors name the file, the key and what was expected; the mode is decided once."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,29 @@ def test_missing_config_file_and_bad_yaml(tmp_path):
         load_config(bad)
 
 
+def test_a_config_path_that_is_no_readable_file_is_a_config_error(tmp_path):
+    result = harness("train", "-c", str(tmp_path), check=False)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert f"config file {tmp_path} is a folder" in result.stderr
+    assert "pass a YAML file" in result.stderr
+    link = tmp_path / "moved.yaml"
+    link.symlink_to(tmp_path / "gone.yaml")
+    with pytest.raises(ConfigError, match=f"config file not found: {link}"):
+        load_config(link)
+    binary = tmp_path / "model.bin"
+    binary.write_bytes(b"\xff\xfe\x00weights")
+    with pytest.raises(ConfigError, match=f"config file {binary} is not UTF-8 text"):
+        load_config(binary)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")
+def test_an_unreadable_config_file_is_a_config_error(tmp_path):
+    config = write_config(tmp_path)
+    config.chmod(0)
+    with pytest.raises(ConfigError, match=f"config file {config} cannot be read"):
+        load_config(config)
+
+
 def test_overrides_are_validated_like_the_file(tmp_path):
     path = write_config(tmp_path)
     config = load_config(path, ["hyperparameters.epochs=1", "endpoint.port=9001"])
@@ -91,6 +115,39 @@ def test_overrides_are_validated_like_the_file(tmp_path):
         load_config(path, ["epochs"])
 
 
+def test_a_mistyped_train_py_hyperparameter_fails_before_anything_runs(tmp_path):
+    result = harness("train", "-c", str(DEFAULT_CONFIG), "--set", "hyperparameters.epochs=abc",
+                     "--set", f"run_dir={tmp_path}/run", check=False)
+    assert result.returncode != 0 and "usage:" not in result.stderr
+    assert len(result.stderr.splitlines()) <= 4
+    assert "hyperparameters.epochs: Input should be a valid integer" in result.stderr
+    assert "python train/train.py --help" in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_train_py_hyperparameters_match_its_arguments():
+    """TrainPyHyperparameters types each argument as train.py's parser does (no drift)."""
+    import ast
+    import typing
+
+    from harness.config.schema import TrainPyHyperparameters
+
+    types = {"int": int, "positive": int, "float": float, "boolean": bool, "None": str,
+             "str": str}
+    parsed = {}
+    for node in ast.walk(ast.parse((REPO / "train" / "train.py").read_text())):
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "add_argument":
+            given = {k.arg: k.value for k in node.keywords}
+            choices = given.get("choices")
+            parsed[node.args[0].value.removeprefix("--")] = (
+                typing.Literal[tuple(ast.literal_eval(choices))] if choices else
+                types[ast.unparse(given["type"]) if "type" in given else "None"])
+    del parsed["model_name"]  # sent from `model`, not a hyperparameter
+    fields = TrainPyHyperparameters.model_fields
+    assert {name: fields[name].annotation for name in fields} == \
+        {name: typ | None for name, typ in parsed.items()}
+
+
 def test_mode_is_chosen_once_flag_then_env(monkeypatch):
     monkeypatch.delenv(modes.MODE_ENV, raising=False)
     assert modes.choose(None) == "local"
@@ -98,8 +155,10 @@ def test_mode_is_chosen_once_flag_then_env(monkeypatch):
     assert modes.choose(None) == "sagemaker"
     assert modes.choose("local") == "local"
     monkeypatch.setenv(modes.MODE_ENV, "cloud")
-    with pytest.raises(HarnessError, match="valid modes: local, sagemaker-local, sagemaker"):
+    with pytest.raises(HarnessError) as refused:
         modes.choose(None)
+    assert refused.value.message == \
+        "unknown mode 'cloud'; valid modes: local, sagemaker-local, sagemaker"
 
 
 def test_cli_reports_config_errors_without_traceback(tmp_path):

@@ -1,5 +1,6 @@
 """Endpoint lifecycle and Ctrl-C: no orphan process, no bound port, whatever happens."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -15,7 +16,7 @@ import pytest
 from harness.config import load_config
 from harness.errors import StepError
 from harness.host import endpoint_process, invocations
-from tests.conftest import deployed, free_port, harness, harness_process, state
+from tests.conftest import deployed, free_port, harness, harness_process, state, write_config
 
 
 def wait_for(predicate, timeout_s=120, interval_s=0.2):
@@ -124,7 +125,40 @@ def interrupt_when(proc, ready, timeout_s=180):
     assert children, "the step had started no process yet"
     commands = [" ".join(c.cmdline()) for c in children]
     proc.send_signal(signal.SIGINT)
-    return proc.wait(timeout=60), children, commands
+    try:
+        code = proc.wait(timeout=60)
+    finally:
+        if proc.poll() != 130:  # the test fails: still leave nothing for the next one
+            stop(proc, children)
+    return code, children, commands
+
+
+def stop(proc, children) -> None:
+    """Kill the CLI and the processes it had started (an endpoint host, a launcher)."""
+    proc.kill()
+    proc.wait()
+    for child in alive(children):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.kill()
+
+
+def test_ctrl_c_reaches_harness_started_in_the_background_of_a_script(tmp_path):
+    """`harness train &` in a script starts harness with SIGINT ignored; `kill -INT` must
+    still stop it, and what it started, as Ctrl-C does."""
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "sleeps.py").write_text("print('started', flush=True)\nimport time\n"
+                                    "time.sleep(300)\n")
+    config = write_config(tmp_path, source_dir=str(code), entry_point="sleeps.py",
+                          dataset=None, model=None)
+    log = tmp_path / "run" / "train.log"
+    proc = harness_process("train", "-c", str(config), stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True,
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    exit_code, children, _ = interrupt_when(
+        proc, lambda: log.exists() and "started" in log.read_text(errors="ignore"))
+    assert exit_code == 130, proc.stderr.read()
+    wait_for(lambda: not alive(children), 20)
 
 
 def cli(*args):

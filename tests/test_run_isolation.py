@@ -88,6 +88,43 @@ def test_writers_of_the_state_take_turns(tmp_path):
     assert not list(tmp_path.glob("*.tmp"))
 
 
+def test_a_command_waiting_at_the_cost_prompt_holds_no_lock(tmp_path):
+    """The user may take minutes to answer: meanwhile other commands use the run dir."""
+    import pty
+
+    config = write_config(tmp_path, modes={"sagemaker": {
+        "role": "arn:aws:iam::111122223333:role/SageMakerRole", "region": "eu-west-1"}})
+    terminal, answers = pty.openpty()  # the prompt asks only a terminal
+    no_aws = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    asking = harness_process("train", "-c", str(config), "--mode", "sagemaker", stdin=answers,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=no_aws)
+    os.close(answers)
+    try:
+        shown = b""
+        while b"Go ahead?" not in shown:
+            chunk = os.read(asking.stdout.fileno(), 4096)
+            assert chunk, shown.decode()  # it ended before asking
+            shown += chunk
+        with RunDir(load_config(config).run_path).lock():
+            pass
+    finally:
+        asking.kill()
+        asking.wait()
+        os.close(terminal)
+
+
+def test_step_times_recorded_at_once_are_all_kept(tmp_path):
+    """A predict records its time while another command records its own: none is lost."""
+    writer = ("import sys\nfrom harness.run_dir import RunDir\nrun = RunDir(sys.argv[1])\n"
+              "for i in range(100):\n    run.record_time(f'{sys.argv[2]}-{i}', i)\n")
+    writers = [subprocess.Popen([sys.executable, "-c", writer, str(tmp_path), key], cwd=REPO)
+               for key in ("train", "predict")]
+    assert [w.wait() for w in writers] == [0, 0]
+    timings = RunDir(tmp_path).load()["timings"]
+    assert sorted(timings) == sorted(f"{key}-{i}" for key in ("train", "predict")
+                                     for i in range(100))
+
+
 # -- S3 isolation ---------------------------------------------------------------------------------
 
 def test_each_run_dir_has_its_own_s3_prefix(tmp_path, monkeypatch):

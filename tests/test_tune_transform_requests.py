@@ -156,13 +156,7 @@ def tuning_summary(name: str, lr: str, status: str, value: float | None) -> dict
     return summary
 
 
-def test_tuning_job_result_names_its_best_job(tmp_path):
-    config = guide(tmp_path, TUNING)
-    mode, stub = stubbed_mode(config, "us-east-1")
-    channels = {split: f"{config.s3_root}/data/{split}" for split in ("train", "test")}
-    trials = [tuning_summary("imdb-tune-1-001", "1e-4", "Completed", 0.31),
-              tuning_summary("imdb-tune-1-002", "3e-5", "Completed", 0.22),
-              tuning_summary("imdb-tune-1-003", "9e-4", "Failed", None)]
+def described_tuning_job(trials: list[dict], best: dict | None) -> dict:
     described = {"HyperParameterTuningJobName": "imdb-tune-1",
                  "HyperParameterTuningJobArn": ARN,
                  "HyperParameterTuningJobConfig": {"Strategy": "Random",
@@ -170,25 +164,83 @@ def test_tuning_job_result_names_its_best_job(tmp_path):
                                                        "MaxParallelTrainingJobs": 2}},
                  "HyperParameterTuningJobStatus": "Completed",
                  "CreationTime": trials[0]["CreationTime"],
-                 "TrainingJobStatusCounters": {}, "ObjectiveStatusCounters": {},
-                 "BestTrainingJob": trials[1]}
+                 "TrainingJobStatusCounters": {}, "ObjectiveStatusCounters": {}}
+    return {**described, "BestTrainingJob": best} if best else described
+
+
+def stub_tuning_job(stub, pages: list[list[dict]], best: dict | None) -> None:
+    """A tuning job that completed, its training jobs listed in `pages` (NextToken between)."""
+    described = described_tuning_job([t for page in pages for t in page], best)
     stub.add_response("create_hyper_parameter_tuning_job", {"HyperParameterTuningJobArn": ARN})
     stub.add_response("describe_hyper_parameter_tuning_job", described,
                       {"HyperParameterTuningJobName": "imdb-tune-1"})
-    stub.add_response("list_training_jobs_for_hyper_parameter_tuning_job",
-                      {"TrainingJobSummaries": trials},
-                      {"HyperParameterTuningJobName": "imdb-tune-1", "MaxResults": 100})
+    for n, page in enumerate(pages):
+        response = {"TrainingJobSummaries": page}
+        if n + 1 < len(pages):
+            response["NextToken"] = f"page-{n + 1}"
+        expected = {"HyperParameterTuningJobName": "imdb-tune-1", "MaxResults": 100}
+        stub.add_response("list_training_jobs_for_hyper_parameter_tuning_job", response,
+                          {**expected, "NextToken": f"page-{n}"} if n else expected)
     stub.add_response("describe_hyper_parameter_tuning_job", described,
                       {"HyperParameterTuningJobName": "imdb-tune-1"})
+
+
+def tuned(tmp_path, pages: list[list[dict]], best: dict | None):
+    config = guide(tmp_path, TUNING)
+    mode, stub = stubbed_mode(config, "us-east-1")
+    channels = {split: f"{config.s3_root}/data/{split}" for split in ("train", "test")}
+    stub_tuning_job(stub, pages, best)
     with stub:
-        result, best = mode.tune("imdb-tune-1", channels, Job(config, mode).hyperparameters(),
-                                 announce=lambda line: None)
+        result, trained = mode.tune("imdb-tune-1", lambda: channels,
+                                    Job(config, mode).hyperparameters(),
+                                    announce=lambda line: None)
     stub.assert_no_pending_responses()
+    return config, result, trained
+
+
+def test_tuning_job_result_names_its_best_job(tmp_path):
+    trials = [tuning_summary("imdb-tune-1-001", "1e-4", "Completed", 0.31),
+              tuning_summary("imdb-tune-1-002", "3e-5", "Completed", 0.22),
+              tuning_summary("imdb-tune-1-003", "9e-4", "Failed", None)]
+    config, result, best = tuned(tmp_path, [trials], trials[1])
     assert result.best_training_job == "imdb-tune-1-002"
     assert [(t["training_job"], t["status"], t["objective"]) for t in result.trials] == [
         ("imdb-tune-1-001", "Completed", 0.31), ("imdb-tune-1-002", "Completed", 0.22),
         ("imdb-tune-1-003", "Failed", None)]
     assert best.model_artifact == f"{config.s3_root}/imdb-tune-1-002/output/model.tar.gz"
+
+
+def test_tuning_job_summary_shows_only_what_exists(tmp_path):
+    from harness.commands.tune import summary
+
+    trials = [tuning_summary("imdb-tune-1-001", "1e-4", "Completed", 0.31),
+              tuning_summary("imdb-tune-1-002", "3e-5", "Completed", 0.22)]
+    _, result, _ = tuned(tmp_path, [trials], trials[1])
+    shown = summary(result)
+    assert "None" not in shown and "leaderboard plot" not in shown
+    table = shown.splitlines()
+    assert table[0].split()[:3] == ["trial", "status", "eval_loss"]
+    assert table[1].split() == ["*", "2", "Completed", "0.2200", "3e-5", "-", "-", "-",
+                                "imdb-tune-1-002"]
+    assert table[2].split()[:4] == ["1", "Completed", "0.3100", "1e-4"]
+    assert table[-1].startswith("best training job: imdb-tune-1-002 (* above)")
+
+
+def test_tuning_job_training_jobs_are_read_past_the_first_page(tmp_path):
+    first = [tuning_summary(f"imdb-tune-1-{n:03d}", "1e-4", "Completed", 0.5) for n in range(1, 4)]
+    second = [tuning_summary("imdb-tune-1-004", "3e-5", "Completed", 0.1)]
+    _, result, best = tuned(tmp_path, [first, second], second[0])
+    assert [t["training_job"] for t in result.trials][-1] == "imdb-tune-1-004"
+    assert len(result.trials) == 4
+    assert result.best_training_job == "imdb-tune-1-004"
+
+
+def test_tuning_job_without_a_best_job_is_a_step_error(tmp_path):
+    from harness.errors import StepError
+
+    trials = [tuning_summary("imdb-tune-1-001", "9e-4", "Failed", None)]
+    with pytest.raises(StepError, match="imdb-tune-1 has no best training job"):
+        tuned(tmp_path, [trials], None)
 
 
 def test_ctrl_c_stops_the_tuning_job(tmp_path, monkeypatch):
@@ -203,7 +255,7 @@ def test_ctrl_c_stops_the_tuning_job(tmp_path, monkeypatch):
 
     monkeypatch.setattr("sagemaker.tuner.HyperparameterTuner.wait", interrupted)
     with stub, pytest.raises(KeyboardInterrupt):
-        mode.tune("imdb-tune-1", {"train": f"{config.s3_root}/data/train"},
+        mode.tune("imdb-tune-1", lambda: {"train": f"{config.s3_root}/data/train"},
                   Job(config, mode).hyperparameters(), announce=lambda line: None)
     stub.assert_no_pending_responses()
 

@@ -76,7 +76,7 @@ def test_best_is_the_completed_trial_with_the_best_final_objective():
     assert tuning.best(trials, "Maximize").number == 1
     config = TuningConfig(objective_metric_name="eval_loss", objective_type="Minimize",
                           hyperparameter_ranges=LR)
-    table = tuning.leaderboard(trials, config, trials[1]).splitlines()
+    table = tuning.leaderboard([t.record() for t in trials], config, "job-2").splitlines()
     assert table[0].split()[:3] == ["trial", "status", "eval_loss"]
     assert table[1].startswith("*") and table[1].split()[1:4] == ["2", "Completed", "0.2000"]
     assert [row.split()[0] for row in table[2:]] == ["1", "3", "4"]

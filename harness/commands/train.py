@@ -87,6 +87,7 @@ def failure(job: Job, failed: TrainingFailed) -> StepError:
         return StepError(f"{entry_point} ran out of disk space in training job "
                          f"{failed.job_name}:\n  {line.strip()}",
                          f"{job.mode.full_disk_hint()}; full log: {failed.log}")
-    return StepError(f"{entry_point} failed in training job {failed.job_name}:\n"
+    code = "" if failed.exit_code is None else f" (exit code {failed.exit_code})"
+    return StepError(f"{entry_point} failed in training job {failed.job_name}{code}:\n"
                      + "\n".join(reason.splitlines()[:FAILURE_LINES]),
                      f"full log: {failed.log}; failure file: {file}")

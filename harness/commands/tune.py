@@ -37,12 +37,20 @@ def tune(job: Job, announce: Callable[[str], None] = print,
         announce("prepare")
         prepare(job)
     with job.step("tune"):
-        found = staged_channels(job)
-        result, training = job.mode.tune(names.tuning_job_name(job.config.name), found,
-                                         job.hyperparameters(), announce)
+        result, training = job.mode.tune(names.tuning_job_name(job.config.name),
+                                         lambda: staged_channels(job), job.hyperparameters(),
+                                         announce)
         best = next(t for t in result.trials if t["training_job"] == result.best_training_job)
         job.run.save(tuning=result, training=training,
                      metrics=best.get("metrics") or {result.objective_metric_name:
                                                      best["objective"]},
                      metric_names=[d.Name for d in job.config.metric_definitions], plot=None)
         return result
+
+
+def summary(result: TuningResult) -> str:
+    """What `harness tune` prints: the leaderboard and plot where the mode made them."""
+    best = f"best training job: {result.best_training_job}"
+    lines = [result.table, f"{best} (* above); `harness deploy` serves it"] if result.table \
+        else [f"{best}; `harness deploy` serves it"]
+    return "\n".join(lines + ([f"leaderboard plot: {result.plot}"] if result.plot else []))

@@ -90,6 +90,17 @@ def _read(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}",
                           "pass an existing YAML file, e.g. configs/default.yaml") from None
+    except IsADirectoryError:
+        found = sorted(p.name for p in path.glob("*.y*ml"))
+        raise ConfigError(f"config file {path} is a folder",
+                          "pass a YAML file" + (f" in it, e.g. {path / found[0]}" if found
+                                                else ", e.g. configs/default.yaml")) from None
+    except OSError as e:
+        raise ConfigError(f"config file {path} cannot be read: {e.strerror}",
+                          f"make it readable (chmod u+r {path}) or pass another file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not UTF-8 text",
+                          "pass the YAML config file, e.g. configs/default.yaml") from None
     except yaml.YAMLError as e:
         where, problem = _yaml_problem(e)
         raise ConfigError(f"{path}: not valid YAML at {where}: {problem}",

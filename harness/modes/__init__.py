@@ -4,8 +4,10 @@ when needed. A mode is a package with the same files: `mode.py` (the class), `se
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from harness.errors import HarnessError
@@ -32,8 +34,14 @@ def register(name: str, mode: str, settings: str) -> None:
     MODES[name] = Registered(mode, settings)
 
 
-def unregister(name: str) -> None:
-    MODES.pop(name, None)
+@contextlib.contextmanager
+def registered(name: str, mode: str, settings: str) -> Iterator[None]:
+    """Mode `name` registered for the `with` block only."""
+    register(name, mode, settings)
+    try:
+        yield
+    finally:
+        del MODES[name]
 
 
 def choose(flag: str | None) -> str:

@@ -31,11 +31,13 @@ class TrainingFailed(StepError):
     """The training job ran and failed. Its `output.tar.gz` (with the toolkit's `failure`
     file), where the job got to write one, is at `storage.output_artifact(job_name)`."""
 
-    def __init__(self, job_name: str, log_tail: str, log: Path | str):
+    def __init__(self, job_name: str, log_tail: str, log: Path | str,
+                 exit_code: int | None = None):
         super().__init__(f"training job {job_name} failed", f"full log: {log}")
         self.job_name = job_name
         self.log_tail = log_tail
         self.log = log
+        self.exit_code = exit_code  # the script's, where the mode knows it
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ class Mode(ABC, Generic[SettingsT]):
     def endpoint_name(self) -> str:
         return names.endpoint_name(self.config.name)
 
-    def preflight(self, step: str) -> None:
+    def preflight(self, step: str) -> None:  # noqa: B027 - a mode adds its checks
         """Fail fast, before any work, when what `step` needs is not there."""
 
     def full_disk_hint(self) -> str:
@@ -108,7 +110,7 @@ class Mode(ABC, Generic[SettingsT]):
         """What the run may cost, where it costs money; the CLI asks before spending it."""
         return None
 
-    def check_requirements(self, install: bool) -> None:
+    def check_requirements(self, install: bool) -> None:  # noqa: B027 - nothing by default
         """`source_dir`'s requirements.txt, before training: a training container's toolkit
         installs it itself, so by default there is nothing to do."""
 
@@ -149,10 +151,11 @@ class Mode(ABC, Generic[SettingsT]):
         """Stop the endpoint and free everything it held. Deleting one already gone is fine."""
 
     @abstractmethod
-    def tune(self, job_name: str, channels: dict[str, str], hyperparameters: dict[str, Any],
+    def tune(self, job_name: str, channels: Callable[[], dict[str, str]],
+             hyperparameters: dict[str, Any],
              announce: Callable[[str], None]) -> tuple[TuningResult, TrainingResult]:
-        """Run tuning job `job_name` (the config's `tuning:`) on these channels, with
-        `hyperparameters` as the static ones; the job and its best training job."""
+        """Run tuning job `job_name` (the config's `tuning:`) on the channels `channels()`
+        stages, with `hyperparameters` as the static ones; the job and its best training job."""
 
     @abstractmethod
     def transform(self, job_name: str, model_data: str) -> TransformResult:

@@ -69,10 +69,12 @@ class EmulatedMode(Mode[SettingsT]):
                             f"fix those records or the transform settings{written}")
         return TransformResult(job_name, output, outcome.outputs, outcome.records)
 
-    def tune(self, job_name: str, channels: dict[str, str], hyperparameters: dict[str, Any],
+    def tune(self, job_name: str, channels: Callable[[], dict[str, str]],
+             hyperparameters: dict[str, Any],
              announce: Callable[[str], None]) -> tuple[TuningResult, TrainingResult]:
-        """Here: the search is Optuna's, and each trial is `harness train` in this mode, which stages the
-        channels and hyperparameters itself (`harness.tuning`)."""
+        """Here: the search is Optuna's, and each trial is `harness train` in this mode, which
+        stages the channels and hyperparameters itself (`harness.tuning`): nothing is staged
+        for the tuning job."""
         from harness import tuning
 
         return tuning.run(self.config, self.name, self.run, job_name, announce)

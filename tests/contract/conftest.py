@@ -12,11 +12,18 @@ from pathlib import Path
 
 import pytest
 
+from harness import modes
 from tests.conftest import free_port, harness, owned_by, write_config
 from tests.contract import fake_mode
 
 SCRIPTS = Path(__file__).parent / "scripts"
-fake_mode.register()
+
+
+@pytest.fixture(autouse=True)
+def fake_mode_registered():
+    """FakeMode in the registry for this suite's tests only: other tests see the real modes."""
+    with modes.registered(fake_mode.NAME, fake_mode.TARGET, fake_mode.SETTINGS):
+        yield
 
 
 class Rig:

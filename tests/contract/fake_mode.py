@@ -32,8 +32,13 @@ NAME = "fake"
 SERVERS: dict[int, Any] = {}  # port -> the ModelServer serving it
 
 
+TARGET = f"{__name__}:FakeMode"
+SETTINGS = "harness.modes.local.settings:LocalSettings"
+
+
 def register() -> None:
-    modes.register(NAME, f"{__name__}:FakeMode", "harness.modes.local.settings:LocalSettings")
+    """For a CLI process of its own; tests in this process use the `fake_mode` fixture."""
+    modes.register(NAME, TARGET, SETTINGS)
 
 
 class FakeMode(EmulatedMode[LocalSettings]):

@@ -31,7 +31,7 @@ def test_the_script_sees_the_training_contract(mode, contract_job):
     seen = json.loads((job.run.output_dir / "data" / "seen.json").read_text())
     env = seen["env"]
     # Hyperparameters arrive as `--key value` pairs, SM_HP_<KEY> and SM_HPS.
-    args = dict(zip(seen["argv"][::2], seen["argv"][1::2]))
+    args = dict(zip(seen["argv"][::2], seen["argv"][1::2], strict=True))
     expected = job.hyperparameters()
     assert args == {f"--{key}": str(value) for key, value in expected.items()}
     assert json.loads(env["SM_HPS"]) == expected
@@ -121,3 +121,30 @@ def test_ctrl_c_during_training_leaves_nothing(mode, contract_job):
         time.sleep(0.2)
     assert mode.left_behind(run) == []
     assert "interrupted" in cli.stderr.read()
+
+
+def test_emulated_tuning_stores_no_channel_its_trials_stage_themselves(tmp_path):
+    """Each emulated trial is a `harness train` that stages its own channels: the tuning
+    command itself uploads none (here every trial fails at once, in a process of its own
+    without FakeMode, so no trial stores anything either)."""
+    import pytest
+
+    from harness.commands import tune
+    from harness.errors import StepError
+    from tests.conftest import write_config
+    from tests.contract.conftest import SCRIPTS
+    from tests.contract.fake_mode import NAME
+
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "rows.txt").write_text("a row\n")
+    config = write_config(
+        tmp_path, dataset=None, model=None, source_dir=str(SCRIPTS), entry_point="probe.py",
+        inputs={"extra": str(extra)},
+        tuning={"objective_metric_name": "eval_loss", "max_jobs": 1, "max_parallel_jobs": 1,
+                "hyperparameter_ranges": {"learning_rate": {
+                    "type": "continuous", "min_value": 1e-5, "max_value": 1e-3}}})
+    job = open_job(config, [], NAME)
+    with pytest.raises(StepError, match="no trial completed"):
+        tune.tune(job, announce=lambda line: None)
+    assert not job.storage.exists(job.storage.channel("extra"))

@@ -29,10 +29,15 @@ def test_ctrl_c_in_sagemaker_local_leaves_nothing(step, tiny_job, sagemaker_loca
                                       ignore_removed=True)
 
     proc = cli(step, "-c", str(tiny_job), "--mode", "sagemaker-local", *more)
-    code, children, _ = interrupt_when(
-        proc, lambda: any(c.status == "running" for c in containers()), timeout_s=240)
-    assert code == 130, proc.stderr.read().splitlines()[-12:]
-    wait_for(lambda: not alive(children), 60)
-    assert left_behind(run, started) == []
+    try:
+        code, children, _ = interrupt_when(
+            proc, lambda: any(c.status == "running" for c in containers()), timeout_s=240)
+        assert code == 130, proc.stderr.read().splitlines()[-12:]
+        wait_for(lambda: not alive(children), 60)
+    finally:  # a failed test still removes its run's containers (interrupt_when, its processes)
+        found = left_behind(run, started)
+        for container in containers():
+            container.remove(force=True)
+    assert found == []
     assert not labelled_processes(run)
     assert not endpoint_process.listening(load_config(tiny_job).endpoint.port)

@@ -112,6 +112,21 @@ def test_failing_own_script_is_named_with_its_traceback(tmp_path, user_code, use
     assert "train.py" not in result.stderr
 
 
+def test_own_script_exiting_without_a_traceback_shows_its_output_and_exit_code(
+        tmp_path, user_code, user_data):
+    (user_code / "requirements.txt").unlink()
+    (user_code / SCRIPT).write_text("import sys\nprint('no rows in the training channel')\n"
+                                    "sys.exit(3)\n")
+    config = write_user_config(tmp_path, user_code, {"training": str(user_data["training"])})
+    result = harness("train", "-c", str(config), check=False)
+    assert result.returncode == 1
+    assert f"{SCRIPT} failed in training job linear-fit-" in result.stderr
+    assert "(exit code 3)" in result.stderr
+    assert "no rows in the training channel" in result.stderr
+    shown = result.stdout + result.stderr
+    assert "Traceback" not in shown and "accelerate" not in shown
+
+
 def test_bundled_train_py_keeps_typed_hyperparameters(tmp_path):
     """harness's own train.py: `epochs: true` is an error, not 1; its unknown keys too."""
     result = harness("train", "-c", str(write_config(tmp_path)), "--set",

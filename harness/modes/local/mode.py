@@ -27,9 +27,20 @@ from harness.run_dir import Endpoint, TrainingResult
 from harness.serving import user_code
 from harness.storage import Storage
 
+# accelerate's launcher, exiting as the script it ran exited: with its exit code, and without
+# its own traceback (a CalledProcessError that says only that the script failed). Inline, so
+# the training environment needs no harness on its path.
+LAUNCHER = """import subprocess, sys
+from accelerate.commands.launch import main
+try:
+    main()
+except subprocess.CalledProcessError as e:
+    sys.exit(e.returncode)
+"""
+
 
 def launch_command(processes: int, cores: int) -> list[str]:
-    """`accelerate launch` for `processes` train.py processes sharing `cores`.
+    """`accelerate launch` (as `LAUNCHER`) for `processes` train.py processes sharing `cores`.
 
     One process gets all cores, as in a training container (accelerate's CPU default is 1).
     Several are started by accelerate's torchrun launcher (`--multi_gpu` names it, on CPU too:
@@ -39,7 +50,7 @@ def launch_command(processes: int, cores: int) -> list[str]:
     else:
         spread = ["--multi_gpu", "--num_processes", str(processes),
                   "--main_process_port", str(free_port())]
-    return [sys.executable, "-m", "accelerate.commands.launch", *spread, "--num_machines", "1",
+    return [sys.executable, "-c", LAUNCHER, *spread, "--num_machines", "1",
             "--mixed_precision", "no", "--dynamo_backend", "no",
             "--num_cpu_threads_per_process", str(max(1, cores // processes))]
 
@@ -127,7 +138,7 @@ class LocalMode(EmulatedMode[LocalSettings]):
 
             code, tail = run_tee(cmd, env=env, cwd=source_dir, log=log, on_start=started)
             if code != 0:
-                raise TrainingFailed(job_name, without_launcher_traceback(tail), log)
+                raise TrainingFailed(job_name, without_launcher_traceback(tail), log, code)
 
         tree.run(lambda: self.with_checkpoints(attempt, tree.root / "checkpoints", job_name,
                                                interrupt_after), self.storage, job_name)

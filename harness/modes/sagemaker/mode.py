@@ -99,6 +99,13 @@ def dlc_combinations(framework: str, scope: str) -> list[str]:
             if base.startswith("pytorch") and isinstance(spec, dict)]
 
 
+def _seconds(training_job: dict) -> float | None:
+    """How long a tuning job's training job trained, when it has started and ended."""
+    if "TrainingStartTime" in training_job and "TrainingEndTime" in training_job:
+        return (training_job["TrainingEndTime"] - training_job["TrainingStartTime"]).total_seconds()
+    return None
+
+
 def refused(error, what: str) -> StepError:
     """A request SageMaker refused (a quota, a permission, a bad value), with its usual fix."""
     hint = {"ResourceLimitExceeded": "new accounts have no quota for most GPU instances: ask for "
@@ -331,14 +338,15 @@ class SageMakerMode(Mode[SageMakerSettings]):
             max_jobs=tuning.max_jobs, max_parallel_jobs=tuning.max_parallel_jobs,
             early_stopping_type=tuning.early_stopping_type, random_seed=tuning.random_seed)
 
-    def tune(self, job_name: str, channels: dict[str, str], hyperparameters: dict[str, Any],
-             announce) -> tuple[TuningResult, TrainingResult]:
+    def tune(self, job_name: str, channels: Callable[[], dict[str, str]],
+             hyperparameters: dict[str, Any], announce) -> tuple[TuningResult, TrainingResult]:
         from botocore.exceptions import ClientError
 
         tuner = self.tuner(hyperparameters, job_name)
+        staged = channels()
         try:
             with interrupts_kept():
-                tuner.fit(channels or None, job_name=job_name, wait=False)
+                tuner.fit(staged or None, job_name=job_name, wait=False)
                 announce(f"tuning job {job_name} started; waiting for its {tuner.max_jobs} "
                          "training jobs")
                 tuner.wait()
@@ -349,17 +357,38 @@ class SageMakerMode(Mode[SageMakerSettings]):
                 HyperParameterTuningJobName=job_name)
             warn(f"stopped tuning job {job_name} (and so its training jobs)")
             raise
+        from harness.tuning import leaderboard
+
         tuning = self.config.tuning
-        summaries = self.session.sagemaker_client.list_training_jobs_for_hyper_parameter_tuning_job(
-            HyperParameterTuningJobName=job_name, MaxResults=100)["TrainingJobSummaries"]
         trials = [{"number": n, "training_job": t["TrainingJobName"],
                    "hyperparameters": t["TunedHyperParameters"], "status": t["TrainingJobStatus"],
                    "objective": t.get("FinalHyperParameterTuningJobObjectiveMetric", {}).get(
-                       "Value"), "failure": t.get("FailureReason")}
-                  for n, t in enumerate(sorted(summaries, key=lambda t: t["CreationTime"]), 1)]
-        best = tuner.best_training_job()
+                       "Value"), "failure": t.get("FailureReason"), "seconds": _seconds(t)}
+                  for n, t in enumerate(sorted(self._tuning_training_jobs(job_name),
+                                               key=lambda t: t["CreationTime"]), 1)]
+        best = self.session.sagemaker_client.describe_hyper_parameter_tuning_job(
+            HyperParameterTuningJobName=job_name).get("BestTrainingJob", {}).get(
+                "TrainingJobName")
+        if best not in {t["training_job"] for t in trials}:
+            raise StepError(f"tuning job {job_name} has no best training job: none of its "
+                            f"{len(trials)} training jobs completed with a "
+                            f"{tuning.objective_metric_name}",
+                            f"see its training jobs: aws sagemaker "
+                            f"list-training-jobs-for-hyper-parameter-tuning-job "
+                            f"--hyper-parameter-tuning-job-name {job_name}")
         return (TuningResult(job_name, tuning.objective_metric_name, tuning.objective_type,
-                             trials, best), self.trained(best))
+                             trials, best, leaderboard(trials, tuning, best)), self.trained(best))
+
+    def _tuning_training_jobs(self, job_name: str) -> list[dict]:
+        """Every training job of the tuning job, page after page."""
+        found, token = [], {}
+        while True:
+            page = self.session.sagemaker_client.list_training_jobs_for_hyper_parameter_tuning_job(
+                HyperParameterTuningJobName=job_name, MaxResults=100, **token)
+            found += page["TrainingJobSummaries"]
+            if not page.get("NextToken"):
+                return found
+            token = {"NextToken": page["NextToken"]}
 
     def tune_requests(self, job_name: str, store: Callable[[Storage], dict[str, str]],
                       hyperparameters: dict[str, Any]) -> list[dict]:
@@ -425,7 +454,8 @@ class SageMakerMode(Mode[SageMakerSettings]):
     @staticmethod
     def _uploads(rehearsal: SageMakerMode) -> list[dict]:
         return [{"service": "s3", "operation": "PutObject",
-                 "params": dict(zip(("Bucket", "Key"), uri.removeprefix("s3://").split("/", 1)))}
+                 "params": dict(zip(("Bucket", "Key"), uri.removeprefix("s3://").split("/", 1),
+                                   strict=True))}
                 for uri in rehearsal.storage.uploads]
 
     def cost_estimate(self) -> str:
