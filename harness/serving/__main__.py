@@ -37,7 +37,13 @@ def main(argv=None) -> None:
 
     if args.install_requirements:
         user_code.install_requirements(args.model_dir)
-    handler = Handler(args.model_dir, limits.max_batch_size, args.framework)
+    try:
+        handler = Handler(args.model_dir, limits.max_batch_size, args.framework)
+    except Exception as e:  # noqa: BLE001 - the user's code failed: show its frames only
+        shown = user_code.failure(e, args.model_dir)
+        if shown is None:
+            raise
+        raise SystemExit(f"the model's inference code failed to load:\n{shown}") from None
     server = ModelServer((args.host, args.port), handler, args.endpoint_name, limits)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     logging.getLogger("harness.serving").info(

@@ -14,6 +14,7 @@ import logging
 import os
 import subprocess
 import sys
+import traceback
 from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
@@ -53,6 +54,22 @@ def load(model_dir: str | Path) -> ModuleType | None:
     spec.loader.exec_module(module)
     logger.info("user code: %s", path)
     return module
+
+
+def failure(error: BaseException, model_dir: str | Path) -> str | None:
+    """The user's code's part of an error raised while it loaded or ran: its frames only (a
+    SyntaxError: the file, line and caret), as the user's own traceback reads; None when no
+    frame of the error is the user's."""
+    folder = str(code_dir(model_dir).resolve())
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
+              if str(Path(frame.filename).resolve()).startswith(folder)]
+    inside = isinstance(error, SyntaxError) and \
+        str(Path(error.filename or "").resolve()).startswith(folder)
+    if not frames and not inside:
+        return None
+    lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames)] \
+        if frames else []
+    return "".join(lines + traceback.format_exception_only(error)).rstrip()
 
 
 def install_command(requirements: Path) -> list[str]:

@@ -212,3 +212,23 @@ def test_sagemaker_inference_code_is_repacked_into_the_model(tmp_path):
     assert model["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"] == "/opt/ml/model/code"
     assert "pytorch-inference:2.6.0" in model["Image"]
 
+
+
+@pytest.mark.parametrize("source, shown, hidden", [
+    ("def model_fn(model_dir):\n    return 1 +\n",
+     ["inference.py\", line 2", "return 1 +", "SyntaxError: invalid syntax"], ["Traceback"]),
+    ("def load():\n    raise RuntimeError('no weights here')\n\n\n"
+     "def model_fn(model_dir):\n    return load()\n",
+     ["Traceback (most recent call last)", "in model_fn", "in load",
+      "RuntimeError: no weights here"], []),
+])
+def test_a_broken_inference_py_shows_its_own_frames_once(tiny_classifier, tmp_path, source,
+                                                          shown, hidden):
+    tar = model_tar(tiny_classifier, tmp_path / "model.tar.gz", {"inference.py": source})
+    config = deploy_config(tmp_path, "local", "broken-code", model_data=str(tar))
+    result = harness("deploy", "-c", str(config), check=False)
+    assert result.returncode == 1
+    for text in shown:
+        assert result.stderr.count(text) == 1, (text, result.stderr)
+    for text in [*hidden, "harness/serving", "importlib", "<frozen"]:
+        assert text not in result.stderr, (text, result.stderr)
