@@ -4,6 +4,7 @@ Whatever the mode, the job's `output.tar.gz` is unpacked into `<run_dir>/output/
 job's `failure` file is always at `<run_dir>/output/failure`."""
 
 import json
+import re
 import shutil
 import tarfile
 import threading
@@ -58,6 +59,9 @@ def _json(file: Path, absent):
         raise StepError(f"the training job's {file.name} is not valid JSON: {e}",
                         f"see {file}") from None
 
+# The training toolkit's failure file: `ExecuteUserScriptError: ... ExitCode 3 ...`.
+TOOLKIT_EXIT_CODE = re.compile(r"\bExitCode (\d+)")
+
 
 def fetch_output(job: Job, artifact: str):
     """A job's output.tar.gz, unpacked into `<run_dir>/output/`."""
@@ -87,7 +91,10 @@ def failure(job: Job, failed: TrainingFailed) -> StepError:
         return StepError(f"{entry_point} ran out of disk space in training job "
                          f"{failed.job_name}:\n  {line.strip()}",
                          f"{job.mode.full_disk_hint()}; full log: {failed.log}")
-    code = "" if failed.exit_code is None else f" (exit code {failed.exit_code})"
+    exit_code = failed.exit_code
+    if exit_code is None and (found := TOOLKIT_EXIT_CODE.search(reason)):
+        exit_code = int(found.group(1))
+    code = "" if exit_code is None else f" (exit code {exit_code})"
     return StepError(f"{entry_point} failed in training job {failed.job_name}{code}:\n"
                      + "\n".join(reason.splitlines()[:FAILURE_LINES]),
                      f"full log: {failed.log}; failure file: {file}")
