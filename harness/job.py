@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness import modes
+from harness import channels, modes
 from harness.config import JobConfig, load_config
 from harness.errors import ConfigError
 from harness.host import ownership
 from harness.modes.base import Mode
-from harness.run_dir import RunDir
+from harness.run_dir import Prepared, RunDir
 from harness.storage import Storage
 
 
@@ -51,6 +51,12 @@ class Job:
         if section is None:
             raise ConfigError(f"{self.config.source}: no {name}: section", example)
         return section
+
+    def channels(self) -> dict[str, str]:
+        """The training job's channels: what `prepare` stored, and the config's inputs staged
+        where the mode's training reads them."""
+        prepared = self.run.require(Prepared).channels if self.config.dataset else {}
+        return channels.staged(self.config, self.storage, self.mode.reads_in_place, prepared)
 
     def hyperparameters(self) -> dict:
         """What the entry point gets: the config's hyperparameters, exactly. harness's own

@@ -10,11 +10,10 @@ import tarfile
 import threading
 from pathlib import Path
 
-from harness import channels, metrics, model_artifact, names, plot
+from harness import metrics, model_artifact, names, plot
 from harness.errors import StepError, out_of_space
 from harness.job import Job
 from harness.modes.base import TrainingFailed
-from harness.run_dir import Prepared
 
 FAILURE_LINES = 40
 
@@ -22,8 +21,7 @@ FAILURE_LINES = 40
 def train(job: Job, interrupt_after: int = 0, install_requirements: bool = False) -> dict:
     with job.step("train"):
         job.mode.check_requirements(install=install_requirements)
-        prepared = job.run.require(Prepared).channels if job.config.dataset else {}
-        found = channels.staged(job.config, job.storage, job.mode.reads_in_place, prepared)
+        found = job.channels()
         # Import the plotting library while the job runs, not after it.
         threading.Thread(target=plot.load_pyplot, daemon=True).start()
         name = names.job_name(job.config.name)

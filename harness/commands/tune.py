@@ -3,7 +3,7 @@ training job becomes the run's trained model, so `harness deploy` serves it."""
 
 from collections.abc import Callable
 
-from harness import channels, names
+from harness import names
 from harness.commands.dry_run import shown, stored
 from harness.commands.prepare import prepare
 from harness.job import Job
@@ -13,11 +13,6 @@ NO_SECTION = ("add a tuning: section, e.g. tuning: {objective_metric_name: eval_
               "objective_type: Minimize, max_jobs: 4, max_parallel_jobs: 2, "
               "hyperparameter_ranges: {learning_rate: {type: continuous, min_value: 1.0e-5, "
               "max_value: 1.0e-4, scaling_type: Logarithmic}}}")
-
-
-def staged_channels(job: Job) -> dict[str, str]:
-    prepared = job.run.require(Prepared).channels if job.config.dataset else {}
-    return channels.staged(job.config, job.storage, job.mode.reads_in_place, prepared)
 
 
 def requests(job: Job) -> list[dict]:
@@ -38,7 +33,7 @@ def tune(job: Job, announce: Callable[[str], None] = print,
         prepare(job)
     with job.step("tune"):
         result, training = job.mode.tune(names.tuning_job_name(job.config.name),
-                                         lambda: staged_channels(job), job.hyperparameters(),
+                                         job.channels, job.hyperparameters(),
                                          announce)
         best = next(t for t in result.trials if t["training_job"] == result.best_training_job)
         job.run.save(tuning=result, training=training,

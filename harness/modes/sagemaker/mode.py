@@ -7,8 +7,9 @@ boto session, so a recording session turns the same code into a dry run (`plan`)
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,29 @@ def refused(error, what: str) -> StepError:
                                      "above; add it to their IAM policy"}
     return StepError(f"{what}: {error}",
                      hint.get(error.response["Error"]["Code"], "see the message above"))
+
+
+@contextlib.contextmanager
+def sagemaker_job(what: str, stop: Callable[[], None],
+                  failed: Callable[[Exception], BaseException] | None = None) -> Iterator[None]:
+    """Start and wait for a SageMaker job (`what`): a refused request is a StepError with its
+    usual fix; the job ending Failed becomes `failed(error)`; Ctrl-C calls `stop` (a job left
+    running keeps costing money) and goes on."""
+    from botocore.exceptions import ClientError
+
+    unexpected_status = adapter().unexpected_status()
+    try:
+        with interrupts_kept():
+            yield
+    except unexpected_status as e:
+        if failed is None:
+            raise
+        raise failed(e) from e
+    except ClientError as e:
+        raise refused(e, what) from None
+    except KeyboardInterrupt:
+        stop()
+        raise
 
 
 @dataclasses.dataclass(frozen=True)
@@ -230,21 +254,16 @@ class SageMakerMode(Mode[SageMakerSettings]):
         if interrupt_after:
             raise HarnessError("spot reclaims are rehearsed in local and sagemaker-local; on "
                                "SageMaker they are real", "drop --interrupt-after-checkpoint")
-        from botocore.exceptions import ClientError
-
-        UnexpectedStatusException = adapter().unexpected_status()
         estimator = self.estimator(hyperparameters, job_name)
-        try:  # the job's log goes to train.log too, as the SDK prints it: metrics are read there
-            with stdout_copied_to(self.run.new_train_log()), interrupts_kept():
-                estimator.fit(channels, job_name=job_name, wait=True, logs="All")
-        except UnexpectedStatusException as e:  # the job ended Failed (or Stopped)
-            raise TrainingFailed(job_name, str(e), "CloudWatch log group "
-                                 f"/aws/sagemaker/TrainingJobs, stream {job_name}/...") from e
-        except ClientError as e:
-            raise refused(e, f"training job {job_name}") from None
-        except KeyboardInterrupt:  # a job left running keeps costing money
-            self.stop_training(job_name)
-            raise
+
+        def failed(error: Exception) -> TrainingFailed:  # the job ended Failed (or Stopped)
+            return TrainingFailed(job_name, str(error), "CloudWatch log group "
+                                  f"/aws/sagemaker/TrainingJobs, stream {job_name}/...")
+
+        # The job's log goes to train.log too, as the SDK prints it: metrics are read there.
+        with sagemaker_job(f"training job {job_name}", lambda: self.stop_training(job_name),
+                           failed), stdout_copied_to(self.run.new_train_log()):
+            estimator.fit(channels, job_name=job_name, wait=True, logs="All")
         if estimator.latest_training_job.describe()["TrainingJobStatus"] == "Stopped":
             raise StepError(f"training job {job_name} was stopped before it completed (the SDK "
                             "only warns)", "start it again with `harness train`")
@@ -340,23 +359,19 @@ class SageMakerMode(Mode[SageMakerSettings]):
 
     def tune(self, job_name: str, channels: Callable[[], dict[str, str]],
              hyperparameters: dict[str, Any], announce) -> tuple[TuningResult, TrainingResult]:
-        from botocore.exceptions import ClientError
-
         tuner = self.tuner(hyperparameters, job_name)
         staged = channels()
-        try:
-            with interrupts_kept():
-                tuner.fit(staged or None, job_name=job_name, wait=False)
-                announce(f"tuning job {job_name} started; waiting for its {tuner.max_jobs} "
-                         "training jobs")
-                tuner.wait()
-        except ClientError as e:
-            raise refused(e, f"tuning job {job_name}") from None
-        except KeyboardInterrupt:  # its training jobs keep costing money
+
+        def stop() -> None:
             self.session.sagemaker_client.stop_hyper_parameter_tuning_job(
                 HyperParameterTuningJobName=job_name)
             warn(f"stopped tuning job {job_name} (and so its training jobs)")
-            raise
+
+        with sagemaker_job(f"tuning job {job_name}", stop):
+            tuner.fit(staged or None, job_name=job_name, wait=False)
+            announce(f"tuning job {job_name} started; waiting for its {tuner.max_jobs} "
+                     "training jobs")
+            tuner.wait()
         from harness.tuning import leaderboard
 
         tuning = self.config.tuning
@@ -426,21 +441,16 @@ class SageMakerMode(Mode[SageMakerSettings]):
         return transformer
 
     def transform(self, job_name: str, model_data: str) -> TransformResult:
-        from botocore.exceptions import ClientError
-
-        UnexpectedStatusException = adapter().unexpected_status()
-        try:
-            with interrupts_kept():
-                transformer = self._start_transform(job_name, model_data, wait=True)
-        except UnexpectedStatusException as e:
-            raise StepError(f"transform job {job_name} failed: {e}", "its log is in "
-                            "CloudWatch, log group /aws/sagemaker/TransformJobs") from None
-        except ClientError as e:
-            raise refused(e, f"transform job {job_name}") from None
-        except KeyboardInterrupt:
+        def stop() -> None:
             self.session.sagemaker_client.stop_transform_job(TransformJobName=job_name)
             warn(f"stopped transform job {job_name}")
-            raise
+
+        def failed(error: Exception) -> StepError:
+            return StepError(f"transform job {job_name} failed: {error}",
+                             "its log is in CloudWatch, log group /aws/sagemaker/TransformJobs")
+
+        with sagemaker_job(f"transform job {job_name}", stop, failed):
+            transformer = self._start_transform(job_name, model_data, wait=True)
         output = transformer.output_path.rstrip("/")
         found = self.storage_for(output).fs.find(output)
         return TransformResult(job_name, output, [f"s3://{key}" for key in found
