@@ -111,7 +111,7 @@ def main() -> None:
     parser.add_argument("--fixed-rounds", type=int, default=8,
                         help="rounds of the replay that measures harness's fixed cost")
     args = parser.parse_args()
-    print("load average before: %.2f %.2f %.2f" % os.getloadavg())
+    print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     with tempfile.TemporaryDirectory() as scratch:
         subprocess.run([sys.executable, "-m", "harness", "prepare", "-c", args.config,
                         "--set", f"run_dir={scratch}/run"], check=True,
@@ -125,7 +125,7 @@ def main() -> None:
         replay = [f"source_dir={scratch}/replay", "entry_point=replay.py"]
         fixed = alternate(replaying(sides(args.config, scratch, replay), finished),
                           args.fixed_rounds, "replay")
-    print("load average after: %.2f %.2f %.2f" % os.getloadavg())
+    print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     cost = median(fixed, "harness", "wall") - median(fixed, "direct", "wall")
     print(f"fixed cost (replay, median wall): harness {median(fixed, 'harness', 'wall'):.2f} s, "
           f"direct {median(fixed, 'direct', 'wall'):.2f} s, harness adds {cost:+.2f} s per job")

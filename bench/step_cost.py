@@ -65,7 +65,8 @@ def measure(arch: str, batch_sizes: list[int], widths: int, cudnn_sdp: bool = Tr
         new = [step(batch, width) for width in sizes]
         seen = [step(batch, width) for width in sizes]
         results[batch] = {"new": statistics.median(new), "seen": statistics.median(seen),
-                          "kernels": attention_kernels(lambda: step(batch, sizes[0])) if cuda else []}
+                          "kernels": attention_kernels(lambda b=batch: step(b, sizes[0]))
+                          if cuda else []}
     return results
 
 

@@ -51,7 +51,7 @@ def synthetic_imdb(lengths_file: Path, rows: int, seed: int, vocab: int = 30522)
     labels = rng.integers(0, 2, rows)
     cues = (np.arange(2000, 2050), np.arange(3000, 3050))
     ids = []
-    for length, label in zip(lengths, labels):
+    for length, label in zip(lengths, labels, strict=False):
         body = rng.integers(1000, vocab, length - 2)
         hits = rng.random(length - 2) < 0.3
         body[hits] = rng.choice(cues[label], hits.sum())

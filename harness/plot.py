@@ -80,7 +80,7 @@ def _history(log_history: list[dict], loss_ax, metric_ax) -> None:
     evals = list({e["step"]: e for e in log_history if "eval_loss" in e}.values())
     last_step = max([1, *(e.get("step", 0) for e in log_history)])
     if train:
-        loss_ax.plot(*zip(*train), marker="o" if len(train) < 20 else None, label=label)
+        loss_ax.plot(*zip(*train, strict=False), marker="o" if len(train) < 20 else None, label=label)
     if evals:
         loss_ax.plot([e["step"] for e in evals], [e["eval_loss"] for e in evals], "o-",
                      label="eval loss")
@@ -100,7 +100,7 @@ def _evaluations(ax, evals: list[dict], last_step: int) -> None:
     for key in EVAL_METRICS:
         points = [(e["step"], e[key]) for e in evals if key in e]
         if points:
-            ax.plot(*zip(*points), "o-", label=key.removeprefix("eval_"))
+            ax.plot(*zip(*points, strict=False), "o-", label=key.removeprefix("eval_"))
     ax.set(title="Eval metrics", xlabel="step", ylim=(0, 1.02), xlim=(0, last_step * 1.05))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if evals:

@@ -381,7 +381,7 @@ def _modes(model: type, prefix: str, instance: Any, sections: list[Section],
     from types import SimpleNamespace
 
     settings = (instance or model.model_validate({})).settings
-    for name, value in settings.items():
+    for name in settings:
         key = f"{prefix}.{name}"
         link = f"[section](#{Section(key, '').anchor})"
         sections[-1].rows.append(Row(key, link, "see below",

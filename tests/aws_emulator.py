@@ -440,7 +440,7 @@ class AwsEmulator:
                 endpoint_process.serve_command(model_dir, name=name, port=port), name=name,
                 port=port, startup_timeout_s=120, log=folder / "server.log",
                 env={**os.environ, **(container.get("Environment") or {})})
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - any failure to start fails the endpoint
             endpoint.failure_reason = str(e)[:1024]
             endpoint.endpoint_status = "Failed"
             return

@@ -19,6 +19,7 @@ from harness.run_dir import RunDir
 from harness.sdk import recording_session
 from tests.conftest import REPO, harness, write_config
 
+ARN = "arn:aws:sagemaker:us-east-1:111122223333:x"  # any ARN the stubbed SageMaker returns
 ROLE = "arn:aws:iam::111122223333:role/SageMakerRole"
 GUIDE = REPO / "configs" / "imdb-distilbert.yaml"
 
@@ -80,17 +81,17 @@ def expect_training_job(stub, *, prefix, region, instance_type, metric_definitio
               **({"EnableManagedSpotTraining": True} if spot else {}),
               **({"CheckpointConfig": {"S3Uri": Matches(
                   rf"{prefix}/imdb-distilbert-[0-9-]+/checkpoints")}} if checkpoints else {})}
-    stub.add_response("create_training_job", {"TrainingJobArn": "arn:aws:sagemaker:us-east-1:111122223333:x"}, params)
+    stub.add_response("create_training_job", {"TrainingJobArn": ARN}, params)
 
 
 def expect_endpoint(stub, *, region, instance_type="ml.g4dn.xlarge"):
     image = (f"763104351884.dkr.ecr.{region}.amazonaws.com/huggingface-pytorch-inference:"
              "2.6.0-transformers4.51.3-gpu-py312-cu124-ubuntu22.04")
     name = "imdb-distilbert-endpoint"
-    stub.add_response("create_model", {"ModelArn": "arn:aws:sagemaker:us-east-1:111122223333:x"}, {
+    stub.add_response("create_model", {"ModelArn": ARN}, {
         "ModelName": f"{name}-model", "ExecutionRoleArn": ROLE,
         "PrimaryContainer": {"Image": image, "Environment": ANY, "ModelDataUrl": ANY}})
-    stub.add_response("create_endpoint_config", {"EndpointConfigArn": "arn:aws:sagemaker:us-east-1:111122223333:x"}, {
+    stub.add_response("create_endpoint_config", {"EndpointConfigArn": ARN}, {
         "EndpointConfigName": name, "ProductionVariants": [{
             "VariantName": "AllTraffic", "ModelName": f"{name}-model", "InitialVariantWeight": 1,
             "InitialInstanceCount": 1, "InstanceType": instance_type}]})
@@ -135,8 +136,8 @@ def test_requests_of_the_whole_run(tmp_path, overrides, region, instance_type, c
 def test_failed_deploy_deletes_what_it_made(tmp_path):
     config = guide(tmp_path)
     mode, stub = stubbed_mode(config, "us-east-1")
-    stub.add_response("create_model", {"ModelArn": "arn:aws:sagemaker:us-east-1:111122223333:x"}, None)
-    stub.add_response("create_endpoint_config", {"EndpointConfigArn": "arn:aws:sagemaker:us-east-1:111122223333:x"}, None)
+    stub.add_response("create_model", {"ModelArn": ARN}, None)
+    stub.add_response("create_endpoint_config", {"EndpointConfigArn": ARN}, None)
     stub.add_client_error("create_endpoint", "ResourceLimitExceeded", "no ml.g4dn.xlarge left")
     name = "imdb-distilbert-endpoint"
     stub.add_response("delete_endpoint", {}, {"EndpointName": name})
@@ -177,7 +178,8 @@ def test_ctrl_c_stops_the_training_job(tmp_path):
 
 
 def test_unknown_dlc_versions_list_the_valid_ones(tmp_path):
-    config = guide(tmp_path, "modes.sagemaker.training_versions={transformers_version: 9.9.9, pytorch_version: 2.8.0, py_version: py312}")
+    config = guide(tmp_path, "modes.sagemaker.training_versions={transformers_version: 9.9.9, "
+                             "pytorch_version: 2.8.0, py_version: py312}")
     mode, _ = stubbed_mode(config, "us-east-1")
     with pytest.raises(HarnessError) as error:
         mode.training_image()
@@ -190,7 +192,7 @@ def test_no_role_outside_sagemaker_says_how_to_set_one(tmp_path):
     config = load_config(GUIDE, [f"run_dir={tmp_path}/run"])
     mode, _ = stubbed_mode(config, "us-east-1")
     with pytest.raises(HarnessError, match="no IAM role") as error:
-        mode.role
+        _ = mode.role
     assert "modes.sagemaker.role" in error.value.hint
 
 
@@ -262,7 +264,8 @@ def test_spending_needs_yes_and_shows_the_estimate(tmp_path):
 def test_promote_shows_only_session_instances_and_image_change(tmp_path):
     result = cli("promote", "-c", str(write_config(tmp_path)))
     assert result.returncode == 0, result.stderr
-    changed = [line.split()[1] for line in result.stdout.splitlines() if line.startswith("* ") and not line.startswith("* differs")]
+    changed = [line.split()[1] for line in result.stdout.splitlines()
+               if line.startswith("* ") and not line.startswith("* differs")]
     assert set(changed) <= {"instance_type", "instance_count", "image_uri", "py_version", "role", "session",
                             "inference", "code_location", "max_run", "use_spot_instances",
                             "max_wait"}

@@ -24,7 +24,7 @@ def client():
     try:
         engine = docker.from_env(timeout=10)
         engine.ping()
-    except Exception as e:  # docker-py raises several unrelated types for "not there"
+    except Exception as e:  # noqa: BLE001 - docker-py raises several unrelated types for "not there"
         raise HarnessError(f"Docker is not running or not reachable at {where} ({e})",
                            START_HINT) from None
     return engine

@@ -265,8 +265,9 @@ class RequestHandler(BaseHTTPRequestHandler):
         """What the Runtime API returns besides the body: the variant, and the model's
         CustomAttributes when the model set them (SageMaker never echoes the request's)."""
         headers = {"x-Amzn-Invoked-Production-Variant": VARIANT}
-        headers.update({CUSTOM_ATTRIBUTES: v for k, v in reply.headers.items()
-                        if k.lower() == CUSTOM_ATTRIBUTES.lower()})
+        for key, value in reply.headers.items():
+            if key.lower() == CUSTOM_ATTRIBUTES.lower():
+                headers[CUSTOM_ATTRIBUTES] = value
         return headers
 
     def _model_error(self, reply: Reply) -> None:

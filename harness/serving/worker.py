@@ -75,7 +75,7 @@ class ModelWorker:
 
     def _run(self) -> None:
         while (batch := self._next_batch()) is not None:
-            for (future, _), reply in zip(batch, answer(self.handler, [r for _, r in batch])):
+            for (future, _), reply in zip(batch, answer(self.handler, [r for _, r in batch]), strict=False):
                 if reply.parts is None:
                     future.set_result(reply)
                     continue

@@ -185,7 +185,7 @@ def run_cli_command(aws, command: str) -> None:
     (the AWS CLI maps its words to the API this way)."""
     words = command.split()
     assert words[:2] == ["aws", "sagemaker"], command
-    options = dict(zip(words[3::2], words[4::2]))
+    options = dict(zip(words[3::2], words[4::2], strict=False))
     region = options.pop("--region")
     operation = words[2].replace("-", "_")
     params = {"".join(part.title() for part in key[2:].split("-")): value

@@ -97,10 +97,10 @@ def test_parity_with_local_mode(tiny_pair, sagemaker_local_stack):
 
     assert layout(local["training"], "parity-local") == \
         layout(remote["training"], "parity-sagemaker-local")
-    local_tar = tarfile.open(local["training"]["model_artifact"])
-    remote_tar = tarfile.open(fileobj=io.BytesIO(
-        read_object(sagemaker_local_stack, remote["training"]["model_artifact"])))
-    assert sorted(local_tar.getnames()) == sorted(remote_tar.getnames())
+    remote_bytes = read_object(sagemaker_local_stack, remote["training"]["model_artifact"])
+    with tarfile.open(local["training"]["model_artifact"]) as local_tar, \
+            tarfile.open(fileobj=io.BytesIO(remote_bytes)) as remote_tar:
+        assert sorted(local_tar.getnames()) == sorted(remote_tar.getnames())
     assert left_behind(tiny_pair["sagemaker-local"].parent / "run", started) == []
 
 
@@ -109,7 +109,8 @@ def test_failing_script_shows_traceback_keeps_failure_file(tmp_path, tiny_job):
 
     started = time.time()
     (tmp_path / "code").mkdir()
-    (tmp_path / "code" / "boom.py").write_text("import sys\nprint('disk on fire', file=sys.stderr)\nsys.exit(3)\n")
+    (tmp_path / "code" / "boom.py").write_text(
+        "import sys\nprint('disk on fire', file=sys.stderr)\nsys.exit(3)\n")
     config = write_config(tmp_path, **{**yaml.safe_load(tiny_job.read_text()),
                                        "source_dir": str(tmp_path / "code"),
                                        "entry_point": "boom.py", "s3": {"prefix": "boom"}})

@@ -38,7 +38,8 @@ def container_egress_dropped():
 
     def dropped() -> int:
         listing = iptables("-L", "DOCKER-USER", "-v", "-n", "-x")
-        line = next(l for l in listing.splitlines() if "DROP" in l and "harness-no-egress" in l)
+        line = next(row for row in listing.splitlines()
+                    if "DROP" in row and "harness-no-egress" in row)
         return int(line.split()[0])
 
     try:

@@ -47,7 +47,8 @@ def test_repack_replaces_code_as_the_sdk_does(tiny_classifier, tmp_path):
     out = io.BytesIO()
     with open(source, "rb") as original:
         repack(original, out, code, str(source))
-    names = tarfile.open(fileobj=io.BytesIO(out.getvalue())).getnames()
+    with tarfile.open(fileobj=io.BytesIO(out.getvalue())) as tar:
+        names = tar.getnames()
     assert "code/serve.py" in names and "config.json" in names
     assert not any(n.endswith(("inference.py", "stale.py")) for n in names)
     with open(source, "rb") as original:
@@ -145,7 +146,8 @@ def test_trained_model_serves_the_configured_inference_code(mode, tiny_job, tmp_
             stored = read_object(request.getfixturevalue("sagemaker_local_stack"),
                                  f"s3://harness-artifacts/inference-code-{mode}/endpoints/"
                                  f"{served['name']}/model.tar.gz")
-            names = tarfile.open(fileobj=io.BytesIO(stored)).getnames()
+            with tarfile.open(fileobj=io.BytesIO(stored)) as tar:
+                names = tar.getnames()
             assert "code/serve.py" in names and "code/requirements.txt" in names
     finally:
         harness("delete", *args)

@@ -32,7 +32,7 @@ def predict_fn(rows, model):
     for row in rows:
         if len(row) != len(weights):
             raise ValueError(f"each row needs {len(weights)} features, got {len(row)}: {row}")
-    return [sum(w * x for w, x in zip(weights, row)) + model["bias"] for row in rows]
+    return [sum(w * x for w, x in zip(weights, row, strict=False)) + model["bias"] for row in rows]
 
 
 def output_fn(predictions, accept):

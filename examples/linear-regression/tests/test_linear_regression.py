@@ -29,7 +29,7 @@ def invoke(endpoint, body, content_type="text/csv", accept="application/json"):
 
 
 def expected(row):
-    return sum(w * x for w, x in zip(TRUE_WEIGHTS, row)) + TRUE_BIAS
+    return sum(w * x for w, x in zip(TRUE_WEIGHTS, row, strict=False)) + TRUE_BIAS
 
 
 @pytest.mark.harness_modes("local", "sagemaker-local")

@@ -25,20 +25,20 @@ def read_rows(folder):
 
 
 def predict(model, row):
-    return sum(w * x for w, x in zip(model["weights"], row)) + model["bias"]
+    return sum(w * x for w, x in zip(model["weights"], row, strict=False)) + model["bias"]
 
 
 def mse(model, targets, features):
-    return sum((predict(model, x) - y) ** 2 for y, x in zip(targets, features)) / len(targets)
+    return sum((predict(model, x) - y) ** 2 for y, x in zip(targets, features, strict=False)) / len(targets)
 
 
 def fit(targets, features, epochs, learning_rate):
     model = {"weights": [0.0] * len(features[0]), "bias": 0.0}
     n = len(targets)
     for epoch in range(1, epochs + 1):
-        errors = [predict(model, x) - y for y, x in zip(targets, features)]
+        errors = [predict(model, x) - y for y, x in zip(targets, features, strict=False)]
         for i in range(len(model["weights"])):
-            gradient = 2 * sum(e * x[i] for e, x in zip(errors, features)) / n
+            gradient = 2 * sum(e * x[i] for e, x in zip(errors, features, strict=False)) / n
             model["weights"][i] -= learning_rate * gradient
         model["bias"] -= learning_rate * 2 * sum(errors) / n
         print(f"epoch={epoch} train_mse={sum(e * e for e in errors) / n:.6f}", flush=True)

@@ -80,7 +80,7 @@ class TrainingJobTree:
         else:
             try:
                 (storage or Storage.reading(uri)).get_folder(uri, target)
-            except Exception as e:  # no credentials, no endpoint, access denied...
+            except Exception as e:  # noqa: BLE001 - no credentials, no endpoint, access denied...
                 raise StepError(f"channel {channel}: cannot read {uri}: {e}", READ_HINT) from None
             if not target.exists():
                 raise StepError(f"channel {channel}: nothing at {uri}", READ_HINT)

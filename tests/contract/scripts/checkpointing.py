@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import time
+from pathlib import Path
 
 folder = os.path.join(os.environ.get("SAGEMAKER_BASE_DIR", "/opt/ml"), "checkpoints")
 checkpoint = os.path.join(folder, "step-1.pt")
@@ -14,7 +15,7 @@ if not os.path.exists(checkpoint):
         f.write("weights after step 1")
     print("checkpoint saved", flush=True)
     time.sleep(600)  # the rehearsed reclaim kills the job here
-restored = {name: open(os.path.join(folder, name)).read() for name in os.listdir(folder)}
+restored = {name: Path(folder, name).read_text() for name in os.listdir(folder)}
 output = os.environ["SM_OUTPUT_DATA_DIR"]
 with open(os.path.join(output, "seen.json"), "w") as f:
     json.dump({"restored": restored}, f)

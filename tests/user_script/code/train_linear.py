@@ -19,10 +19,11 @@ logger = logging.getLogger(__name__)
 def read_points(folder):
     xs, ys = [], []
     for path in sorted(glob.glob(os.path.join(folder, "*.csv"))):
-        for line in open(path):
-            x, y = line.strip().split(",")
-            xs.append(float(x))
-            ys.append(float(y))
+        with open(path) as rows:
+            for line in rows:
+                x, y = line.strip().split(",")
+                xs.append(float(x))
+                ys.append(float(y))
     return torch.tensor(xs).unsqueeze(1), torch.tensor(ys).unsqueeze(1)
 
 
