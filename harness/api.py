@@ -38,7 +38,7 @@ class Job:
         self.context = context
 
     @classmethod
-    def from_config(cls, path: str | Path, mode: str | None = None,
+    def from_config(cls, path: str | Path | None, mode: str | None = None,
                     overrides: Overrides = None) -> Job:
         """`overrides`: config keys to values, e.g. {"hyperparameters.epochs": 1}. `mode`:
         local, sagemaker-local or sagemaker (default: $HARNESS_MODE, else local)."""

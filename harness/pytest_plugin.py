@@ -26,7 +26,7 @@ import threading
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -112,7 +112,7 @@ def require_docker() -> None:
         pytest.skip(f"no Docker engine: {e}")
 
 
-def _fail(error: HarnessError) -> None:
+def _fail(error: HarnessError) -> NoReturn:
     """Fail the test with the error and its fix, without a traceback."""
     pytest.fail(str(error), pytrace=False)
 
@@ -333,6 +333,7 @@ def harness_endpoint(harness_job):
         if (job is None) == (model_data is None):
             raise TypeError("harness_endpoint(job) or harness_endpoint(model_data=...), not both")
         if job is None:
+            assert model_data is not None
             data = str(model_data) if str(model_data).startswith("s3://") else \
                 str(Path(model_data).resolve())
             job = harness_job(config, with_overrides({"model_data": data}, overrides), mode)

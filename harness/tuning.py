@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from harness import metrics
 from harness.config import JobConfig, ParameterRange, TuningConfig
@@ -46,12 +46,14 @@ def distributions(ranges: dict[str, ParameterRange]) -> dict[str, Any]:
     1 - y with y log-uniform in (1 - b, 1 - a]."""
     from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-    found = {}
+    found: dict[str, Any] = {}
     for name, r in ranges.items():
         log = r.scaling_type == "Logarithmic"
         if r.type == "categorical":
-            found[name] = CategoricalDistribution(r.values)
-        elif r.type == "integer":
+            found[name] = CategoricalDistribution(r.values or [])
+            continue
+        assert r.min_value is not None and r.max_value is not None  # ParameterRange checks it
+        if r.type == "integer":
             found[name] = IntDistribution(int(r.min_value), int(r.max_value), log=log)
         elif r.scaling_type == "ReverseLogarithmic":
             found[name] = FloatDistribution(1 - r.max_value, 1 - r.min_value, log=True)
@@ -100,6 +102,12 @@ class Trial:
     process: subprocess.Popen | None = None
     optuna_trial: Any = None
 
+    @property
+    def command(self) -> subprocess.Popen:
+        """Its `harness train` process, once started."""
+        assert self.process is not None, f"trial {self.number} has not started"
+        return self.process
+
     def record(self) -> dict[str, Any]:
         """What the run's state keeps of it."""
         kept = ("number", "name", "hyperparameters", "status", "series", "objective",
@@ -118,11 +126,13 @@ class Search:
         self.config = config
         self.mode = mode
         self.run_dir = run
+        assert config.tuning is not None, "the command checked for a tuning: section"
         self.tuning: TuningConfig = config.tuning
         self.announce = announce
         self.folder = run.path / "tuning"
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        direction = "minimize" if self.tuning.objective_type == "Minimize" else "maximize"
+        direction: Literal["minimize", "maximize"] = \
+            "minimize" if self.tuning.objective_type == "Minimize" else "maximize"
         self.study = optuna.create_study(direction=direction, sampler=sampler(self.tuning))
         self.space = distributions(self.tuning.hyperparameter_ranges)
         self.trials: list[Trial] = []
@@ -199,7 +209,7 @@ class Search:
                               "trials: stopping it early")
                 self.stop(trial)
         trial.series = series
-        if trial.process.poll() is not None:
+        if trial.command.poll() is not None:
             self.finish(trial)
 
     def previous(self, trial: Trial) -> list[list[float]]:
@@ -209,15 +219,15 @@ class Search:
     def stop(self, trial: Trial) -> None:
         """What SageMaker's StopTrainingJob is to a job: here, the training command's Ctrl-C."""
         trial.stop_sent = True
-        if trial.process.poll() is None:
-            os.killpg(trial.process.pid, signal.SIGINT)
+        if trial.command.poll() is None:
+            os.killpg(trial.command.pid, signal.SIGINT)
 
     def wait(self, trial: Trial) -> None:
         try:
-            trial.process.wait(STOP_GRACE_S)
+            trial.command.wait(STOP_GRACE_S)
         except subprocess.TimeoutExpired:
-            os.killpg(trial.process.pid, signal.SIGKILL)
-            trial.process.wait()
+            os.killpg(trial.command.pid, signal.SIGKILL)
+            trial.command.wait()
         trial.status = STOPPED
         trial.seconds = time.monotonic() - trial.started
 
@@ -225,7 +235,7 @@ class Search:
         from optuna.trial import TrialState
 
         trial.seconds = round(time.monotonic() - trial.started, 1)
-        code = trial.process.returncode
+        code = trial.command.returncode
         run = RunDir(trial.folder, self.mode)
         result = run.get(TrainingResult)
         trial.training_job = result.job_name if result else None
@@ -268,11 +278,12 @@ def _failure(output: Path) -> str:
 
 def best(trials: list[Trial], objective_type: str) -> Trial | None:
     """The completed trial with the best final objective (SageMaker's BestTrainingJob)."""
-    done = [t for t in trials if t.status == COMPLETED and t.training_job]
+    done = [(t.objective, t) for t in trials
+            if t.status == COMPLETED and t.training_job and t.objective is not None]
     if not done:
         return None
     pick = min if objective_type == "Minimize" else max
-    return pick(done, key=lambda t: t.objective)
+    return pick(done, key=lambda pair: pair[0])[1]
 
 
 def leaderboard(trials: list[dict[str, Any]], tuning: TuningConfig,
@@ -308,6 +319,7 @@ def run(config: JobConfig, mode: str, run_dir: RunDir, job_name: str,
     from harness import plot
 
     tuning = config.tuning
+    assert tuning is not None, "the command checked for a tuning: section"
     trials = Search(config, mode, run_dir, announce).trials_run()
     winner = best(trials, tuning.objective_type)
     records = [t.record() for t in trials]

@@ -348,6 +348,7 @@ class SageMakerMode(Mode[SageMakerSettings]):
         """The SDK's HyperparameterTuner of the config's `tuning:`, on the training estimator
         (the tuned hyperparameters left out of its static ones, as the SDK leaves them out)."""
         tuning = self.config.tuning
+        assert tuning is not None, "the command checked for a tuning: section"
         ranges = {name: r.model_dump() for name, r in tuning.hyperparameter_ranges.items()}
         static = {k: v for k, v in hyperparameters.items() if k not in ranges}
         return adapter().hyperparameter_tuner(
@@ -375,6 +376,7 @@ class SageMakerMode(Mode[SageMakerSettings]):
         from harness.tuning import leaderboard
 
         tuning = self.config.tuning
+        assert tuning is not None, "the command checked for a tuning: section"
         trials = [{"number": n, "training_job": t["TrainingJobName"],
                    "hyperparameters": t["TunedHyperParameters"], "status": t["TrainingJobStatus"],
                    "objective": t.get("FinalHyperParameterTuningJobObjectiveMetric", {}).get(
@@ -396,7 +398,8 @@ class SageMakerMode(Mode[SageMakerSettings]):
 
     def _tuning_training_jobs(self, job_name: str) -> list[dict]:
         """Every training job of the tuning job, page after page."""
-        found, token = [], {}
+        found: list[dict] = []
+        token: dict[str, str] = {}
         while True:
             page = self.session.sagemaker_client.list_training_jobs_for_hyper_parameter_tuning_job(
                 HyperParameterTuningJobName=job_name, MaxResults=100, **token)
@@ -417,6 +420,7 @@ class SageMakerMode(Mode[SageMakerSettings]):
         """The SDK's Transformer of the config's `transform:`, on a model of its own (named
         as the job), and the input's S3 URI (a local input is uploaded next to the output)."""
         spec = self.config.transform
+        assert spec is not None, "the command checked for a transform: section"
         output = self.transform_uri(spec.output_path) if spec.output_path else \
             self.storage.uri(job_name)
         data = self.transform_uri(spec.data)
@@ -433,6 +437,7 @@ class SageMakerMode(Mode[SageMakerSettings]):
 
     def _start_transform(self, job_name: str, model_data: str, wait: bool):
         spec = self.config.transform
+        assert spec is not None, "the command checked for a transform: section"
         transformer, data = self.transformer(job_name, model_data)
         transformer.transform(data, content_type=spec.content_type, split_type=spec.split_type,
                               job_name=job_name, input_filter=spec.input_filter,
@@ -463,10 +468,12 @@ class SageMakerMode(Mode[SageMakerSettings]):
 
     @staticmethod
     def _uploads(rehearsal: SageMakerMode) -> list[dict]:
+        storage = rehearsal.storage
+        assert isinstance(storage, RecordingStorage), "a rehearsal records its uploads"
         return [{"service": "s3", "operation": "PutObject",
                  "params": dict(zip(("Bucket", "Key"), uri.removeprefix("s3://").split("/", 1),
                                    strict=True))}
-                for uri in rehearsal.storage.uploads]
+                for uri in storage.uploads]
 
     def cost_estimate(self) -> str:
         s = self.settings
