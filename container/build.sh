@@ -3,8 +3,9 @@
 #   container/build.sh [TAG]        -> harness-train:TAG (default: latest)
 #   PREPARE_ONLY=1 container/build.sh  -> the context prepared, the base image's name printed
 #                                         last (container/tests.Dockerfile builds on it too)
-# Steps: pick the base image (below), put the local
-# torch 2.13.0 CPU wheel into container/wheelhouse/, put the host CA bundle into
+# Steps: pick the base image (below), put the local CPU wheel of the torch that
+# container/requirements.txt pins into container/wheelhouse/ (else pip takes it
+# from PyTorch's CPU index), put the host CA bundle into
 # container/certs/ (pip in the build only reaches PyPI when it trusts it), then
 # build container/Dockerfile with the legacy builder from the repository root.
 # Env: BASE_IMAGE (default python:3.11-slim where a registry answers, else
@@ -35,8 +36,10 @@ if [ -z "${BASE_IMAGE:-}" ]; then
 fi
 
 mkdir -p container/wheelhouse container/certs
+TORCH=$(sed -n 's/^torch==//p' container/requirements.txt)
+TORCH_INDEX=
 shopt -s nullglob
-wheels=("$WHEEL_DIR"/torch-2.13.0+cpu-cp311-*.whl "$WHEEL_DIR"/torch-2.13.0-cp311-*.whl)
+wheels=("$WHEEL_DIR"/torch-"$TORCH"+cpu-cp311-*.whl "$WHEEL_DIR"/torch-"$TORCH"-cp311-*.whl)
 shopt -u nullglob
 if [ "${#wheels[@]}" -gt 0 ]; then
     for w in "${wheels[@]}"; do
@@ -48,7 +51,9 @@ if [ "${#wheels[@]}" -gt 0 ]; then
     done
     echo "build: torch wheel from $WHEEL_DIR -> container/wheelhouse/"
 else
-    echo "build: no torch 2.13.0 cp311 wheel in $WHEEL_DIR; pip will download torch from PyPI" >&2
+    # Its +cpu build sorts above PyPI's (CUDA) build of the same release.
+    TORCH_INDEX=https://download.pytorch.org/whl/cpu
+    echo "build: no torch $TORCH cp311 wheel in $WHEEL_DIR; pip will download its CPU build" >&2
 fi
 
 if [ -f "$HOST_CA_BUNDLE" ]; then
@@ -63,7 +68,7 @@ fi
 
 echo "build: docker build $IMAGE (base $BASE_IMAGE)"
 DOCKER_BUILDKIT=0 docker build \
-    --build-arg BASE_IMAGE="$BASE_IMAGE" \
+    --build-arg BASE_IMAGE="$BASE_IMAGE" --build-arg TORCH_INDEX="$TORCH_INDEX" \
     -t "$IMAGE" -f container/Dockerfile .
 
 size=$(docker image inspect -f '{{.Size}}' "$IMAGE" | awk '{printf "%.2f GB", $1/1e9}')

@@ -38,12 +38,15 @@ ENV VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 COPY container/wheelhouse/ /tmp/wheelhouse/
 COPY pyproject.toml /tmp/harness/pyproject.toml
-# harness's dependencies and test extras, exactly as pyproject.toml pins them.
+COPY container/requirements.txt /tmp/harness/constraints.txt
+# harness's dependencies and test extras as pyproject.toml gives them, the ML stack at the
+# versions of the training image's requirements (pyproject.toml has ranges).
 RUN set -eux; \
     python3 -m venv /opt/venv; \
     pip install --upgrade pip setuptools wheel; \
     python -c 'import tomllib; p = tomllib.load(open("/tmp/harness/pyproject.toml", "rb"))["project"]; print("\n".join(p["dependencies"] + p["optional-dependencies"]["test"]))' > /tmp/harness/requirements.txt; \
-    pip install --find-links /tmp/wheelhouse ${PIP_EXTRA_INDEX_URL:+--extra-index-url "$PIP_EXTRA_INDEX_URL"} -r /tmp/harness/requirements.txt; \
+    pip install --find-links /tmp/wheelhouse ${PIP_EXTRA_INDEX_URL:+--extra-index-url "$PIP_EXTRA_INDEX_URL"} -r /tmp/harness/requirements.txt \
+        -c /tmp/harness/constraints.txt; \
     rm -rf /tmp/wheelhouse /tmp/harness /root/.cache/pip; \
     docker --version; docker-compose --version; python -c 'import torch, transformers, sagemaker, pytest, xdist'
 

@@ -465,6 +465,23 @@ def doctor_command(config_path, mode):
     sys.exit(0 if ready else 1)
 
 
+@main.command("init")
+@click.argument("folder", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite files the starter project also has.")
+@debug_option
+def init_command(folder, force):
+    """Write a starter project into FOLDER (default: here): harness.yaml, a training script
+    and an inference.py written the SageMaker way, sample data, and its tests."""
+    from harness.commands.init import init
+
+    with errors_as_messages():
+        written = init(folder, force)
+    for relative in written:
+        click.echo(f"wrote {folder / relative}")
+    here = "" if folder == Path(".") else f"cd {folder} && "
+    click.echo(f"next: {here}harness train -c harness.yaml   (then: python -m pytest)")
+
+
 @main.command("cleanup")
 def cleanup_command():
     """Remove what crashed runs left: processes, containers and the SDK's network whose

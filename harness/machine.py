@@ -150,7 +150,8 @@ def harness_image(machine: Machine) -> str:
                            "build it, or unset modes.sagemaker-local.image_uri to use "
                            f"harness's image ({image.BUILD_HINT})")
     others = [tag for found in machine.engine.images.list(image.REPOSITORY) for tag in found.tags]
-    state = f"stale ({', '.join(others)} built for another harness)" if others else "missing"
+    state = (f"stale ({', '.join(others)} built for another harness or other ML versions)"
+             if others else "missing")
     raise HarnessError(f"Docker image {wanted} is {state}", image.BUILD_HINT)
 
 

@@ -1,6 +1,7 @@
 """Where the files that commands use live: the source checkout, or, in an installed wheel,
 harness/_bundled/ (setup.py copies them there): the image's build context, the emulator's
-compose file, the bundled train.py and the default config with its data."""
+compose file, the bundled train.py, the default config with its data, and the starter project
+of `harness init` (examples/linear-regression)."""
 
 from pathlib import Path
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # harness as a user's project gets it: the wheel built, installed into a fresh virtualenv
 # outside the checkout (reusing this Python's packages: torch, transformers, ...), then used
-# from temporary folders: examples/linear-regression's tests, and the bundled sentiment flow.
+# from temporary folders: examples/linear-regression's tests, the tests of a project that
+# `harness init` wrote, and the bundled sentiment flow.
 #   scripts/wheel-check.sh            # modes: local and sagemaker-local
 #   MODES=local scripts/wheel-check.sh
 set -euo pipefail
@@ -23,13 +24,23 @@ case "$installed" in "$WORK"/venv/*) ;; *) echo "harness imported from $installe
 harness --help >/dev/null
 harness doctor --mode local
 
+project_tests() {  # the tests of the project in the current folder, in $MODES
+    case " $MODES " in
+        *" sagemaker-local "*) python -m pytest -q -p no:cacheprovider ;;
+        *) python -m pytest -q -p no:cacheprovider -k "not sagemaker" ;;
+    esac
+}
+
 cp -r "$REPO/examples/linear-regression" "$WORK/project"
 cd "$WORK/project"
 echo "== examples/linear-regression tests ($MODES)"
-case " $MODES " in
-    *" sagemaker-local "*) python -m pytest -q -p no:cacheprovider ;;
-    *) python -m pytest -q -p no:cacheprovider -k "not sagemaker" ;;
-esac
+project_tests
+
+echo "== harness init, then the new project's tests ($MODES)"
+harness init "$WORK/starter"
+cd "$WORK/starter"
+harness train -c harness.yaml
+project_tests
 
 mkdir "$WORK/empty" && cd "$WORK/empty"
 for mode in $MODES; do

@@ -1,7 +1,10 @@
-"""The SageMaker-compatible training and serving image, tagged by the hash of what it holds.
+"""The SageMaker-compatible training and serving image, tagged by the versions it holds and
+the hash of what it is built from.
 
 Code reaches containers through `local_code`, so only the image's own inputs (Dockerfile,
-requirements, the `serve` entry and the endpoint server) trigger a rebuild.
+requirements, the `serve` entry and the endpoint server) trigger a rebuild. The ML stack in
+the image follows this machine's (`host_versions`), so `local` and `sagemaker-local` run the
+same versions, and a changed environment makes a new tag.
 """
 
 from __future__ import annotations
@@ -10,51 +13,78 @@ import hashlib
 import shutil
 import subprocess
 import tempfile
+from importlib import metadata
 from pathlib import Path
 
 from harness.containers import docker_engine
 from harness.errors import HarnessError
-from harness.project import IN_CHECKOUT, PACKAGE, ROOT, repo_file
+from harness.project import PACKAGE, ROOT, repo_file
 
 REPOSITORY = "harness-train"
 INPUTS = ("container/Dockerfile", "container/requirements.txt", "container/serve")
+REQUIREMENTS = "container/requirements.txt"
+# Installed in the image at this machine's versions; container/requirements.txt pins the rest.
+# s3fs too: it pins fsspec, which datasets caps; sagemaker-training: the toolkit `local` runs.
+HOST_PACKAGES = ("torch", "transformers", "datasets", "accelerate", "tokenizers", "s3fs",
+                 "sagemaker-training")
 BUILD_HINT = "build it with `harness image build` (a few minutes, once)"
 # The image's Python: python:3.11-slim's, or Debian bookworm's where no registry answers.
 PYTHON = "3.11"
 PY_VERSION = "py" + PYTHON.replace(".", "")  # as the SDK names it
 
 
+def host_versions() -> dict[str, str]:
+    """HOST_PACKAGES' versions here. torch loses its build label (+cu128, +cpu): the image
+    takes the CPU build of the same release (container/build.sh)."""
+    return {name: metadata.version(name).split("+", 1)[0] for name in HOST_PACKAGES}
+
+
+def requirements() -> str:
+    """container/requirements.txt with HOST_PACKAGES pinned at this machine's versions."""
+    versions = host_versions()
+    lines = []
+    for line in repo_file(REQUIREMENTS).read_text().splitlines():
+        name = line.split("==", 1)[0].strip()
+        lines.append(f"{name}=={versions[name]}" if name in versions else line)
+    return "\n".join(lines) + "\n"
+
+
 def framework_versions() -> dict[str, str]:
-    """transformers, torch and Python in harness's image (its requirements.txt pins them)."""
-    lines = repo_file("container/requirements.txt").read_text().splitlines()
-    pins = dict(line.split("==", 1) for line in lines if "==" in line and not line.startswith("#"))
-    return {"transformers": pins["transformers"], "torch": pins["torch"], "python": PYTHON}
+    """transformers, torch and Python in harness's image."""
+    versions = host_versions()
+    return {"transformers": versions["transformers"], "torch": versions["torch"],
+            "python": PYTHON}
 
 
-def _inputs() -> dict[str, Path]:
-    """The image's inputs by their path in a checkout, wherever they are installed."""
-    inputs = {name: repo_file(name) for name in INPUTS}
-    inputs["harness/__init__.py"] = PACKAGE / "__init__.py"
+def _inputs() -> dict[str, bytes]:
+    """The image's inputs by their path in a checkout, wherever they are installed, with the
+    requirements as this machine makes them."""
+    inputs = {name: repo_file(name).read_bytes() for name in INPUTS}
+    inputs[REQUIREMENTS] = requirements().encode()
+    inputs["harness/__init__.py"] = (PACKAGE / "__init__.py").read_bytes()
     for path in sorted((PACKAGE / "serving").glob("*.py")):
-        inputs[f"harness/serving/{path.name}"] = path
+        inputs[f"harness/serving/{path.name}"] = path.read_bytes()
     return inputs
 
 
 def default_image() -> str:
     digest = hashlib.sha256()
-    for name, path in _inputs().items():
+    for name, content in _inputs().items():
         digest.update(name.encode())
-        digest.update(path.read_bytes())
-    return f"{REPOSITORY}:{digest.hexdigest()[:12]}"
+        digest.update(content)
+    versions = host_versions()
+    return (f"{REPOSITORY}:torch{versions['torch']}-transformers{versions['transformers']}-"
+            f"{digest.hexdigest()[:12]}")
 
 
-def _installed_context(folder: Path) -> Path:
-    """An installed harness's build context, laid out as a checkout: its build.sh copies
-    wheels and certificates into the context, which must not be site-packages."""
-    shutil.copytree(ROOT / "container", folder / "container")
-    for name, path in _inputs().items():
+def _context(folder: Path) -> Path:
+    """The build context, laid out as a checkout, in a temporary folder: the generated
+    requirements go there, and build.sh copies the torch wheel and certificates into it."""
+    shutil.copytree(ROOT / "container", folder / "container",
+                    ignore=shutil.ignore_patterns("*.whl", "__pycache__"))
+    for name, content in _inputs().items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, folder / name)
+        (folder / name).write_bytes(content)
     return folder
 
 
@@ -66,7 +96,7 @@ def build(force: bool = False) -> tuple[str, bool]:
         return image, False
     tag = image.split(":", 1)[1]
     with tempfile.TemporaryDirectory(prefix="harness-image-") as scratch:
-        context = ROOT if IN_CHECKOUT else _installed_context(Path(scratch))
+        context = _context(Path(scratch))
         result = subprocess.run(["bash", str(context / "container" / "build.sh"), tag],
                                 cwd=context)
     if result.returncode != 0:
