@@ -67,6 +67,19 @@ def pytest_runtest_protocol(item, nextitem):
     return (yield)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A HarnessError the test's code raised (its SDK code on a harness session included) is
+    one screen: where in the test, the problem and the fix; no traceback."""
+    report = yield
+    error = call.excinfo.value if call.excinfo else None
+    if report.failed and isinstance(error, HarnessError):
+        lines = [entry for entry in call.excinfo.traceback if entry.path == item.path]
+        where = f"{item.path.name}:{lines[-1].lineno + 1}: " if lines else ""
+        report.longrepr = f"{where}{error}"
+    return report
+
+
 def _interrupt_on_sigterm() -> None:
     """A CI cancelling the job sends SIGTERM (`docker stop` of the tests container, where
     pytest is PID 1 and would ignore it): make it Ctrl-C, whose teardown removes everything."""
