@@ -30,7 +30,7 @@ from typing import Any, NoReturn
 
 import pytest
 
-from harness import modes
+from harness import modes, sdk
 from harness.errors import HarnessError
 
 MARKER = "harness_modes"
@@ -50,6 +50,34 @@ def pytest_configure(config) -> None:
     if not hasattr(config, "workerinput"):  # the controlling process, not an xdist worker
         os.environ[RUN_ENV] = uuid.uuid4().hex
     _interrupt_on_sigterm()
+    sdk.quiet_sdk()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection(session):
+    """Inside pytest's warning filters (`-W error::DeprecationWarning` included): the SDK's
+    warnings about its own code are not the tests' failures; the user's code's still are."""
+    sdk.ignore_sdk_warnings()
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    sdk.ignore_sdk_warnings()
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A HarnessError the test's code raised (its SDK code on a harness session included) is
+    one screen: where in the test, the problem and the fix; no traceback."""
+    report = yield
+    error = call.excinfo.value if call.excinfo else None
+    if report.failed and isinstance(error, HarnessError):
+        lines = [entry for entry in call.excinfo.traceback if entry.path == item.path]
+        where = f"{item.path.name}:{lines[-1].lineno + 1}: " if lines else ""
+        report.longrepr = f"{where}{error}"
+    return report
 
 
 def _interrupt_on_sigterm() -> None:

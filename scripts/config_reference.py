@@ -95,8 +95,10 @@ DESCRIPTIONS = {
                             "SageMaker only",
     "modes.sagemaker.training_versions": "the HF DLC to train with; with `framework: pytorch`, "
                                          "the PyTorch training DLC of `pytorch_version` and "
-                                         "`py_version`",
-    "modes.sagemaker.inference_versions": "the HF DLC to serve with",
+                                         "`py_version`; unset: the newest DLC in the installed "
+                                         "SDK's tables (`harness promote` shows it)",
+    "modes.sagemaker.inference_versions": "the HF DLC to serve with; unset: the newest DLC in "
+                                          "the installed SDK's tables",
     "modes.sagemaker.*_versions.transformers_version": "the DLC's transformers version",
     "modes.sagemaker.*_versions.pytorch_version": "the DLC's PyTorch version",
     "modes.sagemaker.*_versions.py_version": "the DLC's Python version",

@@ -194,3 +194,53 @@ def test_harness_session_is_the_modes_sdk_session(harness_session, harness_emula
         "s3", endpoint_url=harness_emulator).delete_object(Bucket=session.default_bucket, Key=key)
     assert session.image_uri.startswith("harness-train:")
     assert harness_emulator.endswith(":4566")
+
+
+STRICT_USER_TESTS = '''
+import warnings
+from importlib import metadata
+
+import pytest
+
+V3 = metadata.version("sagemaker").startswith("3.")
+if V3:  # imported at collection, before any harness fixture
+    from sagemaker.core.training.configs import Compute, SourceCode
+    from sagemaker.train import ModelTrainer
+else:
+    from sagemaker.huggingface import HuggingFace
+
+
+@pytest.mark.harness_modes("sagemaker-local")
+def test_my_sdk_code(harness_session):
+    sess = harness_session()
+    if V3:
+        trainer = ModelTrainer(
+            training_image=sess.image_uri, role=sess.role, training_mode=sess.training_mode,
+            source_code=SourceCode(source_dir=".", entry_script="test_user.py"),
+            compute=Compute(instance_type=sess.instance_type, instance_count=sess.instance_count),
+            sagemaker_session=sess.sagemaker_session)
+        assert trainer.training_image == sess.image_uri
+    else:
+        estimator = HuggingFace(entry_point="test_user.py", source_dir=".", role=sess.role,
+                                image_uri=sess.image_uri, instance_type=sess.instance_type,
+                                instance_count=1, py_version="py311",
+                                sagemaker_session=sess.sagemaker_session)
+        assert estimator.image_uri == sess.image_uri
+
+
+def test_my_own_deprecation():
+    warnings.warn("my own API is deprecated", DeprecationWarning)
+'''
+
+
+def test_sdk_warnings_do_not_fail_a_strict_users_run(tmp_path):
+    """`-W error::DeprecationWarning -W error::FutureWarning`: SDK code on harness_session
+    passes under the installed major (the SDK's warnings about itself are not the user's);
+    the user's own deprecation still fails."""
+    code, output = run_inner(tmp_path, STRICT_USER_TESTS, "-W", "error::FutureWarning",
+                             "-W", "error::DeprecationWarning", "-rA")
+    assert code == 1, output
+    assert "PASSED test_user.py::test_my_sdk_code[sagemaker-local]" in output
+    assert "FAILED test_user.py::test_my_own_deprecation - DeprecationWarning: my own API" in output
+    assert "1 failed, 1 passed" in output
+    assert "SageMakerV2DeprecationWarning" not in output and "sagemaker.train.configs" not in output

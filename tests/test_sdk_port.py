@@ -41,3 +41,35 @@ def test_harness_imports_without_the_sdk():
 
 def test_the_adapter_is_the_installed_major():
     assert sdk.adapter().MAJOR == sdk.major() == int(sdk.metadata.version("sagemaker")[0])
+
+
+# The newest Hugging Face DLCs in each major's image-URI tables: (transformers, torch, python).
+NEWEST_DLCS = {2: {"training": ("4.56.2", "2.8.0", "py312"),
+                   "inference": ("4.51.3", "2.6.0", "py312")},
+               3: {"training": ("5.3.0", "2.9.0", "py312"),
+                   "inference": ("5.5.3", "2.6.0", "py312")}}
+
+
+@pytest.mark.parametrize("scope", ["training", "inference"])
+def test_the_default_dlcs_are_the_newest_in_the_installed_sdks_tables(scope):
+    from harness.modes.sagemaker.mode import newest_dlc
+
+    newest = newest_dlc(scope)
+    assert ((newest.transformers_version, newest.pytorch_version, newest.py_version)
+            == NEWEST_DLCS[sdk.major()][scope])
+
+
+def test_promote_of_the_default_config_names_the_newest_dlcs(tmp_path):
+    """Under v3 the default config (transformers 5.x locally) promotes without a major change;
+    v2's tables stop at 4.x."""
+    from tests.conftest import harness, write_config
+
+    result = harness("promote", "-c", str(write_config(tmp_path)),
+                     env={"AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+                          "AWS_CONFIG_FILE": "/nonexistent"})
+    newest = NEWEST_DLCS[sdk.major()]
+    for scope in ("training", "inference"):
+        transformers, torch, _ = newest[scope]
+        assert f"transformers{transformers}-gpu-py312" in result.stdout
+        assert f"{'huggingface-pytorch-' + scope}:{torch}-" in result.stdout
+    assert ("major version change" in result.stdout) is (sdk.major() == 2)

@@ -13,6 +13,7 @@ import importlib
 import logging
 import os
 import signal
+import warnings
 from importlib import metadata
 from typing import Any
 
@@ -53,6 +54,7 @@ def major() -> int:
 
 def adapter() -> SdkAdapter:
     """The port's adapter for the installed SDK major (`harness/sdk/v2.py`, `v3.py`)."""
+    quiet_sdk()
     return importlib.import_module(f"harness.sdk.v{major()}")
 
 
@@ -89,10 +91,21 @@ def interrupts_kept():
 
 def quiet_sdk() -> None:
     """Before the SDK is imported: no warning that v3 exists (v2 is the SDK with local mode),
-    and no "Not applying SDK defaults" lines on stdout, where `harness predict` prints JSON."""
+    none of the SDK's warnings about itself, and no "Not applying SDK defaults" lines on
+    stdout, where `harness predict` prints JSON."""
     os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
     for config_logger in ("sagemaker.config", "sagemaker.core.config"):  # v2, v3
         logging.getLogger(config_logger).setLevel(logging.WARNING)
+    ignore_sdk_warnings()
+
+
+def ignore_sdk_warnings() -> None:
+    """Ignore the DeprecationWarnings and FutureWarnings the SDK's own code raises (v3 imports
+    its own moved modules: `sagemaker.train.configs`, `sagemaker.core.base_serializers`, ...);
+    those the user's code causes stay. Filters are process-wide: call it again inside a
+    `warnings.catch_warnings()` (pytest's, per test)."""
+    for category in (DeprecationWarning, FutureWarning):
+        warnings.filterwarnings("ignore", category=category, module=r"sagemaker(\.|$)")
 
 
 class _Answer:

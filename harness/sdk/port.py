@@ -23,8 +23,9 @@ class SdkAdapter(Protocol):
                       serving_port: int, local_code: bool, labels: dict[str, str]) -> Any:
         """A LocalSession on the S3 at `s3_url`, telemetry off, its containers labelled."""
 
-    def label_containers(self, labels: dict[str, str]) -> Callable[[], None]:
-        """Local containers that SDK code starts get `labels` until the returned undo."""
+    def watch_local_training(self, labels: dict[str, str]) -> Callable[[], None]:
+        """Until the returned undo: local training containers that SDK code starts get
+        `labels`, and what local mode cannot run is a HarnessError with its fix."""
 
     def user_config(self) -> dict[str, Any]:
         """The user's SDK config files (their defaults), as the SDK loads them."""

@@ -47,7 +47,7 @@ def local_session(boto_session, s3_url: str, bucket: str, container_root: Path,
     return session
 
 
-def label_containers(labels: dict[str, str]):
+def watch_local_training(labels: dict[str, str]):
     return lambda: None  # local_session's container_config labels every container
 
 

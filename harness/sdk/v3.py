@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
-from harness.sdk.patches_v3 import training_labels
+from harness.sdk.patches_v3 import local_training
 
 MAJOR = 3
 V2_FIX = ("install SDK v2 for this step: pip install 'sagemaker[local]==2.257.7' (harness.session() "
@@ -51,8 +51,8 @@ def local_session(boto_session, s3_url: str, bucket: str, container_root: Path,
     return session
 
 
-def label_containers(labels: dict[str, str]):
-    return training_labels(labels)
+def watch_local_training(labels: dict[str, str]):
+    return local_training(labels)
 
 
 def user_config() -> dict[str, Any]:

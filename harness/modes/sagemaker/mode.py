@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import re
 from collections.abc import Callable, Iterator
 from functools import cached_property
 from pathlib import Path
@@ -20,7 +21,7 @@ from harness.host.process import stdout_copied_to
 from harness.modes.base import Mode, SdkSession, TrainingFailed
 from harness.modes.sagemaker import aws
 from harness.modes.sagemaker.aws import ROLE_HINT
-from harness.modes.sagemaker.settings import SageMakerSettings
+from harness.modes.sagemaker.settings import FrameworkVersions, SageMakerSettings
 from harness.run_dir import Endpoint, TrainingResult, TransformResult, TuningResult
 from harness.sdk import (
     ACCOUNT,
@@ -83,6 +84,22 @@ def dlc_versions(framework: str, versions, scope: str) -> dict[str, str]:
                           f"pytorch{versions.pytorch_version}")
     return {"transformers": transformers, "torch": pytorch.removeprefix("pytorch"),
             "python": python}
+
+
+def newest_dlc(scope: str) -> FrameworkVersions:
+    """The newest Hugging Face DLC of the installed SDK's `scope` (training, inference) table:
+    the highest transformers version, its newest PyTorch and Python."""
+    def release(version: str) -> tuple[int, ...]:
+        return tuple(int(part) for part in re.findall(r"\d+", version))
+
+    table = adapter().image_uris().config_for_framework("huggingface")[scope]["versions"]
+    transformers = max(table, key=release)
+    bases = {base: spec for base, spec in table[transformers].items()
+             if base.startswith("pytorch") and isinstance(spec, dict)}
+    base = max(bases, key=release)
+    return FrameworkVersions(transformers_version=transformers,
+                             pytorch_version=base.removeprefix("pytorch"),
+                             py_version=max(bases[base]["py_versions"], key=release))
 
 
 def _version_names(framework: str) -> str:
@@ -216,18 +233,18 @@ class SageMakerMode(Mode[SageMakerSettings]):
 
     def training_image(self) -> str:
         return self.settings.image_uri or dlc_image(
-            self.config.framework, self.settings.training_versions, region=self.region,
+            self.config.framework, self.dlc_versions("training"), region=self.region,
             instance_type=self.settings.instance_type, scope="training")
 
     def inference_image(self) -> str:
-        return dlc_image(self.config.framework, self.settings.inference_versions,
+        return dlc_image(self.config.framework, self.dlc_versions("inference"),
                          region=self.region, instance_type=self.settings.inference_instance_type,
                          scope="inference")
 
     def estimator_arguments(self, hyperparameters: dict[str, Any]) -> dict[str, Any]:
         s = self.settings
         return {**estimator_arguments(self.config, s, hyperparameters),
-                "image_uri": self.training_image(), "py_version": s.training_versions.py_version,
+                "image_uri": self.training_image(), "py_version": self.dlc_versions("training").py_version,
                 "role": self.role, "code_location": self.storage.code(),
                 "max_run": s.max_run_s, "use_spot_instances": s.use_spot_instances,
                 "max_wait": s.max_wait_s}
@@ -242,7 +259,7 @@ class SageMakerMode(Mode[SageMakerSettings]):
     def model(self, model_data: str, name: str | None = None):
         """The Model of `model_data` (already holding the inference code) and its environment;
         `name`: the model's, else the endpoint's model."""
-        versions = self.settings.inference_versions
+        versions = self.dlc_versions("inference")
         return adapter().serving_model(
             self.config.framework, framework_version=versions.pytorch_version,
             py_version=versions.py_version, model_data=model_data,
@@ -496,10 +513,16 @@ class SageMakerMode(Mode[SageMakerSettings]):
     def framework_versions(self) -> dict[str, dict[str, str]]:
         s = self.settings
         return {"training": (super().framework_versions()["training"] if s.image_uri
-                             else dlc_versions(self.config.framework, s.training_versions,
-                                               "training")),
-                "inference": dlc_versions(self.config.framework, s.inference_versions,
+                             else dlc_versions(self.config.framework,
+                                               self.dlc_versions("training"), "training")),
+                "inference": dlc_versions(self.config.framework, self.dlc_versions("inference"),
                                           "inference")}
+
+    def dlc_versions(self, scope: str) -> FrameworkVersions:
+        """The DLC versions of `scope` (training, inference): the config's, else the newest."""
+        configured = (self.settings.training_versions if scope == "training"
+                      else self.settings.inference_versions)
+        return configured or newest_dlc(scope)
 
     def full_disk_hint(self) -> str:
         return ("the training instance's volume is full: make the job write less to /opt/ml, "

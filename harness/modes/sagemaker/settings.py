@@ -21,10 +21,9 @@ class SageMakerSettings(ModeSettings):
     inference_instance_type: str = "ml.g4dn.xlarge"
     region: str | None = None  # None: from the environment or the AWS profile
     role: str | None = None  # None: the notebook's role, inside SageMaker only
-    training_versions: FrameworkVersions = FrameworkVersions(
-        transformers_version="4.56.2", pytorch_version="2.8.0", py_version="py312")
-    inference_versions: FrameworkVersions = FrameworkVersions(
-        transformers_version="4.51.3", pytorch_version="2.6.0", py_version="py312")
+    # None: the newest Hugging Face DLC in the installed SDK's image-URI tables
+    training_versions: FrameworkVersions | None = None
+    inference_versions: FrameworkVersions | None = None
     max_run_s: int = Field(default=4 * 3600, gt=0)
     use_spot_instances: bool = False
     max_wait_s: int | None = Field(default=None, gt=0)

@@ -154,10 +154,10 @@ class SageMakerLocalMode(EmulatedMode[SageMakerLocalSettings]):
         self.storage  # noqa: B018 - makes the bucket
         root = self.run.path / "sagemaker-local" / "sdk"
         s = self.settings
-        unlabel = adapter().label_containers(ownership.container_labels())
+        unwatch = adapter().watch_local_training(ownership.container_labels())
 
         def close() -> None:
-            unlabel()
+            unwatch()
             self._close_sdk_session(root)
 
         return SdkSession(self._session(root, local_code=False), s.instance_type,

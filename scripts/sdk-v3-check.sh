@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# harness on SageMaker Python SDK v3: a virtualenv with pyproject's dependencies, sagemaker
+# swapped for 'sagemaker>=3.27,<4' (torch==2.13.0 stays, so pip takes the local CPU wheel), and
+# this checkout installed in it (editable); then the tests that run under v3. The venv is made
+# once and reused while the dependency list is the same.
+#   scripts/sdk-v3-check.sh                      # venv: $SDK_V3_VENV or ~/.cache/harness/venv-sdk3
+#   scripts/sdk-v3-check.sh -k promote           # extra pytest arguments
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+VENV=${SDK_V3_VENV:-$HOME/.cache/harness/venv-sdk3}
+TESTS=(tests/test_sdk_port.py tests/sdk_v3
+       "tests/test_pytest_plugin.py::test_sdk_warnings_do_not_fail_a_strict_users_run")
+# Their e2e tests drive harness's own sagemaker-local steps, which need v2's estimators.
+FAST_TESTS=(tests/test_config.py tests/test_api.py tests/test_pytest_plugin.py)
+
+requirements=$(python3 - "$REPO/pyproject.toml" <<'PY'
+import re, sys, tomllib
+project = tomllib.load(open(sys.argv[1], "rb"))["project"]
+for requirement in project["dependencies"] + project["optional-dependencies"]["test"]:
+    print("sagemaker>=3.27,<4" if re.match(r"sagemaker(\[|=|<|>|$)", requirement) else requirement)
+PY
+)
+stamp=$(printf '%s\n%s\n' "$(python3 --version)" "$requirements" | sha256sum | cut -c1-16)
+
+if [ "$(cat "$VENV/.harness-requirements" 2>/dev/null)" != "$stamp" ]; then
+    echo "== making $VENV (SDK v3)"
+    rm -rf "$VENV"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q --upgrade pip
+    printf '%s\n' "$requirements" > "$VENV/requirements.txt"
+    "$VENV/bin/pip" install -q -r "$VENV/requirements.txt"
+    echo "$stamp" > "$VENV/.harness-requirements"
+fi
+if [ "$("$VENV/bin/python" -c 'import harness; print(harness.__file__)' 2>/dev/null)" \
+        != "$REPO/harness/__init__.py" ]; then
+    "$VENV/bin/pip" install -q --no-deps -e "$REPO"
+fi
+"$VENV/bin/python" -c 'from importlib import metadata; v = metadata.version("sagemaker")
+assert v.startswith("3."), f"sagemaker {v} in the v3 venv"; print("== sagemaker", v)'
+
+cd "$REPO"
+env -u PYTHONPATH "$VENV/bin/python" -m pytest -p no:cacheprovider -q "${TESTS[@]}" "$@"
+env -u PYTHONPATH "$VENV/bin/python" -m pytest -p no:cacheprovider -q -m "not e2e" \
+    "${FAST_TESTS[@]}" "$@"
