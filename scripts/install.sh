@@ -15,7 +15,7 @@ if docker info >/dev/null 2>&1 || command -v apt-get >/dev/null 2>&1; then
     bash scripts/install-docker.sh
     harness image build
     harness emulator up
-    bash scripts/tests-image.sh  # the `tests` compose service's (tests/test_ci_templates.py)
+    bash scripts/tests-image.sh  # the `tests` compose service's (tests/cli/test_ci_templates.py)
 elif [ "${CI:-}" = "true" ]; then
     echo "install: no Docker engine and no apt-get to install one" >&2
     exit 1

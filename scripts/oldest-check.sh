@@ -45,8 +45,8 @@ print("testing on torch", torch.__version__, "transformers", transformers.__vers
 cd "$REPO"
 export PYTHONPATH=$REPO
 "$WORK/venv/bin/python" -m pytest -q -p no:cacheprovider -m "not e2e" -n 2 \
-    tests/test_config.py tests/test_data.py tests/test_data_processing.py \
-    tests/test_train_recipe.py tests/test_local_mode.py tests/test_init.py
+    tests/unit/test_config.py tests/unit/test_data.py tests/unit/test_data_processing.py \
+    tests/unit/test_train_recipe.py tests/cli/test_local_mode.py tests/cli/test_init.py
 if [ "${SAGEMAKER_LOCAL:-}" = 1 ]; then
     "$WORK/venv/bin/python" -m harness image build
     "$WORK/venv/bin/python" -m pytest -q -p no:cacheprovider tests/e2e/test_sagemaker_local.py -k parity

@@ -9,10 +9,10 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 VENV=${SDK_V3_VENV:-$HOME/.cache/harness/venv-sdk3}
-TESTS=(tests/test_sdk_port.py tests/sdk_v3
-       "tests/test_pytest_plugin.py::test_sdk_warnings_do_not_fail_a_strict_users_run")
+TESTS=(tests/unit/test_sdk_port.py tests/sdk_v3
+       "tests/cli/test_pytest_plugin.py::test_sdk_warnings_do_not_fail_a_strict_users_run")
 # Their e2e tests drive harness's own sagemaker-local steps, which need v2's estimators.
-FAST_TESTS=(tests/test_config.py tests/test_api.py tests/test_pytest_plugin.py)
+FAST_TESTS=(tests/unit/test_config.py tests/cli/test_api.py tests/cli/test_pytest_plugin.py)
 
 requirements=$(python3 - "$REPO/pyproject.toml" <<'PY'
 import re, sys, tomllib

@@ -267,7 +267,7 @@ class AwsEmulator:
     def harness(self, *args: str, check: bool = True, env: dict | None = None):
         """`harness <args> --mode sagemaker` in this process, against the emulator (with
         `--yes` where the command asks before spending money)."""
-        from tests.conftest import harness
+        from tests.support.cli import harness
 
         extra = ("--yes",) if args[0] in SPENDING else ()
         return harness(*args, "--mode", "sagemaker", *extra, check=check,

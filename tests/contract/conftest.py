@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 
 from harness import modes
-from tests.conftest import free_port, harness, owned_by, write_config
+from harness.host.endpoint_process import free_port
 from tests.contract import fake_mode
+from tests.support.cli import harness
+from tests.support.runs import owned_by, write_config
 
 SCRIPTS = Path(__file__).parent / "scripts"
 

@@ -10,7 +10,7 @@ import tarfile
 import time
 
 from harness.job import open_job
-from tests.conftest import REPO, state
+from tests.support.runs import REPO, state
 
 HARNESS = REPO / "harness"
 
@@ -131,9 +131,9 @@ def test_emulated_tuning_stores_no_channel_its_trials_stage_themselves(tmp_path)
 
     from harness.commands import tune
     from harness.errors import StepError
-    from tests.conftest import write_config
     from tests.contract.conftest import SCRIPTS
     from tests.contract.fake_mode import NAME
+    from tests.support.runs import write_config
 
     extra = tmp_path / "extra"
     extra.mkdir()

@@ -16,14 +16,8 @@ import uuid
 import psutil
 import pytest
 
-from tests.conftest import (
-    harness,
-    left_behind,
-    minilm_dir,
-    read_object,
-    state,
-    write_config,
-)
+from tests.support.cli import harness
+from tests.support.runs import left_behind, minilm_dir, read_object, state, write_config
 
 pytestmark = pytest.mark.e2e
 GLOBAL_BATCH = 8

@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from harness.host import endpoint_process
-from tests.conftest import DEFAULT_CONFIG, free_port, harness
+from harness.host.endpoint_process import free_port
+from tests.support.cli import harness
+from tests.support.runs import DEFAULT_CONFIG
 
 pytestmark = pytest.mark.e2e
 

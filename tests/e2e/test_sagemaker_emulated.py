@@ -11,7 +11,8 @@ import pytest
 
 from harness.host import endpoint_process
 from tests.aws_emulator import ROLE
-from tests.conftest import LABELS, harness_process, state
+from tests.support.cli import harness_process
+from tests.support.runs import LABELS, state
 
 pytestmark = pytest.mark.e2e
 DLC = ("763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-training:"

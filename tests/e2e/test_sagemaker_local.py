@@ -8,15 +8,9 @@ import time
 import pytest
 
 from harness.host import endpoint_process
-from tests.conftest import (
-    DEFAULT_CONFIG,
-    free_port,
-    harness,
-    left_behind,
-    read_object,
-    state,
-    write_config,
-)
+from harness.host.endpoint_process import free_port
+from tests.support.cli import harness
+from tests.support.runs import DEFAULT_CONFIG, left_behind, read_object, state, write_config
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("sagemaker_local_stack")]
 MODE = ("--mode", "sagemaker-local")

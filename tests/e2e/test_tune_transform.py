@@ -16,7 +16,9 @@ import psutil
 import pytest
 
 from harness.host import invocations
-from tests.conftest import REPO, free_port, harness, harness_process, read_object, state, write_config
+from harness.host.endpoint_process import free_port
+from tests.support.cli import harness, harness_process
+from tests.support.runs import REPO, read_object, state, write_config
 from tests.user_script import conftest as user_script
 from tests.user_script.conftest import write_user_config
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from harness.host import endpoint_process, invocations
+from harness.host.endpoint_process import free_port
 from harness.serving.handler import Handler
 from harness.serving.limits import Limits
 from harness.serving.server import ModelServer
-from tests.conftest import free_port
 
 
 class Served:
@@ -64,7 +64,7 @@ def minilm_classifier(tmp_path_factory) -> Path:
     """MiniLM with a fresh 2-label head: a real tokenizer/model pair with 512 positions."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from tests.conftest import LABELS, minilm_dir
+    from tests.support.runs import LABELS, minilm_dir
 
     folder = tmp_path_factory.mktemp("minilm-classifier")
     AutoModelForSequenceClassification.from_pretrained(

@@ -16,11 +16,9 @@ import pytest
 from harness.commands.cleanup import cleanup
 from harness.containers import docker_engine
 from harness.host import ownership
-from tests.conftest import deployed, harness, harness_process, write_config
-
-
-def labelled_processes(run) -> list[psutil.Process]:
-    return ownership.run_processes(run)
+from tests.support.cli import harness, harness_process
+from tests.support.processes import labelled_processes
+from tests.support.runs import deployed, write_config
 
 
 def kill_harness_when(config, mode: str, ready) -> None:

@@ -12,8 +12,8 @@ import pytest
 from harness.config import load_config
 from harness.errors import ConfigError
 from harness.serving.limits import Limits
-from tests.conftest import DEFAULT_CONFIG
 from tests.reliability.conftest import Served, post, with_inference
+from tests.support.runs import DEFAULT_CONFIG
 
 SLOW = '''
 import time

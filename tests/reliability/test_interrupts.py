@@ -6,9 +6,9 @@ import pytest
 
 from harness.config import load_config
 from harness.host import endpoint_process
-from tests.conftest import harness, left_behind
-from tests.reliability.test_cleanup import labelled_processes
-from tests.test_lifecycle import alive, cli, interrupt_when, wait_for
+from tests.support.cli import harness
+from tests.support.processes import alive, interrupt_when, labelled_processes, wait_for
+from tests.support.runs import left_behind
 
 
 @pytest.mark.parametrize("step", ["train", "deploy"])
@@ -28,7 +28,7 @@ def test_ctrl_c_in_sagemaker_local_leaves_nothing(step, tiny_job, sagemaker_loca
         return engine.containers.list(all=True, filters={"label": f"harness.run={run}"},
                                       ignore_removed=True)
 
-    proc = cli(step, "-c", str(tiny_job), "--mode", "sagemaker-local", *more)
+    proc = started(step, "-c", str(tiny_job), "--mode", "sagemaker-local", *more)
     try:
         code, children, _ = interrupt_when(
             proc, lambda: any(c.status == "running" for c in containers()), timeout_s=240)

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port, state, write_config
+from harness.host.endpoint_process import free_port
+from tests.support.runs import state, write_config
 
 HERE = Path(__file__).parent
 PRIVATE = ("172.16.0.0/12", "192.168.0.0/16", "10.0.0.0/8")

@@ -8,7 +8,8 @@ import pytest
 
 from harness.checkpoints import MARK, with_restarts
 from harness.errors import StepError
-from tests.conftest import harness, state, write_config
+from tests.support.cli import harness
+from tests.support.runs import state, write_config
 
 TOLERANCE = 1e-6  # the parity tolerance: same seed, same CPU, same builds
 METRICS = ("eval_accuracy", "eval_f1", "eval_loss")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 
 from harness.host import endpoint_process
-from tests.conftest import free_port, harness, state
+from harness.host.endpoint_process import free_port
+from tests.support.cli import harness
+from tests.support.runs import state
 
 MODE = ("--mode", "sagemaker-local")
 

@@ -10,9 +10,9 @@ import pytest
 from harness import sdk
 from harness.errors import StepError
 from harness.host import endpoint_process
+from harness.host.endpoint_process import free_port
 from harness.sdk.v2 import allow_startup
 from harness.serving.limits import Limits
-from tests.conftest import free_port
 from tests.reliability.conftest import start_process, with_inference
 
 SLOW_LOAD = '''

@@ -6,7 +6,7 @@ import pytest
 import harness
 from harness import sdk
 from harness.errors import HarnessError
-from tests.test_pytest_plugin import run_inner
+from tests.support.cli import run_inner
 
 pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif(sdk.major() != 3, reason="SDK v3 user code; SDK v2 is installed")]

@@ -9,8 +9,8 @@ import pytest
 
 import harness
 from harness import sdk
-from tests.conftest import free_port
-from tests.user_script.test_e2e import containers_left
+from harness.host.endpoint_process import free_port
+from tests.support.runs import containers_left
 
 pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif(sdk.major() != 3, reason="SDK v3 user code; SDK v2 is installed")]

@@ -14,8 +14,7 @@ import boto3
 import pytest
 
 from harness import sdk
-from tests.conftest import REPO
-from tests.user_script.test_e2e import containers_left
+from tests.support.runs import REPO, containers_left
 
 pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif(sdk.major() != 3, reason="SDK v3 user code; SDK v2 is installed")]

@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from harness.host import invocations
-from tests.conftest import free_port, harness, pure_wheel, state, write_config
+from harness.host.endpoint_process import free_port
 from tests.reliability.conftest import minilm_classifier
+from tests.support.cli import harness
+from tests.support.runs import pure_wheel, state, write_config
 
 MODES = ["local", "sagemaker-local"]
 

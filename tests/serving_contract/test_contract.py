@@ -20,7 +20,6 @@ import pytest
 from botocore.exceptions import ClientError, EventStreamError
 
 from harness.host import endpoint_process
-from tests.conftest import REPO, harness, state
 from tests.serving_contract.conftest import (
     FOUR_HOOKS,
     MODEL_FN_ONLY,
@@ -34,6 +33,8 @@ from tests.serving_contract.conftest import (
     model_tar,
     probe_wheel,
 )
+from tests.support.cli import harness
+from tests.support.runs import REPO, state
 
 pytestmark = pytest.mark.e2e
 TEXTS = ["a wonderful, moving film", "two dull hours"]

@@ -16,9 +16,10 @@ import pytest
 from harness.config import load_config
 from harness.host import endpoint_process
 from harness.model_artifact import repack, unpack
-from tests.conftest import harness, read_object, state, write_config
 from tests.serving_contract.conftest import deploy_config, model_tar
-from tests.test_sagemaker_requests import ROLE, cli, printed_request
+from tests.support.cli import harness, without_aws
+from tests.support.runs import read_object, state, write_config
+from tests.support.sagemaker import ROLE, printed_request
 
 # An entry point of the user's own, next to the training code, the way the SDK's Model takes
 # `entry_point` and `source_dir`; it reads a variable set in `inference.env`.
@@ -184,7 +185,7 @@ def test_model_data_from_s3(mode, no_code_tar, tmp_path, sagemaker_local_stack, 
 
 def create_model(tmp_path, *overrides: str) -> str:
     config = write_config(tmp_path, modes={"sagemaker": {"role": ROLE}})
-    result = cli("run", "-c", str(config), "--mode", "sagemaker", "--dry-run",
+    result = without_aws("run", "-c", str(config), "--mode", "sagemaker", "--dry-run",
                  *(arg for o in overrides for arg in ("--set", o)))
     assert result.returncode == 0, result.stderr
     return result.stdout

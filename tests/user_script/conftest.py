@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import free_port, pure_wheel
+from harness.host.endpoint_process import free_port
+from tests.support.runs import pure_wheel
 
 CODE = Path(__file__).parent / "code"
 SCRIPT = "train_linear.py"

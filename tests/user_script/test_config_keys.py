@@ -5,7 +5,7 @@ import pytest
 
 from harness.config import load_config
 from harness.errors import ConfigError
-from tests.conftest import write_config
+from tests.support.runs import write_config
 from tests.user_script.conftest import write_user_config
 
 

@@ -2,6 +2,8 @@
 and `harness run` in `sagemaker-local` (PyTorch estimator, harness's image, LocalStack), and
 the guide's own estimator code on `harness.session("sagemaker-local")`."""
 
+
+
 import io
 import tarfile
 
@@ -10,19 +12,12 @@ import pytest
 import harness
 from harness import sdk
 from harness.host import endpoint_process
-from tests.conftest import REPO, read_object, state
-from tests.conftest import harness as cli
+from tests.support.cli import harness as cli
+from tests.support.runs import REPO, containers_left, read_object, state
 from tests.user_script.conftest import validation_mse, write_user_config
 
 pytestmark = pytest.mark.e2e
 SAGEMAKER_LOCAL = ("--mode", "sagemaker-local")
-
-
-def containers_left(run_dir) -> list[str]:
-    """Containers of this run still there (other runs share this Docker engine meanwhile)."""
-    from harness.containers import docker_engine
-
-    return [c.name for c in docker_engine.run_containers(docker_engine.client(), run_dir)]
 
 
 def test_run_in_local_mode(tmp_path, user_code, user_data):

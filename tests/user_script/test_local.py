@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import harness, state, write_config
+from tests.support.cli import harness
+from tests.support.runs import state, write_config
 from tests.user_script.conftest import EPOCHS, SCRIPT, validation_mse, write_user_config
 
 
@@ -17,7 +18,7 @@ def s3_server():
     """moto's S3 server on a free port, and the environment that points boto at it."""
     from moto.server import ThreadedMotoServer
 
-    from tests.conftest import free_port
+    from harness.host.endpoint_process import free_port
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
     server.start()

@@ -9,8 +9,8 @@ from harness.job import Job
 from harness.modes.sagemaker.mode import SageMakerMode
 from harness.run_dir import RunDir
 from harness.sdk import recording_session
-from tests.conftest import harness
-from tests.test_sagemaker_requests import ROLE, printed_request
+from tests.support.cli import harness
+from tests.support.sagemaker import ROLE, printed_request
 from tests.user_script.conftest import EPOCHS, METRICS, SCRIPT, write_user_config
 
 NO_AWS = {"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None, "AWS_PROFILE": None,

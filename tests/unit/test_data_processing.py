@@ -8,7 +8,7 @@ import pytest
 from harness.config import load_config
 from harness.errors import ConfigError
 from harness.transform import records as dp
-from tests.conftest import DEFAULT_CONFIG
+from tests.support.runs import DEFAULT_CONFIG
 
 ROW = ["17", "5.1", "3.5", "1.4"]
 

@@ -1,53 +1,20 @@
 """`sagemaker` mode at the API-request level: botocore's Stubber validates every request
 against the SageMaker service model. No test calls AWS or needs credentials."""
 
+
 import hashlib
-import json
-import os
 import re
 from pathlib import Path
 
-import boto3
 import pytest
-from botocore.stub import ANY, Stubber
+from botocore.stub import ANY
 
 from harness.config import load_config
 from harness.errors import HarnessError, StepError
 from harness.job import Job
-from harness.modes.sagemaker.mode import SageMakerMode
-from harness.run_dir import RunDir
-from harness.sdk import recording_session
-from tests.conftest import REPO, harness, write_config
-
-ARN = "arn:aws:sagemaker:us-east-1:111122223333:x"  # any ARN the stubbed SageMaker returns
-ROLE = "arn:aws:iam::111122223333:role/SageMakerRole"
-GUIDE = REPO / "configs" / "imdb-distilbert.yaml"
-
-
-def stubbed_mode(config, region):
-    client = boto3.client("sagemaker", region_name=region, aws_access_key_id="x",
-                          aws_secret_access_key="x")
-    stub = Stubber(client)
-    session, _ = recording_session(region, config.s3.bucket, sagemaker_client=client)
-    return SageMakerMode(config, RunDir(config.run_path, "sagemaker"), session=session), stub
-
-
-def guide(tmp_path, *overrides):
-    return load_config(GUIDE, [f"modes.sagemaker.role={ROLE}", f"run_dir={tmp_path}/run",
-                               f"source_dir={REPO / 'train'}", *overrides])
-
-
-class Matches:
-    """A Stubber expectation for a string matching a regex (the job name is made at run time)."""
-
-    def __init__(self, pattern: str):
-        self.pattern = pattern
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, str) and re.fullmatch(self.pattern, other) is not None
-
-    def __repr__(self) -> str:
-        return f"Matches({self.pattern!r})"
+from tests.support.cli import without_aws
+from tests.support.runs import write_config
+from tests.support.sagemaker import ARN, GUIDE, ROLE, Matches, guide, printed_request, stubbed_mode
 
 
 def expect_training_job(stub, *, prefix, region, instance_type, metric_definitions, count=1,
@@ -203,16 +170,9 @@ def test_spot_needs_max_wait(tmp_path):
         guide(tmp_path, "modes.sagemaker.use_spot_instances=true")
 
 
-def cli(*args, **env):
-    """The CLI with no AWS credentials or configuration anywhere, and no terminal."""
-    unset = {key: None for key in os.environ if key.startswith("AWS_")}
-    return harness(*args, check=False, env={**unset, "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
-                                            "AWS_CONFIG_FILE": "/nonexistent", **env})
-
-
 def test_dry_run_needs_no_credentials_and_prints_none(tmp_path):
     config = write_config(tmp_path, modes={"sagemaker": {"role": ROLE, "region": "eu-west-1"}})
-    result = cli("run", "-c", str(config), "--mode", "sagemaker", "--dry-run",
+    result = without_aws("run", "-c", str(config), "--mode", "sagemaker", "--dry-run",
                  AWS_SECRET_ACCESS_KEY="do-not-print-me")
     assert result.returncode == 0, result.stderr
     operations = [line for line in result.stdout.splitlines() if line.startswith("Create")]
@@ -228,15 +188,6 @@ def test_dry_run_needs_no_credentials_and_prints_none(tmp_path):
     assert not (tmp_path / "run").exists()  # nothing was run, so nothing was recorded
 
 
-def printed_request(stdout: str, operation: str) -> dict:
-    """One request of a dry run's output: its name on a line, then its JSON."""
-    lines = stdout.splitlines()
-    start = lines.index(operation) + 1
-    end = next((i for i in range(start, len(lines)) if lines[i] and lines[i][0] not in " {}"),
-               len(lines))
-    return json.loads("\n".join(lines[start:end]))
-
-
 @pytest.mark.parametrize("count, instance_type, cost", [
     (2, "ml.p3.2xlarge", "2 x ml.p3.2xlarge at $3.825/h, at most $30.60"),
     (1, "ml.p3.16xlarge", "1 x ml.p3.16xlarge at $28.152/h, at most $112.61"),
@@ -244,25 +195,25 @@ def printed_request(stdout: str, operation: str) -> dict:
 def test_dry_run_shows_instances_and_distribution(tmp_path, count, instance_type, cost):
     config = write_config(tmp_path, modes={"sagemaker": {
         "role": ROLE, "instance_type": instance_type, "instance_count": count}})
-    result = cli("run", "-c", str(config), "--mode", "sagemaker", "--dry-run")
+    result = without_aws("run", "-c", str(config), "--mode", "sagemaker", "--dry-run")
     assert result.returncode == 0, result.stderr
     job = printed_request(result.stdout, "CreateTrainingJob")
     assert job["ResourceConfig"] == {"InstanceCount": count, "InstanceType": instance_type,
                                      "VolumeSizeInGB": 30}
     assert job["HyperParameters"]["sagemaker_torch_distributed_enabled"] == "true"
-    assert cost in cli("train", "-c", str(config), "--mode", "sagemaker").stdout
+    assert cost in without_aws("train", "-c", str(config), "--mode", "sagemaker").stdout
 
 
 def test_spending_needs_yes_and_shows_the_estimate(tmp_path):
     config = write_config(tmp_path, modes={"sagemaker": {"role": ROLE}})
-    result = cli("train", "-c", str(config), "--mode", "sagemaker")
+    result = without_aws("train", "-c", str(config), "--mode", "sagemaker")
     assert result.returncode == 1
     assert "ml.p3.2xlarge at $3.825/h, at most $15.30 (max_run 4.0 h)" in result.stdout
     assert "pass --yes" in result.stderr
 
 
 def test_promote_shows_only_session_instances_and_image_change(tmp_path):
-    result = cli("promote", "-c", str(write_config(tmp_path)))
+    result = without_aws("promote", "-c", str(write_config(tmp_path)))
     assert result.returncode == 0, result.stderr
     changed = [line.split()[1] for line in result.stdout.splitlines()
                if line.startswith("* ") and not line.startswith("* differs")]
@@ -277,7 +228,7 @@ def test_promote_allows_another_instance_count(tmp_path):
     config = write_config(tmp_path, modes={
         "sagemaker-local": {"instance_count": 2},
         "sagemaker": {"instance_type": "ml.p3.16xlarge", "instance_count": 1}})
-    result = cli("promote", "-c", str(config))
+    result = without_aws("promote", "-c", str(config))
     assert result.returncode == 0, result.stderr
     assert re.search(r"\* instance_count +2\n +-> 1\n", result.stdout)
     assert re.search(r'\n  distribution +\{"torch_distributed": \{"enabled": true\}\}\n',

@@ -6,7 +6,8 @@ import json
 import tarfile
 
 import harness
-from tests.conftest import free_port, write_config
+from harness.host.endpoint_process import free_port
+from tests.support.runs import write_config
 
 INFERENCE = '''import json
 

@@ -4,8 +4,10 @@ variables, an S3 endpoint where nothing listens), never by changing harness."""
 import pytest
 
 from harness.host.endpoint_process import free_port
-from tests.conftest import harness, require_docker, write_config
-from tests.path_shims import NO_COMPOSE_PLUGIN, path_without
+from harness.pytest_plugin import require_docker
+from tests.support.cli import harness
+from tests.support.path_shims import NO_COMPOSE_PLUGIN, path_without
+from tests.support.runs import write_config
 
 
 def doctor(*args: str, env: dict | None = None) -> tuple[int, dict[str, str]]:

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import tarfile
 
-from tests.conftest import harness
+from tests.support.cli import harness
 
 STARTER = {"harness.yaml", "pytest.ini", "training/train.py", "serving/inference.py",
            "data/training/points.csv", "data/validation/points.csv",

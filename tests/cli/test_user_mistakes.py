@@ -14,7 +14,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +23,9 @@ import pytest
 
 from harness.config import load_config
 from harness.host import endpoint_process, ownership
-from tests.conftest import REPO, free_port, harness, write_config
+from harness.host.endpoint_process import free_port
+from tests.support.cli import harness, harness_process, harness_subprocess
+from tests.support.runs import write_config
 
 # The user's own training script: quick, and it keeps the pretrained model as "the model".
 QUICK = """
@@ -229,9 +230,8 @@ def read_only(folder: Path):
 @contextlib.contextmanager
 def busy_run_dir(config, scratch):
     """A `harness train` of the same run is still running (its script sleeps)."""
-    holder = subprocess.Popen([sys.executable, "-m", "harness", "train", "-c", str(config),
-                               "--set", "entry_point=sleeps.py"], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    holder = harness_process("train", "-c", str(config), "--set", "entry_point=sleeps.py",
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     lock = run_dir(config) / ".lock"
     try:
         deadline = time.monotonic() + 60
@@ -369,10 +369,7 @@ def test_mistake_gets_one_screen_and_loses_nothing(mistake, finished, tmp_path):
 def run_cli(attempt: Attempt) -> subprocess.CompletedProcess:
     if not attempt.subprocess:
         return harness(*attempt.args, check=False, env=attempt.env)
-    env = {**os.environ, **attempt.env}
-    return subprocess.run([sys.executable, "-m", "harness", *attempt.args], capture_output=True,
-                          text=True, cwd=REPO, timeout=120, check=False,
-                          env={k: v for k, v in env.items() if v is not None})
+    return harness_subprocess(*attempt.args, env=attempt.env)
 
 
 # -- what every error does at the CLI's edge -----------------------------------------------------

@@ -8,7 +8,7 @@ from harness.config import load_config
 from harness.dataset.checks import label_names
 from harness.dataset.loading import load_raw, prepare
 from harness.errors import StepError
-from tests.conftest import write_config
+from tests.support.runs import write_config
 
 
 def jsonl(path, rows):

@@ -8,8 +8,9 @@ import pytest
 from botocore.stub import ANY
 
 from harness.job import Job
-from tests.conftest import write_config
-from tests.test_sagemaker_requests import ROLE, Matches, cli, guide, printed_request, stubbed_mode
+from tests.support.cli import without_aws
+from tests.support.runs import write_config
+from tests.support.sagemaker import ROLE, Matches, guide, printed_request, stubbed_mode
 
 TUNING = ("tuning={objective_metric_name: eval_loss, objective_type: Minimize, "
           "strategy: Random, random_seed: 7, max_jobs: 4, max_parallel_jobs: 2, "
@@ -113,7 +114,7 @@ def test_dry_runs_print_both_requests_without_credentials(tmp_path):
                                       "max_value": 1e-4}}},
                           transform={"data": str(reviews), "content_type": "application/json",
                                      "split_type": "Line", "strategy": "SingleRecord"})
-    tune = cli("tune", "-c", str(config), "--mode", "sagemaker", "--dry-run")
+    tune = without_aws("tune", "-c", str(config), "--mode", "sagemaker", "--dry-run")
     assert tune.returncode == 0, tune.stderr
     request = printed_request(tune.stdout, "CreateHyperParameterTuningJob")
     assert len(request["HyperParameterTuningJobName"]) <= 32
@@ -121,7 +122,7 @@ def test_dry_runs_print_both_requests_without_credentials(tmp_path):
         "Type": "Maximize", "MetricName": "eval_accuracy"}
     assert "/sourcedir.tar.gz" in request["TrainingJobDefinition"]["StaticHyperParameters"][
         "sagemaker_submit_directory"]
-    transform = cli("transform", "-c", str(config), "--mode", "sagemaker", "--dry-run")
+    transform = without_aws("transform", "-c", str(config), "--mode", "sagemaker", "--dry-run")
     assert transform.returncode == 0, transform.stderr
     job = printed_request(transform.stdout, "CreateTransformJob")
     uploaded = job["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
@@ -131,7 +132,7 @@ def test_dry_runs_print_both_requests_without_credentials(tmp_path):
     assert not (tmp_path / "run").exists()
     # Without --dry-run (and without --yes), the estimate covers every trial and stops there:
     # 3 jobs of 1 x ml.p3.2xlarge for at most 4 h at $3.825/h.
-    unconfirmed = cli("tune", "-c", str(config), "--mode", "sagemaker")
+    unconfirmed = without_aws("tune", "-c", str(config), "--mode", "sagemaker")
     assert unconfirmed.returncode == 1 and "pass --yes" in unconfirmed.stderr
     assert "tuning: up to 3 such training jobs (1 at a time), at most $45.90" in \
         unconfirmed.stdout
@@ -139,7 +140,7 @@ def test_dry_runs_print_both_requests_without_credentials(tmp_path):
 
 def test_emulated_modes_have_no_dry_run(tmp_path):
     config = write_config(tmp_path, transform={"data": "x.jsonl"})
-    result = cli("transform", "-c", str(config), "--dry-run")
+    result = without_aws("transform", "-c", str(config), "--dry-run")
     assert result.returncode == 1
     assert "use --mode sagemaker --dry-run" in result.stderr
 
@@ -263,7 +264,7 @@ def test_ctrl_c_stops_the_tuning_job(tmp_path, monkeypatch):
 def test_tune_and_transform_without_their_section_say_what_to_add(tmp_path):
     config = write_config(tmp_path, modes={"sagemaker": {"role": ROLE, "region": "eu-west-1"}})
     for command, section in (("tune", "tuning"), ("transform", "transform")):
-        result = cli(command, "-c", str(config), "--mode", "sagemaker", "--dry-run")
+        result = without_aws(command, "-c", str(config), "--mode", "sagemaker", "--dry-run")
         assert result.returncode == 1
         assert f"no {section}: section" in result.stderr
         assert f"add a {section}: section" in result.stderr

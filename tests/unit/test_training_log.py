@@ -7,7 +7,7 @@ import re
 
 from harness.host.log_text import CleanLines, Tee
 from harness.plot import figure
-from tests.conftest import harness
+from tests.support.cli import harness
 
 # As a terminal receives them: a coloured docker-compose prefix, a bar redrawn with carriage
 # returns, a line another process wrote while the bar was drawn, a line written above the bar

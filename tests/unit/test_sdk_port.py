@@ -62,7 +62,8 @@ def test_the_default_dlcs_are_the_newest_in_the_installed_sdks_tables(scope):
 def test_promote_of_the_default_config_names_the_newest_dlcs(tmp_path):
     """Under v3 the default config (transformers 5.x locally) promotes without a major change;
     v2's tables stop at 4.x."""
-    from tests.conftest import harness, write_config
+    from tests.support.cli import harness
+    from tests.support.runs import write_config
 
     result = harness("promote", "-c", str(write_config(tmp_path)),
                      env={"AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",

@@ -4,37 +4,20 @@ only the plugin, then checks from outside that what those tests started is gone.
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from harness.host import endpoint_process, ownership
-from tests.conftest import REPO, require_docker
+from harness.pytest_plugin import require_docker
+from tests.support.cli import inner_pytest, run_inner
+from tests.support.runs import REPO
 
 EXAMPLE = REPO / "examples" / "linear-regression" / "harness.yaml"
 FIXTURES = ["harness_emulator", "harness_image", "harness_mode", "harness_job",
             "harness_session", "harness_endpoint"]
-
-
-def inner_pytest(folder: Path, test_code: str, *args: str, **popen) -> subprocess.Popen:
-    """`python -m pytest` on one test file in `folder`, with the plugin from this checkout."""
-    (folder / "test_user.py").write_text(test_code)
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen([sys.executable, "-m", "pytest", "-p", "harness.pytest_plugin",
-                             "-p", "no:cacheprovider", "-q", *args, str(folder / "test_user.py")],
-                            cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, **popen)
-
-
-def run_inner(folder: Path, test_code: str, *args: str) -> tuple[int, str]:
-    proc = inner_pytest(folder, test_code, *args)
-    output, _ = proc.communicate(timeout=300)
-    return proc.returncode, output
 
 
 RECORD = '''

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO, require_docker
+from harness.pytest_plugin import require_docker
+from tests.support.runs import REPO
 
 TEMPLATES = REPO / "examples" / "ci"
 EXAMPLE = REPO / "examples" / "linear-regression"

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from harness.config import load_config
-from tests.conftest import REPO, harness, state, write_config
+from tests.support.cli import harness
+from tests.support.runs import REPO, state, write_config
 
 PROBE = '''
 import json, os, sys

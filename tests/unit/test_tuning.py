@@ -6,7 +6,7 @@ import pytest
 from harness import tuning
 from harness.config import ParameterRange, TuningConfig, load_config
 from harness.errors import ConfigError
-from tests.conftest import DEFAULT_CONFIG
+from tests.support.runs import DEFAULT_CONFIG
 
 LR = {"learning_rate": {"type": "continuous", "min_value": 1e-5, "max_value": 1e-3,
                         "scaling_type": "Logarithmic"}}

@@ -5,8 +5,8 @@ import pytest
 
 from harness.containers import compose
 from harness.errors import HarnessError
-from tests.conftest import harness
-from tests.path_shims import NO_COMPOSE_PLUGIN, REAL_COMPOSE, compose_plugin, path_without
+from tests.support.cli import harness
+from tests.support.path_shims import NO_COMPOSE_PLUGIN, REAL_COMPOSE, compose_plugin, path_without
 
 needs_compose = pytest.mark.skipif(REAL_COMPOSE is None, reason="no docker-compose binary")
 

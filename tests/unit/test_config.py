@@ -8,7 +8,8 @@ import pytest
 from harness import modes
 from harness.config import load_config, resolve_model
 from harness.errors import ConfigError, HarnessError
-from tests.conftest import DEFAULT_CONFIG, REPO, harness, write_config
+from tests.support.cli import harness
+from tests.support.runs import DEFAULT_CONFIG, REPO, write_config
 
 
 def test_default_config_is_valid_and_offline():

@@ -1,13 +1,12 @@
 """Endpoint lifecycle and Ctrl-C: no orphan process, no bound port, whatever happens."""
 
-import contextlib
+
 import json
 import os
 import shutil
 import signal
 import subprocess
 import tarfile
-import time
 from pathlib import Path
 
 import psutil
@@ -16,27 +15,10 @@ import pytest
 from harness.config import load_config
 from harness.errors import StepError
 from harness.host import endpoint_process, invocations
-from tests.conftest import deployed, free_port, harness, harness_process, state, write_config
-
-
-def wait_for(predicate, timeout_s=120, interval_s=0.2):
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(interval_s)
-
-
-def alive(processes):
-    """The processes of `processes` still running (zombies count as gone)."""
-    running = []
-    for process in processes:
-        try:
-            if process.status() != psutil.STATUS_ZOMBIE:
-                running.append(process)
-        except psutil.NoSuchProcess:
-            pass
-    return running
+from harness.host.endpoint_process import free_port
+from tests.support.cli import harness, harness_process, started
+from tests.support.processes import alive, interrupt_when, wait_for
+from tests.support.runs import deployed, state, write_config
 
 
 def start_endpoint(model_dir, tmp_path, port, timeout_s=60):
@@ -110,38 +92,6 @@ def test_cli_deploy_predict_delete(tiny_job):
     assert "run `harness deploy` first" in again.stderr
 
 
-def interrupt_when(proc, ready, timeout_s=180):
-    """SIGINT the CLI (as Ctrl-C does) once `ready()` holds; return its exit code and the
-    processes it had started by then. If waiting fails, the CLI is still stopped as a user
-    would, so a failed test leaves nothing behind for the next one to trip on."""
-    try:
-        wait_for(lambda: ready() or proc.poll() is not None, timeout_s)
-    except BaseException:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=60)
-        raise
-    assert proc.poll() is None, proc.communicate()
-    children = psutil.Process(proc.pid).children(recursive=True)
-    assert children, "the step had started no process yet"
-    commands = [" ".join(c.cmdline()) for c in children]
-    proc.send_signal(signal.SIGINT)
-    try:
-        code = proc.wait(timeout=60)
-    finally:
-        if proc.poll() != 130:  # the test fails: still leave nothing for the next one
-            stop(proc, children)
-    return code, children, commands
-
-
-def stop(proc, children) -> None:
-    """Kill the CLI and the processes it had started (an endpoint host, a launcher)."""
-    proc.kill()
-    proc.wait()
-    for child in alive(children):
-        with contextlib.suppress(psutil.NoSuchProcess):
-            child.kill()
-
-
 def test_ctrl_c_reaches_harness_started_in_the_background_of_a_script(tmp_path):
     """`harness train &` in a script starts harness with SIGINT ignored; `kill -INT` must
     still stop it, and what it started, as Ctrl-C does."""
@@ -161,15 +111,11 @@ def test_ctrl_c_reaches_harness_started_in_the_background_of_a_script(tmp_path):
     wait_for(lambda: not alive(children), 20)
 
 
-def cli(*args):
-    return harness_process(*args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-
-
 @pytest.mark.e2e  # a whole flow
 def test_ctrl_c_during_train_leaves_no_process(tiny_job):
     harness("prepare", "-c", str(tiny_job))
     log = tiny_job.parent / "run" / "train.log"
-    proc = cli("train", "-c", str(tiny_job), "--set", "hyperparameters.epochs=50")
+    proc = started("train", "-c", str(tiny_job), "--set", "hyperparameters.epochs=50")
     code, children, _ = interrupt_when(
         proc, lambda: log.exists() and "train step" in log.read_text(errors="ignore"))
     assert code == 130
@@ -192,7 +138,7 @@ def test_ctrl_c_during_deploy_frees_the_port(tiny_job, tmp_path):
             dst.addfile(member, src.extractfile(member) if member.isfile() else None)
         dst.add(code, arcname="code")
     shutil.copyfile(slow, model_tar)
-    proc = cli("deploy", "-c", str(tiny_job))
+    proc = started("deploy", "-c", str(tiny_job))
     server_log = tiny_job.parent / "run" / "endpoint" / "server.log"
     code, children, commands = interrupt_when(proc, server_log.exists)
     assert code == 130

@@ -13,7 +13,8 @@ from harness.config import load_config
 from harness.errors import ConfigError
 from harness.modes.sagemaker import aws as aws_checks
 from tests.aws_emulator import ROLE
-from tests.conftest import REPO, harness, write_config
+from tests.support.cli import harness
+from tests.support.runs import REPO, write_config
 
 NO_AWS = {"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None, "AWS_SESSION_TOKEN": None,
           "AWS_PROFILE": None, "AWS_REGION": None, "AWS_DEFAULT_REGION": None,

@@ -22,17 +22,12 @@ from harness.commands.cleanup import leftover_processes
 from harness.config import load_config
 from harness.containers import docker_engine
 from harness.host import ownership
+from harness.host.endpoint_process import free_port
+from harness.pytest_plugin import require_docker
 from harness.run_dir import RunDir, TrainingResult
 from harness.summary import render
-from tests.conftest import (
-    REPO,
-    free_port,
-    harness,
-    harness_process,
-    require_docker,
-    state,
-    write_config,
-)
+from tests.support.cli import harness, harness_process
+from tests.support.runs import REPO, state, write_config
 
 HOLD = """
 import sys, time
@@ -150,7 +145,7 @@ def test_the_summary_shows_where_the_run_stores(tmp_path):
 
 def test_two_clones_with_one_name_never_share_keys(tmp_path, sagemaker_local_stack):
     """A CI job in a fresh clone is never refused, nor mixed up with an earlier clone's data."""
-    from tests.conftest import read_object
+    from tests.support.runs import read_object
 
     channels = []
     for clone in ("clone-1", "clone-2"):

@@ -10,8 +10,8 @@ import harness
 from harness import metrics as harness_metrics
 from harness.errors import HarnessError, StepError
 from harness.host import endpoint_process
-from tests.conftest import REPO, write_config
-from tests.test_sagemaker_requests import ROLE
+from tests.support.runs import REPO, write_config
+from tests.support.sagemaker import ROLE
 
 
 @pytest.mark.e2e  # a whole flow
