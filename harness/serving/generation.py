@@ -245,9 +245,15 @@ def predict(data: Any, pipeline) -> Any:
 
 
 def _tgi(data: dict, pipeline) -> Any:
-    prompt, parameters = data["inputs"], data.get("parameters") or {}
-    if not isinstance(prompt, str) or not prompt:
-        raise BadRequest('"inputs" must be a non-empty string (one prompt per request)', INVALID)
+    """One prompt -> `[{"generated_text"}]`; a list of prompts, as the toolkit's pipeline
+    answers it, -> one such list per prompt."""
+    prompts, parameters = data["inputs"], data.get("parameters") or {}
+    stream = _flag("stream", data.get("stream", False))
+    if isinstance(prompts, list) and prompts and not stream:
+        return [_tgi({**data, "inputs": prompt}, pipeline) for prompt in prompts]
+    if not isinstance(prompts, str) or not prompts:
+        raise BadRequest('"inputs" must be a non-empty string (a stream takes one prompt), or '
+                         "a list of them", INVALID)
     if not isinstance(parameters, dict):
         raise BadRequest('"parameters" must be a JSON object', INVALID)
     unknown = sorted(set(parameters) - set(TGI_PARAMETERS))
@@ -255,11 +261,10 @@ def _tgi(data: dict, pipeline) -> Any:
         raise BadRequest(f"unknown generation parameters: {', '.join(unknown)}; supported: "
                          f"{', '.join(TGI_PARAMETERS)}", INVALID)
     full_text = _flag("return_full_text", parameters.get("return_full_text", False))
-    stream = _flag("stream", data.get("stream", False))
-    generation = Generation(pipeline, pipeline.tokenizer(prompt)["input_ids"],
+    generation = Generation(pipeline, pipeline.tokenizer(prompts)["input_ids"],
                             settings(parameters))
     generation.max_new_tokens()  # checked before anything is sent
-    prefix = prompt if full_text else ""
+    prefix = prompts if full_text else ""
     if not stream:
         for _ in generation:
             pass

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -320,6 +320,11 @@ class SageMakerMode(Mode[SageMakerSettings]):
         from sagemaker.huggingface import HuggingFacePredictor
 
         return HuggingFacePredictor(endpoint.name, sagemaker_session=self.session).predict(payload)
+
+    def stream(self, endpoint: Endpoint, payload: Any) -> Iterator[bytes]:
+        from harness.host import invocations
+
+        return invocations.stream(self.session.sagemaker_runtime_client, endpoint.name, payload)
 
     def delete(self, endpoint: Endpoint) -> None:
         client = self.session.sagemaker_client
