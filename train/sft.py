@@ -46,6 +46,7 @@ logger = logging.getLogger("sft")
 CONTRACT = ("SM_MODEL_DIR", "SM_OUTPUT_DATA_DIR", "SM_CHANNEL_TRAIN")
 COMPLETE = "checkpoint-complete"  # written last: a checkpoint without it is half-written
 TINY = "tiny"
+DEFAULT_MAX_SEQ_LENGTH = 1024
 # ChatML, the template of Qwen and SmolLM instruct models; the tiny model's tokenizer uses it.
 CHATML = ("{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + "
           "message['content'] + '<|im_end|>' + '\n' }}{% endfor %}"
@@ -81,8 +82,9 @@ def parse_args(argv=None):
     parser.add_argument("--logging_steps", type=int, default=10)
     parser.add_argument("--checkpoint_steps", type=int, default=0,
                         help="with a checkpoint folder: save every N steps (0: every epoch)")
-    parser.add_argument("--max_seq_length", type=int, default=1024,
-                        help="tokens per training sequence (packed or truncated)")
+    parser.add_argument("--max_seq_length", type=int, default=None,
+                        help="tokens per training sequence, packed or truncated (default: 1024, "
+                             "or the model's limit where that is lower)")
     parser.add_argument("--packing", type=boolean, default=True,
                         help="pack examples into full sequences (best-fit, no cross-attention)")
     parser.add_argument("--text_column", default="text",
@@ -213,6 +215,8 @@ def check_before_training(args, source: str, column: str, tokenizer, limit: int)
         sys.exit(f"sft.py: the base model {source} has no chat template, so its tokenizer "
                  "cannot format `messages`; use an instruct model (one with a chat template) or "
                  f"give the data as a `{args.text_column}` column")
+    if args.max_seq_length is None:
+        args.max_seq_length = min(DEFAULT_MAX_SEQ_LENGTH, limit)
     if args.max_seq_length > limit:
         sys.exit(f"sft.py: --max_seq_length {args.max_seq_length} is beyond the {limit} tokens "
                  f"the model {source} takes; set max_seq_length to {limit} or less")
