@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -307,3 +308,29 @@ def test_predict_stream_prints_tokens_as_text():
              b'data: {"choices": [{"index": 0, "delta": {"con',  # an event split in two parts
              b'tent": "!"}}]}\n\ndata: [DONE]\n\n', b"data: after the end\n\n"]
     assert list(invocations.streamed_text(iter(parts))) == ["Hon", "ey.", "!"]
+
+
+@pytest.mark.e2e  # three training runs
+def test_sft_reclaim_resumes_the_adapter_to_the_same_loss(tmp_path):
+    """Killed after its first checkpoint, the job resumes (the tiny base rebuilt from the seed,
+    the adapter and optimizer state from the checkpoint) and ends where an unbroken one does."""
+    configs = {}
+    for name in ("unbroken", "reclaimed"):
+        folder = tmp_path / name
+        folder.mkdir()
+        configs[name] = sft_config(folder, max_steps=6, checkpoint_steps=2, train_batch_size=4)
+        config = yaml.safe_load(configs[name].read_text())
+        configs[name].write_text(yaml.safe_dump({**config, "checkpoints": {"enabled": True}}))
+    harness("train", "-c", str(configs["unbroken"]), "--mode", "local")
+    harness("train", "-c", str(configs["reclaimed"]), "--mode", "local",
+            "--interrupt-after-checkpoint", "1")
+    log = (tmp_path / "reclaimed" / "run" / "train.log").read_text()
+    after = log.split("resuming from", 1)[1]
+    assert after.split("\n", 1)[0].endswith("/checkpoint-2")
+    assert [int(n) for n in re.findall(r"^train step (\d+)/6", after, re.MULTILINE)] == [3, 4, 5, 6]
+
+    def last_loss(name: str) -> float:
+        text = (tmp_path / name / "run" / "train.log").read_text()
+        return float(re.findall(r"^train step 6/6 .*?\bloss (\S+)", text, re.MULTILINE)[-1])
+
+    assert last_loss("reclaimed") == pytest.approx(last_loss("unbroken"), rel=1e-4)
