@@ -1,5 +1,6 @@
 """The wheel carries what harness's commands read from a checkout (the image's build context,
-the LocalStack compose file and build, the bundled train.py, the default config and its data)
+the LocalStack compose file and build, the bundled train.py and sft.py, the default and
+sft-tiny configs and their data)
 as package data under harness/_bundled/; pyproject.toml holds everything else."""
 
 import shutil
@@ -10,7 +11,7 @@ from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).resolve().parent
 BUNDLED = ["container", "docker-compose.yml", "train/train.py", "configs/default.yaml",
-           "data/sentiment"]
+           "data/sentiment", "train/sft.py", "configs/sft-tiny.yaml", "data/sft"]
 LEFT_OUT = shutil.ignore_patterns("__pycache__", "*.pyc", "*.whl", "*.crt", "*.pem")
 
 
