@@ -1,7 +1,8 @@
 """The wheel carries what harness's commands read from a checkout (the image's build context,
-the LocalStack compose file and build, the bundled train.py, the default config and its data)
-and the starter project of `harness init` (examples/linear-regression) as package data under
-harness/_bundled/; pyproject.toml holds everything else."""
+the LocalStack compose file and build, the bundled train.py and sft.py, the default and
+sft-tiny configs and their data) and the starter project of `harness init`
+(examples/linear-regression) as package data under harness/_bundled/; pyproject.toml holds
+everything else."""
 
 import shutil
 from pathlib import Path
@@ -11,9 +12,10 @@ from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).resolve().parent
 BUNDLED = ["container", "docker-compose.yml", "train/train.py", "configs/default.yaml",
-           "data/sentiment", "examples/linear-regression"]
+           "data/sentiment", "train/sft.py", "configs/sft-tiny.yaml", "data/sft",
+           "examples/linear-regression"]
 LEFT_OUT = shutil.ignore_patterns("__pycache__", "*.pyc", "*.whl", "*.crt", "*.pem",
-                                 ".pytest_cache", "runs")
+                                  ".pytest_cache", "runs")
 
 
 class BuildWithBundle(build_py):

@@ -318,9 +318,12 @@ def transform_command(job, model_data, requests_only):
 @job_options
 @click.argument("inputs", nargs=-1)
 @click.option("--json", "raw", default=None, help="Send this JSON body instead of INPUTS.")
-def predict_command(job, inputs, raw):
+@click.option("--stream", "streamed", is_flag=True,
+              help="Stream the answer (InvokeEndpointWithResponseStream) and print its tokens "
+                   "as they come; a text-generation model is needed.")
+def predict_command(job, inputs, raw, streamed):
     """Send INPUTS (texts) or a JSON body to the endpoint."""
-    from harness.commands.predict import predict
+    from harness.commands.predict import predict, stream
 
     if raw is not None:
         try:
@@ -331,6 +334,11 @@ def predict_command(job, inputs, raw):
         payload = {"inputs": inputs[0] if len(inputs) == 1 else list(inputs)}
     else:
         raise HarnessError("nothing to send", 'give texts, e.g. harness predict "great film"')
+    if streamed:
+        for text in stream(job, payload):
+            click.echo(text, nl=False)
+        click.echo()
+        return
     click.echo(json.dumps(predict(job, payload), indent=2))
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import json
 import urllib.parse
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,3 +75,54 @@ def invoke(url: str, payload: Any, timeout_s: float = 120) -> Any:
         raise StepError(f"the endpoint answered {answer.status}: "
                         f"{answer.body.decode(errors='replace')}")
     return answer.decoded()
+
+
+def runtime_client(url: str):
+    """boto3's `sagemaker-runtime` client for an endpoint served on this machine."""
+    import boto3
+
+    return boto3.client("sagemaker-runtime", endpoint_url=url, region_name="us-east-1",
+                        aws_access_key_id="local", aws_secret_access_key="local")
+
+
+def stream(client, endpoint_name: str, payload: Any) -> Iterator[bytes]:
+    """The parts of InvokeEndpointWithResponseStream's answer to a JSON request, as they come.
+    An error status, or a ModelStreamError mid-stream, is a StepError."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        response = client.invoke_endpoint_with_response_stream(
+            EndpointName=endpoint_name, ContentType=JSON, Body=json.dumps(payload))
+        for event in response["Body"]:
+            if "PayloadPart" in event:
+                yield event["PayloadPart"]["Bytes"]
+    except ClientError as e:
+        raise StepError(f"the endpoint's stream failed: {e}", "see the endpoint's log") from None
+    except BotoCoreError as e:
+        raise StepError(f"cannot stream from the endpoint {endpoint_name}: {e}",
+                        "run `harness deploy` first") from None
+
+
+def streamed_text(parts: Iterator[bytes]) -> Iterator[str]:
+    """The text of a server-sent event stream as TGI and vLLM send it: each token's text (TGI's
+    `token.text`, OpenAI's `choices[0].delta.content`); parts that are not events, as text."""
+    buffer = b""
+    for part in parts:
+        buffer += part
+        if not buffer.startswith(b"data:"):
+            yield buffer.decode(errors="replace")
+            buffer = b""
+            continue
+        *events, buffer = buffer.split(b"\n\n")
+        for event in events:
+            data = event.removeprefix(b"data:").strip()
+            if data == b"[DONE]":
+                return
+            yield token_text(json.loads(data))
+
+
+def token_text(event: dict) -> str:
+    if isinstance(event.get("token"), dict):
+        return event["token"].get("text") or ""
+    choices = event.get("choices") or [{}]
+    return (choices[0].get("delta") or {}).get("content") or ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar, Generic, TypeVar
@@ -145,6 +145,14 @@ class Mode(ABC, Generic[SettingsT]):
     @abstractmethod
     def predict(self, endpoint: Endpoint, payload: Any) -> Any:
         """Send one request to the endpoint and return its decoded answer."""
+
+    def stream(self, endpoint: Endpoint, payload: Any) -> Iterator[bytes]:
+        """Send one request through InvokeEndpointWithResponseStream (boto3, as a client
+        would) and yield the answer's parts as they come. Here: an endpoint on this machine."""
+        from harness.host import invocations
+
+        return invocations.stream(invocations.runtime_client(endpoint.url), endpoint.name,
+                                  payload)
 
     @abstractmethod
     def delete(self, endpoint: Endpoint) -> None:

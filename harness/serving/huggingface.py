@@ -11,9 +11,11 @@ import datetime
 import io
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from harness.serving import generation
 from harness.serving.content import (
     CSV,
     JSON,
@@ -129,6 +131,7 @@ def parse_request(data: Any) -> tuple[str | list[str], dict[str, Any]]:
     """`inputs` and `parameters` of a text-classification request, checked."""
     if not isinstance(data, dict) or "inputs" not in data:
         raise BadRequest('expected a JSON object with an "inputs" key, e.g. {"inputs": "text"}')
+    refuse_generation_request(data, BATCHED_TASK)
     inputs, parameters = data["inputs"], data.get("parameters") or {}
     if not isinstance(parameters, dict):
         raise BadRequest('"parameters" must be a JSON object of pipeline keyword arguments')
@@ -138,8 +141,24 @@ def parse_request(data: Any) -> tuple[str | list[str], dict[str, Any]]:
     return inputs, parameters
 
 
+def refuse_generation_request(data: Any, task: str | None) -> None:
+    """A stream or a chat sent to a model that does not generate text: 400 with the reason."""
+    if not isinstance(data, dict):
+        return
+    if data.get("stream"):
+        raise BadRequest(f"this model cannot generate text (its task is {task}), so there are "
+                         'no tokens to stream; send the request without "stream"')
+    if "messages" in data:
+        raise BadRequest(f"this model cannot generate text (its task is {task}), so it does not "
+                         'take the Messages API\'s "messages"; send {"inputs": ...}')
+
+
 def default_predict_fn(data: Any, model) -> Any:
-    if getattr(model, "task", None) == BATCHED_TASK:  # harness checks the request's shape first
+    task = getattr(model, "task", None)
+    if task == generation.TASK:
+        return generation.predict(data, model)
+    refuse_generation_request(data, task)
+    if task == BATCHED_TASK:  # harness checks the request's shape first
         inputs, parameters = parse_request(data)
     elif isinstance(data, dict):  # the toolkit: everything but "parameters" when no "inputs"
         data = dict(data)
@@ -201,9 +220,12 @@ def _encode(prediction: Any, content_type: str) -> str | bytes:
 ENCODED = (JSON, CSV, NPY, *IMAGE_TYPES)
 
 
-def default_output_fn(prediction: Any, accept: str) -> tuple[str | bytes, str]:
+def default_output_fn(prediction: Any, accept: str) -> tuple[str | bytes | Iterator, str]:
     """Encoded for the Accept type it prefers (q-values parsed, unlike the toolkit, which looks
-    the whole header up as one type), sent with that type."""
+    the whole header up as one type), sent with that type. A token stream is sent as
+    server-sent events, whatever the Accept."""
+    if isinstance(prediction, Iterator):
+        return prediction, generation.SSE
     content_type = negotiate(accept, ENCODED)
     if content_type is None:
         raise UnsupportedFormat(accept)

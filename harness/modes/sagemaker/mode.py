@@ -348,6 +348,11 @@ class SageMakerMode(Mode[SageMakerSettings]):
     def predict(self, endpoint: Endpoint, payload: Any) -> Any:
         return adapter().predictor(endpoint.name, self.session).predict(payload)
 
+    def stream(self, endpoint: Endpoint, payload: Any) -> Iterator[bytes]:
+        from harness.host import invocations
+
+        return invocations.stream(self.session.sagemaker_runtime_client, endpoint.name, payload)
+
     def delete(self, endpoint: Endpoint) -> None:
         client = self.session.sagemaker_client
         for call, key, value in (
