@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything harness needs on this machine, idempotently:
-#   1. the package with its test extras (torch pinned to 2.13.0: pip takes a local CPU wheel
-#      where one is provided);
+#   1. the package with its test extras, constrained to the versions the image pins
+#      (container/requirements.txt: torch 2.13.0, so pip takes a local CPU wheel where one is
+#      provided, not PyPI's newest CUDA build that pyproject's range would allow);
 #   2. a Docker engine with docker-compose (Debian's packages, when none runs yet);
 #   3. the training/serving image and LocalStack 4.14.0, built offline when no registry answers.
 # Without a way to get Docker (no apt, no engine) steps 2-3 are skipped with a warning, and the
@@ -9,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-python3 -m pip install --progress-bar off -e ".[test]"
+python3 -m pip install --progress-bar off -e ".[test]" -c container/requirements.txt
 
 if docker info >/dev/null 2>&1 || command -v apt-get >/dev/null 2>&1; then
     bash scripts/install-docker.sh

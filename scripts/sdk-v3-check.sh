@@ -21,7 +21,8 @@ for requirement in project["dependencies"] + project["optional-dependencies"]["t
     print("sagemaker>=3.27,<4" if re.match(r"sagemaker(\[|=|<|>|$)", requirement) else requirement)
 PY
 )
-stamp=$(printf '%s\n%s\n' "$(python3 --version)" "$requirements" | sha256sum | cut -c1-16)
+stamp=$(printf '%s\n%s\n%s\n' "$(python3 --version)" "$requirements" \
+    "$(cat "$REPO/container/requirements.txt")" | sha256sum | cut -c1-16)
 
 if [ "$(cat "$VENV/.harness-requirements" 2>/dev/null)" != "$stamp" ]; then
     echo "== making $VENV (SDK v3)"
@@ -29,7 +30,9 @@ if [ "$(cat "$VENV/.harness-requirements" 2>/dev/null)" != "$stamp" ]; then
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install -q --upgrade pip
     printf '%s\n' "$requirements" > "$VENV/requirements.txt"
-    "$VENV/bin/pip" install -q -r "$VENV/requirements.txt"
+    # The image's pins as constraints: torch stays 2.13.0 (the local CPU wheel), not PyPI's
+    # newest CUDA build.
+    "$VENV/bin/pip" install -q -r "$VENV/requirements.txt" -c "$REPO/container/requirements.txt"
     echo "$stamp" > "$VENV/.harness-requirements"
 fi
 if [ "$("$VENV/bin/python" -c 'import harness; print(harness.__file__)' 2>/dev/null)" \
