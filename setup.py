@@ -12,7 +12,7 @@ from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).resolve().parent
 BUNDLED = ["container", "docker-compose.yml", "train/train.py", "configs/default.yaml",
-           "data/sentiment", "train/sft.py", "configs/sft-tiny.yaml", "data/sft",
+           "data/sentiment", "train/sft.py", "train/sm_training.py", "configs/sft-tiny.yaml", "data/sft",
            "examples/linear-regression"]
 LEFT_OUT = shutil.ignore_patterns("__pycache__", "*.pyc", "*.whl", "*.crt", "*.pem",
                                   ".pytest_cache", "runs")

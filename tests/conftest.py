@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import pytest
 
 from harness.host.endpoint_process import free_port
 from harness.pytest_plugin import require_docker
-from tests.support.runs import LABELS, REPO, minilm_dir, write_config
+from tests.support.runs import LABELS, REPO, minilm_dir, recipe, write_config
 
 pytest_plugins = ["tests.aws_emulator"]  # its fixtures (`aws`), for every test module
 
@@ -73,10 +72,7 @@ def sentiment_files(tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def train_py():
     """train/train.py imported as a module (its functions, not a copy of them)."""
-    spec = importlib.util.spec_from_file_location("train_script", REPO / "train" / "train.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return recipe("train.py")
 
 
 @pytest.fixture

@@ -21,14 +21,21 @@ import glob
 import json
 import logging
 import os
-import re
-import shutil
 import sys
 import tempfile
 
 import torch
 from datasets import load_dataset
 from peft import LoraConfig, PeftModel
+from sm_training import (  # beside this script in source_dir
+    MarkComplete,
+    boolean,
+    checkpoint_folder,
+    checkpointing,
+    latest_complete_checkpoint,
+    precision,
+    read_contract,
+)
 from torch.distributed.elastic.multiprocessing.errors import record
 from transformers import (
     AutoConfig,
@@ -44,7 +51,6 @@ from trl import SFTConfig, SFTTrainer
 
 logger = logging.getLogger("sft")
 CONTRACT = ("SM_MODEL_DIR", "SM_OUTPUT_DATA_DIR", "SM_CHANNEL_TRAIN")
-COMPLETE = "checkpoint-complete"  # written last: a checkpoint without it is half-written
 TINY = "tiny"
 DEFAULT_MAX_SEQ_LENGTH = 1024
 # ChatML, the template of Qwen and SmolLM instruct models; the tiny model's tokenizer uses it.
@@ -52,15 +58,6 @@ CHATML = ("{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\
           "message['content'] + '<|im_end|>' + '\n' }}{% endfor %}"
           "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
 TINY_SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
-
-
-def boolean(value: str) -> bool:
-    """SageMaker passes booleans as `True`/`False`; accept the usual spellings."""
-    if value.lower() in ("true", "1", "yes"):
-        return True
-    if value.lower() in ("false", "0", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
 
 
 def names(value: str) -> list[str]:
@@ -106,14 +103,6 @@ def parse_args(argv=None):
     parser.add_argument("--merge_adapter", type=boolean, default=True,
                         help="save the base with the adapter merged in (else the adapter alone)")
     return parser.parse_args(argv)
-
-
-def read_contract():
-    missing = [name for name in CONTRACT if not os.environ.get(name)]
-    if missing:
-        sys.exit(f"sft.py: missing SageMaker environment variables: {', '.join(missing)}. "
-                 "Run it through harness or a SageMaker training container.")
-    return {name: os.environ[name] for name in CONTRACT}
 
 
 def load_channel(folder: str):
@@ -182,15 +171,6 @@ def quantized(choice: str) -> bool:
     return True
 
 
-def precision(choice: str) -> dict:
-    if choice == "auto":
-        if not torch.cuda.is_available():
-            choice = "fp32"
-        else:
-            choice = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    return {"bf16": choice == "bf16", "fp16": choice == "fp16"}
-
-
 def load_base(source: str, four_bit: bool, dtype):
     kwargs = {"dtype": dtype}
     if four_bit:
@@ -223,41 +203,6 @@ def check_before_training(args, source: str, column: str, tokenizer, limit: int)
     if source == TINY and not args.merge_adapter:
         sys.exit("sft.py: --merge_adapter false keeps the adapter without its base, but the "
                  "tiny model is built here and exists nowhere else; keep merge_adapter true")
-
-
-def checkpoint_folder() -> str | None:
-    folder = os.path.join(os.environ.get("SAGEMAKER_BASE_DIR", "/opt/ml"), "checkpoints")
-    return folder if os.path.isdir(folder) else None
-
-
-def latest_complete_checkpoint(folder: str | None) -> str | None:
-    """The newest `checkpoint-N` holding the completion mark; half-written ones are removed."""
-    if not folder:
-        return None
-    found = sorted((int(m.group(1)), name) for name in os.listdir(folder)
-                   if (m := re.fullmatch(r"checkpoint-(\d+)", name)))
-    complete = [name for _, name in found if os.path.exists(os.path.join(folder, name, COMPLETE))]
-    for _, name in found:
-        if name not in complete:
-            logger.warning("removing the incomplete checkpoint %s", name)
-            shutil.rmtree(os.path.join(folder, name), ignore_errors=True)
-    return os.path.join(folder, complete[-1]) if complete else None
-
-
-def checkpointing(folder: str | None, every_steps: int) -> dict:
-    if not folder:
-        return {"save_strategy": "no"}
-    strategy = {"save_strategy": "steps", "save_steps": every_steps} if every_steps > 0 else \
-        {"save_strategy": "epoch"}
-    return {**strategy, "save_total_limit": 2}
-
-
-class MarkComplete(TrainerCallback):
-    def on_save(self, args, state, control, **kwargs):
-        if state.is_world_process_zero:
-            path = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
-            with open(os.path.join(path, COMPLETE), "w") as f:
-                f.write(str(state.global_step))
 
 
 class LogLines(TrainerCallback):
@@ -293,7 +238,7 @@ def main(argv=None):
     logging.basicConfig(level=logging.INFO, stream=sys.stdout,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     args = parse_args(argv)
-    env = read_contract()
+    env = read_contract(CONTRACT)
     source = os.environ.get("SM_CHANNEL_MODEL") or args.model_name
     train_dataset = load_channel(env["SM_CHANNEL_TRAIN"])
     column = check_columns(train_dataset, args.text_column, "train")

@@ -18,8 +18,6 @@ import argparse
 import json
 import logging
 import os
-import re
-import shutil
 import sys
 import tempfile
 import time
@@ -27,6 +25,15 @@ import time
 import numpy as np
 import torch
 from datasets import load_from_disk
+from sm_training import (  # beside this script in source_dir
+    MarkComplete,
+    boolean,
+    checkpoint_folder,
+    checkpointing,
+    latest_complete_checkpoint,
+    precision,
+    read_contract,
+)
 from torch.distributed.elastic.multiprocessing.errors import record
 from tqdm import tqdm
 from transformers import (
@@ -44,7 +51,6 @@ from transformers.trainer_pt_utils import LengthGroupedSampler
 
 logger = logging.getLogger("train")
 CONTRACT = ("SM_MODEL_DIR", "SM_OUTPUT_DATA_DIR", "SM_CHANNEL_TRAIN", "SM_CHANNEL_TEST")
-COMPLETE = "checkpoint-complete"  # written last: a checkpoint without it is half-written
 
 
 def parse_args(argv=None):
@@ -82,29 +88,10 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def boolean(value: str) -> bool:
-    """SageMaker passes booleans as `True`/`False`; accept the usual spellings."""
-    if value.lower() in ("true", "1", "yes"):
-        return True
-    if value.lower() in ("false", "0", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
-
-
 def positive(value: str) -> int:
     if not value.isdigit() or int(value) == 0:
         raise argparse.ArgumentTypeError(f"expected a positive whole number, got {value!r}")
     return int(value)
-
-
-def precision(choice: str) -> dict:
-    """TrainingArguments flags for the chosen precision."""
-    if choice == "auto":
-        if not torch.cuda.is_available():
-            choice = "fp32"
-        else:
-            choice = "bf16" if torch.cuda.is_bf16_supported() else "fp16"  # V100, T4: fp16
-    return {"bf16": choice == "bf16", "fp16": choice == "fp16"}
 
 
 def length_grouping(enabled: bool) -> dict:
@@ -305,52 +292,6 @@ def optimizer(choice: str) -> str:
     return "adamw_torch_fused" if torch.cuda.is_available() else "adamw_torch"
 
 
-def checkpoint_folder() -> str | None:
-    folder = os.path.join(os.environ.get("SAGEMAKER_BASE_DIR", "/opt/ml"), "checkpoints")
-    return folder if os.path.isdir(folder) else None
-
-
-def latest_complete_checkpoint(folder: str | None) -> str | None:
-    """The newest `checkpoint-N` holding the completion mark; half-written ones are removed."""
-    if not folder:
-        return None
-    found = sorted((int(m.group(1)), name) for name in os.listdir(folder)
-                   if (m := re.fullmatch(r"checkpoint-(\d+)", name)))
-    complete = [name for _, name in found if os.path.exists(os.path.join(folder, name, COMPLETE))]
-    for _, name in found:
-        if name not in complete:
-            logger.warning("removing the incomplete checkpoint %s", name)
-            shutil.rmtree(os.path.join(folder, name), ignore_errors=True)
-    return os.path.join(folder, complete[-1]) if complete else None
-
-
-def checkpointing(folder: str | None, every_steps: int) -> dict:
-    """TrainingArguments for saving into the checkpoint folder (nothing saved without one)."""
-    if not folder:
-        return {"save_strategy": "no"}
-    strategy = {"save_strategy": "steps", "save_steps": every_steps} if every_steps > 0 else \
-        {"save_strategy": "epoch"}
-    return {**strategy, "save_total_limit": 2}
-
-
-class MarkComplete(TrainerCallback):
-    """Marks each checkpoint complete once the Trainer has written all of it."""
-
-    def on_save(self, args, state, control, **kwargs):
-        if state.is_world_process_zero:
-            path = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
-            with open(os.path.join(path, COMPLETE), "w") as f:
-                f.write(str(state.global_step))
-
-
-def read_contract():
-    missing = [name for name in CONTRACT if not os.environ.get(name)]
-    if missing:
-        sys.exit(f"train.py: missing SageMaker environment variables: {', '.join(missing)}. "
-                 "Run it through harness or a SageMaker training container.")
-    return {name: os.environ[name] for name in CONTRACT}
-
-
 def classification_metrics(eval_pred):
     logits, labels = eval_pred
     predictions = np.argmax(logits, axis=-1)
@@ -374,7 +315,7 @@ def main(argv=None):
     logging.basicConfig(level=logging.INFO, stream=sys.stdout,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     args = parse_args(argv)
-    env = read_contract()
+    env = read_contract(CONTRACT)
     source = os.environ.get("SM_CHANNEL_MODEL") or args.model_name
     logger.info("model %s, %s GPU(s)", source, os.environ.get("SM_NUM_GPUS", "0"))
 

@@ -3,7 +3,6 @@ request, the Messages API and token streaming through InvokeEndpointWithResponse
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -24,7 +23,7 @@ from harness.serving.handler import Handler
 from harness.serving.limits import Limits
 from harness.serving.server import ModelServer
 from tests.support.cli import harness
-from tests.support.runs import REPO, minilm_dir
+from tests.support.runs import REPO, minilm_dir, recipe
 
 NAME = "llm-endpoint"
 SFT_DATA = REPO / "data" / "sft" / "train.jsonl"
@@ -33,10 +32,7 @@ PROMPT = "<|im_start|>user\nWhat do bees make?<|im_end|>\n<|im_start|>assistant\
 
 @pytest.fixture(scope="module")
 def sft_py():
-    spec = importlib.util.spec_from_file_location("sft_script", REPO / "train" / "sft.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return recipe("sft.py")
 
 
 @pytest.fixture(scope="module")

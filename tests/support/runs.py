@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import sys
 from pathlib import Path
+from types import ModuleType
 
 from tests.support import REPO
 from tests.support.cli import harness
@@ -135,3 +138,16 @@ def containers_left(run_dir) -> list[str]:
     from harness.containers import docker_engine
 
     return [c.name for c in docker_engine.run_containers(docker_engine.client(), run_dir)]
+
+
+def recipe(script: str) -> ModuleType:
+    """A bundled recipe of train/ imported as a module, as its training job runs it: with its
+    folder (source_dir, with the module the recipes share) on sys.path."""
+    folder = str(REPO / "train")
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    spec = importlib.util.spec_from_file_location(f"recipe_{Path(script).stem}", REPO / "train" / script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
