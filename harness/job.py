@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness import channels, modes
+from harness import channels, modes, summary
 from harness.config import JobConfig, load_config
 from harness.errors import ConfigError
 from harness.host import ownership
@@ -41,8 +41,6 @@ class Job:
 
     def summary(self) -> str:
         """The end-of-run summary of what the steps recorded."""
-        from harness import summary
-
         return summary.render(self.run.load(), str(self.run.path), self.storage.root)
 
     def require_section(self, name: str, example: str) -> Any:

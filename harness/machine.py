@@ -14,7 +14,10 @@ from functools import cached_property
 from importlib import metadata
 from pathlib import Path
 
+from harness.containers import compose, docker_engine, emulator, image
 from harness.errors import HarnessError
+from harness.modes.sagemaker import aws
+from harness.modes.sagemaker.aws import ROLE_HINT
 
 ALL_MODES = frozenset({"local", "sagemaker-local", "sagemaker"})
 EMULATED = frozenset({"sagemaker-local"})
@@ -49,8 +52,6 @@ class Machine:
 
     @cached_property
     def engine(self):
-        from harness.containers import docker_engine
-
         try:
             return docker_engine.client()
         except HarnessError:
@@ -117,30 +118,22 @@ def architecture(_: Machine) -> str:
 
 
 def docker(_: Machine) -> str:
-    from harness.containers import docker_engine
-
     engine = docker_engine.client()
     where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
     return f"Docker {engine.version().get('Version', '?')} at {where}"
 
 
 def compose_line(_: Machine) -> str:
-    from harness.containers import compose
-
     return compose.find().describe()
 
 
 def localstack(machine: Machine) -> str:
-    from harness.containers import emulator
-
     url = emulator.endpoint_url(None if os.environ.get(emulator.ENDPOINT_ENV) else machine.engine)
     emulator.require(url, within_s=3)
     return f"S3 at {url}"
 
 
 def harness_image(machine: Machine) -> str:
-    from harness.containers import docker_engine, image
-
     configured = machine.settings("sagemaker-local").image_uri
     wanted = configured or image.default_image()
     if docker_engine.has_image(machine.engine, wanted):
@@ -183,15 +176,11 @@ def docker_disk(machine: Machine) -> str:
 
 
 def aws_profile(_: Machine) -> str:
-    from harness.modes.sagemaker import aws
-
     session = aws.boto_session()
     return f"profile {session.profile_name!r}"
 
 
 def aws_credentials(_: Machine) -> str:
-    from harness.modes.sagemaker import aws
-
     credentials = aws.boto_session().get_credentials()
     if credentials is None:
         raise HarnessError("no AWS credentials found", aws.CREDENTIALS_HINT)
@@ -199,14 +188,10 @@ def aws_credentials(_: Machine) -> str:
 
 
 def aws_region(machine: Machine) -> str:
-    from harness.modes.sagemaker import aws
-
     return aws.require_region(machine.settings("sagemaker").region)
 
 
 def aws_role(machine: Machine) -> str:
-    from harness.modes.sagemaker.aws import ROLE_HINT
-
     role = machine.settings("sagemaker").role
     if not role:
         raise HarnessError("no IAM role set (modes.sagemaker.role); outside SageMaker "

@@ -38,8 +38,8 @@ MARKER = "harness_modes"
 # agree on who starts LocalStack, and whether it must be stopped at the end.
 RUN_ENV = "HARNESS_PYTEST_RUN"
 STARTED = "emulator-started"
-# What a mode needs running before its test starts: these session fixtures.
-NEEDS = {"sagemaker-local": ("harness_emulator", "harness_image")}
+# What a mode needs running before its test starts (the registry says): these session fixtures.
+FIXTURE_FOR = {modes.EMULATOR: "harness_emulator", modes.IMAGE: "harness_image"}
 
 
 def pytest_configure(config) -> None:
@@ -188,8 +188,8 @@ def harness_mode(request) -> str:
 
 
 def _ready(mode: str, request) -> str:
-    for fixture in NEEDS.get(mode, ()):
-        request.getfixturevalue(fixture)
+    for need in modes.MODES[mode].needs:
+        request.getfixturevalue(FIXTURE_FOR[need])
     return mode
 
 

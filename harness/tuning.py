@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from harness import metrics
+from harness import metrics, plot
 from harness.config import JobConfig, ParameterRange, TuningConfig
 from harness.errors import HarnessError, StepError
 from harness.run_dir import Prepared, RunDir, TrainingResult, TuningResult
@@ -316,8 +316,6 @@ def run(config: JobConfig, mode: str, run_dir: RunDir, job_name: str,
         announce: Callable[[str], None]) -> tuple[TuningResult, TrainingResult]:
     """Tuning job `job_name` of `config` in `mode`: its trials, the leaderboard (table and
     PNG) and the best training job."""
-    from harness import plot
-
     tuning = config.tuning
     assert tuning is not None, "the command checked for a tuning: section"
     trials = Search(config, mode, run_dir, announce).trials_run()

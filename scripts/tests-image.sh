@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# Build the `tests` compose service's image (harness-tests:latest) unless it exists, on the base
-# container/build.sh picks (python:3.11-slim, or the debootstrap base where no registry
-# answers) and with torch from container/wheelhouse/. `docker-compose run --rm tests` would
-# build it too, but always on python:3.11-slim.
+# Build the `tests` compose service's image (harness-tests:latest) unless it is there and was
+# built from the same inputs (its Dockerfile, pyproject.toml and the image's pins, whose hash
+# it carries as a label), on the base container/build.sh picks (python:3.11-slim, or the
+# debootstrap base where no registry answers) and with torch from container/wheelhouse/.
+# `docker-compose run --rm tests` would build it too, but always on python:3.11-slim.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! docker image inspect harness-tests:latest >/dev/null 2>&1; then
-    HARNESS_BASE_IMAGE=$(PREPARE_ONLY=1 bash container/build.sh | tail -n 1) \
+inputs=$(cat container/tests.Dockerfile pyproject.toml container/requirements.txt \
+    | sha256sum | cut -c1-16)
+built=$(docker image inspect -f '{{index .Config.Labels "com.harness.inputs"}}' \
+    harness-tests:latest 2>/dev/null || true)
+if [ "$built" != "$inputs" ]; then
+    HARNESS_TESTS_INPUTS=$inputs \
+        HARNESS_BASE_IMAGE=$(PREPARE_ONLY=1 bash container/build.sh | tail -n 1) \
         docker-compose build tests
 fi

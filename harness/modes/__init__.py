@@ -12,26 +12,31 @@ from dataclasses import dataclass
 
 from harness.errors import HarnessError
 
+EMULATOR, IMAGE = "emulator", "image"  # what a mode may need running on this machine
+
 
 @dataclass(frozen=True)
 class Registered:
     mode: str  # "package.module:Class", a `harness.modes.base.Mode`
     settings: str  # "package.module:Class", a `harness.config.base.ModeSettings`
+    needs: tuple[str, ...] = ()  # EMULATOR (LocalStack S3), IMAGE (harness's image)
 
 
 MODES: dict[str, Registered] = {
     name: Registered(f"harness.modes.{package}.mode:{cls}Mode",
-                     f"harness.modes.{package}.settings:{cls}Settings")
-    for name, package, cls in (("local", "local", "Local"),
-                               ("sagemaker-local", "sagemaker_local", "SageMakerLocal"),
-                               ("sagemaker", "sagemaker", "SageMaker"))}
+                     f"harness.modes.{package}.settings:{cls}Settings", needs)
+    for name, package, cls, needs in (
+        ("local", "local", "Local", ()),
+        ("sagemaker-local", "sagemaker_local", "SageMakerLocal", (EMULATOR, IMAGE)),
+        ("sagemaker", "sagemaker", "SageMaker", ()))}
 DEFAULT_MODE = "local"
 MODE_ENV = "HARNESS_MODE"
 
 
-def register(name: str, mode: str, settings: str) -> None:
-    """Add a mode: `mode` and `settings` are `"package.module:Class"`, imported when needed."""
-    MODES[name] = Registered(mode, settings)
+def register(name: str, mode: str, settings: str, needs: tuple[str, ...] = ()) -> None:
+    """Add a mode: `mode` and `settings` are `"package.module:Class"`, imported when needed;
+    `needs`, what must run on this machine first (EMULATOR, IMAGE)."""
+    MODES[name] = Registered(mode, settings, needs)
 
 
 @contextlib.contextmanager

@@ -17,6 +17,7 @@ from typing import Any, BinaryIO, ClassVar, Generic, TypeVar
 from harness import model_artifact, names
 from harness.config import JobConfig, ModeSettings
 from harness.errors import HarnessError, StepError, disk_full
+from harness.host import invocations
 from harness.run_dir import Endpoint, RunDir, TrainingResult, TransformResult, TuningResult
 from harness.serving.user_code import PROGRAM_ENV, SUBMIT_DIRECTORY_ENV
 from harness.storage import Storage
@@ -149,8 +150,6 @@ class Mode(ABC, Generic[SettingsT]):
     def stream(self, endpoint: Endpoint, payload: Any) -> Iterator[bytes]:
         """Send one request through InvokeEndpointWithResponseStream (boto3, as a client
         would) and yield the answer's parts as they come. Here: an endpoint on this machine."""
-        from harness.host import invocations
-
         return invocations.stream(invocations.runtime_client(endpoint.url), endpoint.name,
                                   payload)
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness import names
+from harness import names, tuning
 from harness.checkpoints import Reclaim, with_restarts
 from harness.errors import HarnessError, StepError
 from harness.host.endpoint_process import free_port
@@ -16,6 +16,7 @@ from harness.modes.base import Mode, SettingsT
 from harness.run_dir import RunDir, TrainingResult, TransformResult, TuningResult
 from harness.serving.handler import FRAMEWORK_ENV
 from harness.serving.server import ENDPOINT_NAME_ENV
+from harness.transform import batch
 
 
 class EmulatedMode(Mode[SettingsT]):
@@ -34,8 +35,6 @@ class EmulatedMode(Mode[SettingsT]):
         """Here: this mode's endpoint (the same server and handler) serves the model, with
         SageMaker's batch environment, and `harness.transform.batch` sends it the records as
         SageMaker does."""
-        from harness.transform import batch
-
         spec = self.config.transform
         assert spec is not None, "the command checked for a transform: section"
         source = self.storage_for(spec.data)
@@ -75,8 +74,6 @@ class EmulatedMode(Mode[SettingsT]):
         """Here: the search is Optuna's, and each trial is `harness train` in this mode, which
         stages the channels and hyperparameters itself (`harness.tuning`): nothing is staged
         for the tuning job."""
-        from harness import tuning
-
         return tuning.run(self.config, self.name, self.run, job_name, announce)
 
     def emulator_environment(self) -> dict[str, str]:

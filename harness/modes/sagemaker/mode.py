@@ -17,6 +17,7 @@ from typing import Any
 
 from harness import names
 from harness.errors import HarnessError, StepError, warn
+from harness.host import invocations
 from harness.host.process import stdout_copied_to
 from harness.modes.base import Mode, SdkSession, TrainingFailed
 from harness.modes.sagemaker import aws
@@ -33,6 +34,7 @@ from harness.sdk import (
     user_config,
 )
 from harness.storage import RecordingStorage, Storage
+from harness.tuning import leaderboard
 
 DRY_RUN_REGION = "us-east-1"  # what a dry run shows where no region is set
 DLC_FAMILIES = {"huggingface": "Hugging Face", "pytorch": "PyTorch"}
@@ -349,8 +351,6 @@ class SageMakerMode(Mode[SageMakerSettings]):
         return adapter().predictor(endpoint.name, self.session).predict(payload)
 
     def stream(self, endpoint: Endpoint, payload: Any) -> Iterator[bytes]:
-        from harness.host import invocations
-
         return invocations.stream(self.session.sagemaker_runtime_client, endpoint.name, payload)
 
     def delete(self, endpoint: Endpoint) -> None:
@@ -395,8 +395,6 @@ class SageMakerMode(Mode[SageMakerSettings]):
             announce(f"tuning job {job_name} started; waiting for its {tuner.max_jobs} "
                      "training jobs")
             tuner.wait()
-        from harness.tuning import leaderboard
-
         tuning = self.config.tuning
         assert tuning is not None, "the command checked for a tuning: section"
         trials = [{"number": n, "training_job": t["TrainingJobName"],
