@@ -7,7 +7,7 @@ from harness.modes.base import FRAMEWORKS, UNKNOWN
 # What promotion is allowed to change: the session, the instances (type and count) and the
 # image (the image brings its Python), plus settings only the cloud has.
 EXPECTED = {"session", "instance_type", "instance_count", "image_uri", "py_version", "role",
-            "inference instance", "inference image", "code_location", "max_run",
+            "inference instance", "inference image", "inference env", "code_location", "max_run",
             "use_spot_instances", "max_wait"}
 
 

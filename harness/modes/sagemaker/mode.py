@@ -38,6 +38,8 @@ from harness.tuning import leaderboard
 
 DRY_RUN_REGION = "us-east-1"  # what a dry run shows where no region is set
 DLC_FAMILIES = {"huggingface": "Hugging Face", "pytorch": "PyTorch"}
+LLM_FAMILY = "huggingface-llm"  # TGI, in the image tables of SDK v2 and v3
+MODEL_DIR = "/opt/ml/model"  # where SageMaker unpacks model.tar.gz
 
 
 def dlc_image(framework: str, versions, *, region: str, instance_type: str, scope: str) -> str:
@@ -102,6 +104,48 @@ def newest_dlc(scope: str) -> FrameworkVersions:
     return FrameworkVersions(transformers_version=transformers,
                              pytorch_version=base.removeprefix("pytorch"),
                              py_version=max(bases[base]["py_versions"], key=release))
+
+
+def llm_table() -> dict:
+    return adapter().image_uris().config_for_framework(LLM_FAMILY)["inference"]
+
+
+def llm_version(configured: str | None) -> str:
+    """The TGI version: the configured one (an alias resolved), else the newest in the table."""
+    table = llm_table()
+    if configured is None:
+        return max(table["versions"], key=lambda v: tuple(int(n) for n in re.findall(r"\d+", v)))
+    version = table.get("version_aliases", {}).get(configured, configured)
+    if version not in table["versions"]:
+        raise HarnessError(f"no Hugging Face LLM (TGI) DLC {configured} in the installed SDK's "
+                           f"image tables; they have {', '.join(table['versions'])}",
+                           "set modes.sagemaker.llm_serving.tgi_version to one of them, or "
+                           "leave it out for the newest")
+    return version
+
+
+def llm_image(version: str, *, region: str, instance_type: str) -> str:
+    try:
+        return adapter().image_uris().retrieve(LLM_FAMILY, region, version=version,
+                                               image_scope="inference",
+                                               instance_type=instance_type)
+    except ValueError as e:
+        if "Unsupported processor" in str(e):
+            raise HarnessError(f"the Hugging Face LLM (TGI) DLC runs on GPUs only, not on "
+                               f"{instance_type}",
+                               "set modes.sagemaker.inference_instance_type to a GPU type, "
+                               "e.g. ml.g5.xlarge") from None
+        raise HarnessError(f"no Hugging Face LLM (TGI) DLC {version} in {region}: {e}",
+                           "choose another region or modes.sagemaker.llm_serving.tgi_version"
+                           ) from None
+
+
+def llm_versions(version: str) -> dict[str, str]:
+    """torch and Python of the TGI DLC `version` (its tag names them, e.g. 2.7.0-tgi3.3.6)."""
+    spec = llm_table()["versions"][version]
+    py = spec["py_versions"][0].removeprefix("py")
+    return {"transformers": "none", "torch": spec["tag_prefix"].split("-")[0],
+            "python": f"{py[0]}.{py[1:]}"}
 
 
 def _version_names(framework: str) -> str:
@@ -239,6 +283,9 @@ class SageMakerMode(Mode[SageMakerSettings]):
             instance_type=self.settings.instance_type, scope="training")
 
     def inference_image(self) -> str:
+        if llm := self.settings.llm_serving:
+            return llm_image(llm_version(llm.tgi_version), region=self.region,
+                             instance_type=self.settings.inference_instance_type)
         return dlc_image(self.config.framework, self.dlc_versions("inference"),
                          region=self.region, instance_type=self.settings.inference_instance_type,
                          scope="inference")
@@ -267,6 +314,15 @@ class SageMakerMode(Mode[SageMakerSettings]):
             py_version=versions.py_version, model_data=model_data,
             image_uri=self.inference_image(), role=self.role, env=self.serving_environment(),
             name=name or self.model_name, sagemaker_session=self.session)
+
+    def serving_environment(self) -> dict[str, str]:
+        """On the LLM DLC, what its SageMaker entrypoint reads, then `inference.env`."""
+        env = super().serving_environment()
+        if llm := self.settings.llm_serving:
+            env = {"HF_MODEL_ID": MODEL_DIR, "SM_NUM_GPUS": str(llm.num_gpus),
+                   "MAX_INPUT_TOKENS": str(llm.max_input_tokens),
+                   "MAX_TOTAL_TOKENS": str(llm.max_total_tokens), **env}
+        return env
 
     def train(self, job_name: str, channels: dict[str, str], hyperparameters: dict[str, Any],
               interrupt_after: int = 0) -> TrainingResult:
@@ -518,8 +574,10 @@ class SageMakerMode(Mode[SageMakerSettings]):
         return {"training": (super().framework_versions()["training"] if s.image_uri
                              else dlc_versions(self.config.framework,
                                                self.dlc_versions("training"), "training")),
-                "inference": dlc_versions(self.config.framework, self.dlc_versions("inference"),
-                                          "inference")}
+                "inference": (llm_versions(llm_version(s.llm_serving.tgi_version))
+                              if s.llm_serving else
+                              dlc_versions(self.config.framework, self.dlc_versions("inference"),
+                                           "inference"))}
 
     def dlc_versions(self, scope: str) -> FrameworkVersions:
         """The DLC versions of `scope` (training, inference): the config's, else the newest."""
@@ -532,9 +590,13 @@ class SageMakerMode(Mode[SageMakerSettings]):
                 "or use an instance type with more disk")
 
     def describe(self) -> dict[str, str]:
-        return {"session": f"sagemaker.Session in {self.region}: S3, managed instances",
-                "inference instance": self.settings.inference_instance_type,
-                "inference image": self.inference_image()}
+        described = {"session": f"sagemaker.Session in {self.region}: S3, managed instances",
+                     "inference instance": self.settings.inference_instance_type,
+                     "inference image": self.inference_image()}
+        if self.settings.llm_serving:  # the LLM DLC's environment is promotion's too
+            described["inference env"] = " ".join(
+                f"{key}={value}" for key, value in sorted(self.serving_environment().items()))
+        return described
 
     def rehearsal(self) -> tuple[SageMakerMode, list[dict]]:
         """This mode on a recording session and a recording storage (no credentials, no

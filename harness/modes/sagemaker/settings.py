@@ -16,6 +16,28 @@ class FrameworkVersions(Strict):
     py_version: str
 
 
+class LlmServing(Strict):
+    """A model that generates text, served on the Hugging Face LLM DLC (TGI) of the installed
+    SDK's image tables instead of the Hugging Face inference DLC."""
+
+    tgi_version: str | None = None  # None: the newest in the SDK's `huggingface-llm` table
+    num_gpus: int = Field(default=1, gt=0)  # SM_NUM_GPUS: TGI shards the model over them
+    max_input_tokens: int = Field(default=1024, gt=0)  # the longest prompt TGI takes
+    max_total_tokens: int = Field(default=2048, gt=0)  # prompt and generated tokens together
+
+    @field_validator("tgi_version", mode="before")
+    @classmethod
+    def version_as_written(cls, version: object) -> object:
+        return str(version) if isinstance(version, int | float) else version  # YAML's 3.3
+
+    @model_validator(mode="after")
+    def total_above_input(self) -> LlmServing:
+        if self.max_total_tokens <= self.max_input_tokens:
+            raise ValueError("max_total_tokens must be above max_input_tokens (it counts the "
+                             "prompt and the generated tokens together)")
+        return self
+
+
 class SageMakerSettings(ModeSettings):
     instance_type: str = "ml.p3.2xlarge"
     inference_instance_type: str = "ml.g4dn.xlarge"
@@ -28,6 +50,7 @@ class SageMakerSettings(ModeSettings):
     use_spot_instances: bool = False
     max_wait_s: int | None = Field(default=None, gt=0)
     keep_endpoint_on_failure: bool = False
+    llm_serving: LlmServing | None = None  # None: the Hugging Face inference DLC
     hourly_prices_usd: dict[str, float] = {  # on-demand, us-east-1; edit for your region
         "ml.p3.2xlarge": 3.825, "ml.p3.16xlarge": 28.152, "ml.g4dn.xlarge": 0.736,
         "ml.g5.xlarge": 1.408}
