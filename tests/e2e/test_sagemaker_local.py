@@ -103,18 +103,18 @@ def test_failing_script_shows_traceback_keeps_failure_file(tmp_path, tiny_job):
 
     started = time.time()
     (tmp_path / "code").mkdir()
-    (tmp_path / "code" / "boom.py").write_text(
-        "import sys\nprint('disk on fire', file=sys.stderr)\nsys.exit(3)\n")
+    (tmp_path / "code" / "boom.py").write_text("raise RuntimeError('disk on fire')\n")
     config = write_config(tmp_path, **{**yaml.safe_load(tiny_job.read_text()),
                                        "source_dir": str(tmp_path / "code"),
                                        "entry_point": "boom.py", "s3": {"prefix": "boom"}})
     harness("prepare", "-c", str(config), *MODE)
     result = harness("train", "-c", str(config), *MODE, check=False)
     assert result.returncode == 1
-    assert "boom.py failed in training job" in result.stderr and "(exit code 3)" in result.stderr
-    assert "disk on fire" in result.stderr
+    # The exit code the toolkit reports (its launcher's, torchrun's), as SageMaker shows it.
+    assert "boom.py failed in training job" in result.stderr and "(exit code 1)" in result.stderr
+    assert "RuntimeError: disk on fire" in result.stderr
     failure = (tmp_path / "run" / "output" / "failure").read_text()  # the toolkit's own file
-    assert "ExecuteUserScriptError" in failure and "ExitCode 3" in failure
+    assert "ExecuteUserScriptError" in failure and "ExitCode 1" in failure
     assert "boom.py" in failure
     assert left_behind(tmp_path / "run", started) == []
 
