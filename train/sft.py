@@ -33,6 +33,7 @@ from sm_training import (  # beside this script in source_dir
     checkpoint_folder,
     checkpointing,
     latest_complete_checkpoint,
+    leave_process_group,
     precision,
     read_contract,
 )
@@ -332,3 +333,4 @@ def main(argv=None):
 
 if __name__ == "__main__":
     main()
+    leave_process_group()

@@ -84,3 +84,11 @@ class MarkComplete(TrainerCallback):
             path = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
             with open(os.path.join(path, COMPLETE), "w") as f:
                 f.write(str(state.global_step))
+
+
+def leave_process_group() -> None:
+    """Wait for every process, then leave the process group, where there is one: a process
+    that exits with its group still up can abort at exit (gloo's threads)."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
