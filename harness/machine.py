@@ -80,7 +80,16 @@ def _versions(names: tuple[str, ...]) -> str:
 
 
 def ml_stack(_: Machine) -> str:
-    return _versions(("harness", *STACK))
+    return f"{_harness()}, {_versions(STACK)}"
+
+
+def _harness() -> str:
+    """harness's version, or where it runs from when it is a checkout on the path, not
+    installed (the `tests` compose service mounts one)."""
+    try:
+        return f"harness {metadata.version('harness')}"
+    except metadata.PackageNotFoundError:
+        return f"harness (not installed: the checkout at {Path(__file__).resolve().parents[1]})"
 
 
 def sagemaker_sdk(_: Machine) -> str:
