@@ -16,7 +16,7 @@ from harness.config import load_config
 from harness.errors import StepError
 from harness.host import endpoint_process, invocations
 from harness.host.endpoint_process import free_port
-from tests.support.cli import harness, harness_process, started
+from tests.support.cli import harness, harness_process, harness_started
 from tests.support.processes import alive, interrupt_when, wait_for
 from tests.support.runs import deployed, state, write_config
 
@@ -115,7 +115,7 @@ def test_ctrl_c_reaches_harness_started_in_the_background_of_a_script(tmp_path):
 def test_ctrl_c_during_train_leaves_no_process(tiny_job):
     harness("prepare", "-c", str(tiny_job))
     log = tiny_job.parent / "run" / "train.log"
-    proc = started("train", "-c", str(tiny_job), "--set", "hyperparameters.epochs=50")
+    proc = harness_started("train", "-c", str(tiny_job), "--set", "hyperparameters.epochs=50")
     code, children, _ = interrupt_when(
         proc, lambda: log.exists() and "train step" in log.read_text(errors="ignore"))
     assert code == 130
@@ -138,7 +138,7 @@ def test_ctrl_c_during_deploy_frees_the_port(tiny_job, tmp_path):
             dst.addfile(member, src.extractfile(member) if member.isfile() else None)
         dst.add(code, arcname="code")
     shutil.copyfile(slow, model_tar)
-    proc = started("deploy", "-c", str(tiny_job))
+    proc = harness_started("deploy", "-c", str(tiny_job))
     server_log = tiny_job.parent / "run" / "endpoint" / "server.log"
     code, children, commands = interrupt_when(proc, server_log.exists)
     assert code == 130

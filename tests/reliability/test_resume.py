@@ -9,7 +9,7 @@ import pytest
 from harness.checkpoints import MARK, with_restarts
 from harness.errors import StepError
 from tests.support.cli import harness
-from tests.support.runs import state, write_config
+from tests.support.runs import recipe, state, write_config
 
 TOLERANCE = 1e-6  # the parity tolerance: same seed, same CPU, same builds
 METRICS = ("eval_accuracy", "eval_f1", "eval_loss")
@@ -104,7 +104,7 @@ def test_a_half_written_checkpoint_is_never_resumed_from(train_py, tmp_path):
         folder.mkdir()
         (folder / "model.safetensors").write_bytes(b"partial")
         if complete:
-            (folder / train_py.COMPLETE).write_text(str(step))
+            (folder / recipe("sm_training.py").COMPLETE).write_text(str(step))
     assert train_py.latest_complete_checkpoint(str(tmp_path)) == str(tmp_path / "checkpoint-6")
     assert not (tmp_path / "checkpoint-9").exists()
     assert train_py.latest_complete_checkpoint(None) is None

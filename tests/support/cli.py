@@ -53,7 +53,7 @@ def without_aws(*args, **env):
                                             "AWS_CONFIG_FILE": "/nonexistent", **env})
 
 
-def started(*args):
+def harness_started(*args):
     return harness_process(*args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
