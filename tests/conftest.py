@@ -18,6 +18,18 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 
 
+@pytest.fixture(autouse=True)
+def no_inferred_task_left():
+    """The endpoint server writes the task it inferred to HF_TASK, as the toolkit does in its
+    container; one run in this process must not hand its task to later tests' endpoints."""
+    saved = os.environ.get("HF_TASK")
+    yield
+    if saved is None:
+        os.environ.pop("HF_TASK", None)
+    else:
+        os.environ["HF_TASK"] = saved
+
+
 def pytest_collection_modifyitems(items):
     """Tests that need Docker and LocalStack run containers, which takes tens of seconds each:
     they count as e2e (`pytest -m "not e2e"` leaves them out), wherever they live."""
