@@ -19,15 +19,11 @@ os.environ["HF_DATASETS_OFFLINE"] = "1"
 
 
 @pytest.fixture(autouse=True)
-def no_inferred_task_left():
+def no_inferred_task():
     """The endpoint server writes the task it inferred to HF_TASK, as the toolkit does in its
-    container; one run in this process must not hand its task to later tests' endpoints."""
-    saved = os.environ.get("HF_TASK")
-    yield
-    if saved is None:
-        os.environ.pop("HF_TASK", None)
-    else:
-        os.environ["HF_TASK"] = saved
+    container; a server of an earlier test (or of this module's fixtures, set up before this)
+    run in this process must not hand its task to this test's endpoints."""
+    os.environ.pop("HF_TASK", None)
 
 
 def pytest_collection_modifyitems(items):
