@@ -309,7 +309,7 @@ def test_predict_stream_prints_tokens_as_text():
 
 # The reclaim test's: the rehearsed reclaim polls every 0.2 s, and the tiny model makes a
 # step in milliseconds on a quiet machine: enough steps that the reclaim lands before the end.
-STEPS, EVERY = 400, 50
+STEPS, EVERY = 200, 25
 
 
 @pytest.mark.e2e  # three training runs
