@@ -4,12 +4,12 @@ SageMaker way, knowing nothing of harness, trained, deployed and asked in `local
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 
 import pytest
 import yaml
 
+from harness.host import endpoint_process
 from harness.host.endpoint_process import free_port
 from tests.support.cli import harness
 from tests.support.runs import state
@@ -38,5 +38,4 @@ def test_own_causal_lm_trains_deploys_and_generates(tmp_path):
         harness("delete", "-c", str(config))
     assert answer == [{"generated_text": " sat on the "}]  # the greedy, memorised line
     assert state(config)["endpoint"] is None
-    with socket.socket() as probe:  # the endpoint process is gone: its port is free again
-        probe.bind(("127.0.0.1", port))
+    assert not endpoint_process.listening(port)  # the endpoint process is gone
