@@ -31,11 +31,11 @@ from sm_training import (  # beside this script in source_dir
     MarkComplete,
     boolean,
     checkpoint_folder,
-    checkpointing,
     latest_complete_checkpoint,
     leave_process_group,
     precision,
     read_contract,
+    trainer_arguments,
 )
 from torch.distributed.elastic.multiprocessing.errors import record
 from transformers import (
@@ -269,18 +269,10 @@ def main(argv=None):
     checkpoints = checkpoint_folder()
     scratch = None if checkpoints else tempfile.TemporaryDirectory(prefix="sft-")
     config = SFTConfig(
-        output_dir=checkpoints or scratch.name,
-        num_train_epochs=args.epochs,
-        max_steps=args.max_steps,
-        per_device_train_batch_size=args.train_batch_size,
+        **trainer_arguments(args, checkpoints, scratch),
         gradient_accumulation_steps=args.gradient_accumulation_steps,
-        learning_rate=args.learning_rate,
         lr_scheduler_type=args.lr_scheduler_type,
-        warmup_steps=args.warmup_steps,
-        seed=args.seed,
-        logging_steps=args.logging_steps,
         eval_strategy="epoch" if test_dataset is not None else "no",
-        **checkpointing(checkpoints, args.checkpoint_steps),
         max_length=args.max_seq_length,
         packing=args.packing,
         dataset_text_field=args.text_column,
@@ -288,7 +280,6 @@ def main(argv=None):
         gradient_checkpointing=args.gradient_checkpointing,
         **flags,
         use_cpu=not torch.cuda.is_available(),
-        report_to="none",
         disable_tqdm=True,
     )
     lora = LoraConfig(r=args.lora_r, lora_alpha=args.lora_alpha, lora_dropout=args.lora_dropout,

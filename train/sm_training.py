@@ -86,6 +86,17 @@ class MarkComplete(TrainerCallback):
                 f.write(str(state.global_step))
 
 
+def trainer_arguments(args, checkpoints: str | None, scratch) -> dict:
+    """The Trainer arguments both recipes take from the same hyperparameters, saving into the
+    checkpoint folder, else into `scratch` (a TemporaryDirectory: the Trainer still wants an
+    output_dir, and this one is removed on exit)."""
+    return {"output_dir": checkpoints or scratch.name, "num_train_epochs": args.epochs,
+            "max_steps": args.max_steps, "per_device_train_batch_size": args.train_batch_size,
+            "warmup_steps": args.warmup_steps, "learning_rate": args.learning_rate,
+            "seed": args.seed, "logging_steps": args.logging_steps,
+            **checkpointing(checkpoints, args.checkpoint_steps), "report_to": "none"}
+
+
 def leave_process_group() -> None:
     """Wait for every process, then leave the process group, where there is one: a process
     that exits with its group still up can abort at exit (gloo's threads)."""

@@ -29,11 +29,11 @@ from sm_training import (  # beside this script in source_dir
     MarkComplete,
     boolean,
     checkpoint_folder,
-    checkpointing,
     latest_complete_checkpoint,
     leave_process_group,
     precision,
     read_contract,
+    trainer_arguments,
 )
 from torch.distributed.elastic.multiprocessing.errors import record
 from tqdm import tqdm
@@ -338,21 +338,11 @@ def main(argv=None):
     )
     throughput = Throughput()
     checkpoints = checkpoint_folder()
-    # Without a checkpoint folder Trainer still wants an output_dir: one removed on exit.
     scratch = None if checkpoints else tempfile.TemporaryDirectory(prefix="trainer-")
     training_args = TrainingArguments(
-        output_dir=checkpoints or scratch.name,
-        num_train_epochs=args.epochs,
-        max_steps=args.max_steps,
-        per_device_train_batch_size=args.train_batch_size,
+        **trainer_arguments(args, checkpoints, scratch),
         per_device_eval_batch_size=args.eval_batch_size,
-        warmup_steps=args.warmup_steps,
-        learning_rate=args.learning_rate,
-        seed=args.seed,
         eval_strategy="epoch",
-        logging_steps=args.logging_steps,
-        **checkpointing(checkpoints, args.checkpoint_steps),
-        report_to="none",
         logging_nan_inf_filter=False,  # its NaN check syncs host and GPU on every step
         **length_grouping(args.group_by_length),
         optim=optimizer(args.optim),

@@ -71,13 +71,19 @@ def test_a_killed_holder_leaves_no_stale_lock(tmp_path):
             pass
 
 
+def at_once(run_dir, statement: str, times: int, keys: tuple[str, str]) -> None:
+    """Two processes, each running `statement` `times` times on the run dir at once (with
+    its `key` and the count `i`); both must end well."""
+    writer = ("import sys\nfrom harness.run_dir import RunDir\nrun, key = RunDir(sys.argv[1]), "
+              f"sys.argv[2]\nfor i in range({times}):\n    {statement}\n")
+    writers = [subprocess.Popen([sys.executable, "-c", writer, str(run_dir), key], cwd=REPO)
+               for key in keys]
+    assert [w.wait() for w in writers] == [0, 0]
+
+
 def test_writers_of_the_state_take_turns(tmp_path):
     """A predict may save while another command holds the run dir: no update is lost."""
-    writer = ("import sys\nfrom harness.run_dir import RunDir\nrun = RunDir(sys.argv[1])\n"
-              "for i in range(150):\n    run.save(**{sys.argv[2]: i})\n")
-    writers = [subprocess.Popen([sys.executable, "-c", writer, str(tmp_path), key], cwd=REPO)
-               for key in ("first", "second")]
-    assert [w.wait() for w in writers] == [0, 0]
+    at_once(tmp_path, "run.save(**{key: i})", 150, ("first", "second"))
     saved = RunDir(tmp_path).load()
     assert (saved["first"], saved["second"]) == (149, 149)
     assert not list(tmp_path.glob("*.tmp"))
@@ -110,11 +116,7 @@ def test_a_command_waiting_at_the_cost_prompt_holds_no_lock(tmp_path):
 
 def test_step_times_recorded_at_once_are_all_kept(tmp_path):
     """A predict records its time while another command records its own: none is lost."""
-    writer = ("import sys\nfrom harness.run_dir import RunDir\nrun = RunDir(sys.argv[1])\n"
-              "for i in range(100):\n    run.record_time(f'{sys.argv[2]}-{i}', i)\n")
-    writers = [subprocess.Popen([sys.executable, "-c", writer, str(tmp_path), key], cwd=REPO)
-               for key in ("train", "predict")]
-    assert [w.wait() for w in writers] == [0, 0]
+    at_once(tmp_path, "run.record_time(f'{key}-{i}', i)", 100, ("train", "predict"))
     timings = RunDir(tmp_path).load()["timings"]
     assert sorted(timings) == sorted(f"{key}-{i}" for key in ("train", "predict")
                                      for i in range(100))
