@@ -42,9 +42,8 @@ def excepted(module: str, name: str) -> bool:
     if within(module, "harness.serving"):
         return name == "harness"
     if within(module, "harness.config"):
-        return name == "harness.modes" or (within(name, "harness.modes")
-                                           and name.split(".")[-1] == "settings"
-                                           or ".settings." in name)
+        parts = name.split(".")  # a settings module, or a name imported from one
+        return name == "harness.modes" or (within(name, "harness.modes") and "settings" in parts[3:])
     return False
 
 
