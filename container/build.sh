@@ -3,14 +3,18 @@
 #   container/build.sh [TAG]        -> harness-train:TAG (default: latest)
 #   PREPARE_ONLY=1 container/build.sh  -> the context prepared, the base image's name printed
 #                                         last (container/tests.Dockerfile builds on it too)
-# Steps: pick the base image (below), put the local CPU wheel of the torch that
-# container/requirements.txt pins into container/wheelhouse/ (else pip takes it
-# from PyTorch's CPU index), put the host CA bundle into
+# Steps: pick the base image (below), put the local wheel of the torch build
+# (TORCH_BUILD: cpu, or a CUDA build such as cu128) that container/requirements.txt
+# pins into container/wheelhouse/ (else pip takes it from TORCH_INDEX, PyTorch's
+# index of that build), put the host CA bundle into
 # container/certs/ (pip in the build only reaches PyPI when it trusts it), then
 # build container/Dockerfile with the legacy builder from the repository root.
 # Env: BASE_IMAGE (default python:3.11-slim where a registry answers, else
 #      harness-base:bookworm from debootstrap; an HF DLC or a CUDA base works too),
-#      WHEEL_DIR (default /opt/wheels), HOST_CA_BUNDLE.
+#      WHEEL_DIR (default /opt/wheels), HOST_CA_BUNDLE, TORCH_BUILD (default cpu),
+#      TORCH_INDEX (default https://download.pytorch.org/whl/$TORCH_BUILD).
+# A CUDA build needs no CUDA base image: its wheels bring the CUDA runtime (nvidia-*),
+# and the NVIDIA container runtime brings the host's driver when the container starts.
 set -euo pipefail
 
 TAG=${1:-latest}
@@ -37,9 +41,12 @@ fi
 
 mkdir -p container/wheelhouse container/certs
 TORCH=$(sed -n 's/^torch==//p' container/requirements.txt)
+TORCH=${TORCH%%+*}  # 2.13.0+cu128 -> 2.13.0
+TORCH_BUILD=${TORCH_BUILD:-cpu}
+INDEX=${TORCH_INDEX:-https://download.pytorch.org/whl/$TORCH_BUILD}
 TORCH_INDEX=
 shopt -s nullglob
-wheels=("$WHEEL_DIR"/torch-"$TORCH"+cpu-cp311-*.whl "$WHEEL_DIR"/torch-"$TORCH"-cp311-*.whl)
+wheels=("$WHEEL_DIR"/torch-"$TORCH"+"$TORCH_BUILD"-cp311-*.whl)
 shopt -u nullglob
 if [ "${#wheels[@]}" -gt 0 ]; then
     for w in "${wheels[@]}"; do
@@ -49,11 +56,12 @@ if [ "${#wheels[@]}" -gt 0 ]; then
             cp "$w" "$dest"
         fi
     done
-    echo "build: torch wheel from $WHEEL_DIR -> container/wheelhouse/"
+    echo "build: torch $TORCH+$TORCH_BUILD wheel from $WHEEL_DIR -> container/wheelhouse/"
 else
-    # Its +cpu build sorts above PyPI's (CUDA) build of the same release.
-    TORCH_INDEX=https://download.pytorch.org/whl/cpu
-    echo "build: no torch $TORCH cp311 wheel in $WHEEL_DIR; pip will download its CPU build" >&2
+    # Its +cpu (+cu128) build sorts above PyPI's unlabelled build of the same release.
+    TORCH_INDEX=$INDEX
+    echo "build: no torch $TORCH+$TORCH_BUILD cp311 wheel in $WHEEL_DIR; pip will download" \
+         "it from $TORCH_INDEX" >&2
 fi
 
 if [ -f "$HOST_CA_BUNDLE" ]; then

@@ -402,12 +402,14 @@ def image_group():
 
 @image_group.command("build")
 @click.option("--force", is_flag=True, help="Rebuild even if the image exists.")
-def image_build(force):
+@click.option("--gpu", is_flag=True,
+              help="The CUDA image instance_type local_gpu runs (this machine's CUDA torch).")
+def image_build(force, gpu):
     """Build the image (only when its inputs changed)."""
     from harness.containers import image
 
     with errors_as_messages():
-        name, built = image.build(force)
+        name, built = image.build(force, gpu)
     click.echo(f"{name} {'built' if built else 'is up to date'}")
 
 

@@ -109,13 +109,18 @@ def gpu(_: Machine) -> str:
 
 
 def nvidia_runtime(machine: Machine) -> str:
+    """SDK local mode asks compose for GPUs (a device request, as `docker run --gpus`): Docker
+    serves it with the NVIDIA runtime registered, or with the toolkit's hook on its PATH."""
     runtimes = machine.engine.info().get("Runtimes") or {}
-    if "nvidia" not in runtimes:
-        raise HarnessError("instance_type local_gpu needs the NVIDIA container runtime; "
-                           f"Docker has {', '.join(sorted(runtimes)) or 'none'}",
-                           "install the NVIDIA Container Toolkit, then `sudo nvidia-ctk runtime "
-                           "configure --runtime=docker` and restart Docker")
-    return "nvidia runtime registered with Docker"
+    if "nvidia" in runtimes:
+        return "nvidia runtime registered with Docker"
+    hook = shutil.which("nvidia-container-runtime-hook")
+    if hook and not os.environ.get("DOCKER_HOST"):  # a local engine finds it on this PATH
+        return f"NVIDIA Container Toolkit's hook at {hook}"
+    raise HarnessError("instance_type local_gpu needs the NVIDIA container runtime; "
+                       f"Docker has {', '.join(sorted(runtimes)) or 'none'}",
+                       "install the NVIDIA Container Toolkit, then `sudo nvidia-ctk runtime "
+                       "configure --runtime=docker` and restart Docker")
 
 
 def architecture(_: Machine) -> str:
@@ -143,18 +148,19 @@ def localstack(machine: Machine) -> str:
 
 
 def harness_image(machine: Machine) -> str:
-    configured = machine.settings("sagemaker-local").image_uri
-    wanted = configured or image.default_image()
+    settings = machine.settings("sagemaker-local")
+    gpu = image.needs_gpu(settings.instance_type, settings.inference_instance_type)
+    wanted = settings.image_uri or image.default_image(gpu)
     if docker_engine.has_image(machine.engine, wanted):
         return f"{wanted} built"
-    if configured:
+    if settings.image_uri:
         raise HarnessError(f"Docker image {wanted} is missing",
                            "build it, or unset modes.sagemaker-local.image_uri to use "
                            f"harness's image ({image.BUILD_HINT})")
     others = [tag for found in machine.engine.images.list(image.REPOSITORY) for tag in found.tags]
     state = (f"stale ({', '.join(others)} built for another harness or other ML versions)"
              if others else "missing")
-    raise HarnessError(f"Docker image {wanted} is {state}", image.BUILD_HINT)
+    raise HarnessError(f"Docker image {wanted} is {state}", image.build_hint(gpu))
 
 
 def _free_gb(path: Path) -> float:
@@ -223,7 +229,8 @@ def checks(machine: Machine) -> list[Check]:
         Check("harness image", harness_image, EMULATED),
         Check("Docker disk", docker_disk, EMULATED),
     ]
-    if machine.settings("sagemaker-local").instance_type == "local_gpu":
+    local = machine.settings("sagemaker-local")
+    if image.needs_gpu(local.instance_type, local.inference_instance_type):
         listed.append(Check("NVIDIA container runtime", nvidia_runtime, EMULATED))
     if machine.mode == "sagemaker":
         sagemaker = frozenset({"sagemaker"})

@@ -80,6 +80,30 @@ def test_local_gpu_needs_the_nvidia_runtime(tmp_path):
     assert status == 1
     assert "NVIDIA Container Toolkit" in lines["NVIDIA container runtime"]
 
+    # The toolkit's hook on the engine's PATH serves GPU requests without a registered runtime.
+    hook = "echo stand-in"
+    path = path_without(tmp_path / "bin", scripts={"nvidia-container-runtime-hook": hook})
+    _, lines = doctor("-c", str(config), "--mode", "sagemaker-local", env={"PATH": path})
+    assert lines["NVIDIA container runtime"] == (
+        f"✔ NVIDIA container runtime: NVIDIA Container Toolkit's hook at {tmp_path}/bin/"
+        "nvidia-container-runtime-hook")
+
+
+def test_local_gpu_with_a_cpu_torch_says_how_to_get_the_cuda_image(tmp_path):
+    """An endpoint on local_gpu needs the CUDA image too; a CPU torch here names no CUDA
+    version for it (tests/unit/test_image.py covers a CUDA torch)."""
+    import torch
+
+    if torch.version.cuda:
+        pytest.skip("torch here is a CUDA build")
+    config = write_config(tmp_path, modes={"sagemaker-local": {
+        "inference_instance_type": "local_gpu"}})
+    status, lines = doctor("-c", str(config), "--mode", "sagemaker-local")
+    assert status == 1
+    assert "is not a CUDA build" in lines["harness image"]
+    assert "fix: install torch's CUDA build here" in lines["harness image"]
+    assert "NVIDIA container runtime" in lines
+
 
 @pytest.fixture
 def no_aws(tmp_path):

@@ -56,8 +56,9 @@ class SageMakerLocalMode(EmulatedMode[SageMakerLocalSettings]):
 
     @property
     def image_uri(self) -> str:
-        """The configured image, else harness's image for this checkout."""
-        return self.settings.image_uri or image.default_image()
+        """The configured image, else harness's image for this machine (CUDA on local_gpu)."""
+        return self.settings.image_uri or image.default_image(image.needs_gpu(
+            self.settings.instance_type, self.settings.inference_instance_type))
 
     def estimator_arguments(self, hyperparameters: dict[str, Any]) -> dict[str, Any]:
         return {**estimator_arguments(self.config, self.settings, hyperparameters),
