@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import HarnessError
@@ -12,6 +13,7 @@ from harness.host import ownership
 
 SDK_NETWORK = "sagemaker-local"  # the network SDK local mode's docker-compose files use
 COMPOSE_PROJECT = "com.docker.compose.project"  # docker-compose's label on what it creates
+HOST_NAME = "host.docker.internal"  # this machine, as containers name it
 
 START_HINT = ("start the Docker engine: `sudo systemctl start docker` (or `sudo dockerd &`); "
               "on Debian without Docker: `sudo bash scripts/install-docker.sh`")
@@ -52,6 +54,50 @@ def bridge_gateway(engine) -> str:
     ipam = engine.networks.get("bridge").attrs["IPAM"]["Config"][0]
     # Docker 20.10 omits Gateway for the default bridge; it is the subnet's first address.
     return ipam.get("Gateway") or str(next(ipaddress.ip_network(ipam["Subnet"]).hosts()))
+
+
+def is_docker_desktop(info: dict) -> bool:
+    """`docker info` of Docker Desktop (macOS, Windows, Linux): "Docker Desktop", formerly
+    "Docker for Mac" / "Docker for Windows"."""
+    system = info.get("OperatingSystem") or ""
+    return system == "Docker Desktop" or system.startswith("Docker for ")
+
+
+@dataclass(frozen=True)
+class HostRoute:
+    """How containers reach services of this machine (LocalStack): by HOST_NAME, which Docker
+    Desktop resolves itself and a Linux engine is told (`extra_hosts`) to resolve to its bridge
+    gateway. Their ports are published on `publish_ip`, which this machine reaches as well: the
+    bridge gateway on Linux (Docker Desktop's lies inside its VM), 127.0.0.1 on Docker Desktop
+    (whose HOST_NAME leads to the host's loopback)."""
+
+    publish_ip: str
+    extra_hosts: tuple[str, ...]
+
+    def for_containers(self, url: str) -> str:
+        """`url`, as this machine reaches a service on `publish_ip`, as containers reach it."""
+        return url.replace(f"://{self.publish_ip}:", f"://{HOST_NAME}:", 1)
+
+    def applied(self, service: dict) -> dict:
+        """A compose service (SDK local mode's) that reaches this machine: `extra_hosts`, and
+        environment values naming `publish_ip` (the S3 endpoint the SDK copies from the host's
+        session) naming HOST_NAME instead."""
+        environment = service.get("environment") or []
+        if isinstance(environment, dict):
+            environment = [f"{key}={value}" for key, value in environment.items()]
+        routed = {**service, "environment": [self.for_containers(entry) for entry in environment]}
+        if self.extra_hosts:
+            routed["extra_hosts"] = [*(service.get("extra_hosts") or []), *self.extra_hosts]
+        return routed
+
+
+def host_route(engine) -> HostRoute:
+    if is_docker_desktop(engine.info()):
+        return HostRoute("127.0.0.1", ())
+    gateway = bridge_gateway(engine)
+    # The gateway itself, not `host-gateway`: it is where the ports are published, whatever the
+    # daemon's host-gateway-ip, and engines before 20.10 take it too.
+    return HostRoute(gateway, (f"{HOST_NAME}:{gateway}",))
 
 
 def labelled_containers(engine, label: str, *, stopped: bool = True) -> list:

@@ -20,10 +20,12 @@ UP_HINT = "start it with `harness emulator up`"
 
 
 def endpoint_url(engine=None) -> str:
-    """The S3 endpoint, reachable from this machine and from training containers alike."""
+    """The S3 endpoint as this machine reaches it: where its port is published (the bridge
+    gateway, or 127.0.0.1 on Docker Desktop). Containers reach it as HostRoute.for_containers
+    names it: host.docker.internal."""
     if os.environ.get(ENDPOINT_ENV):
         return os.environ[ENDPOINT_ENV].rstrip("/")
-    return f"http://{docker_engine.bridge_gateway(engine or docker_engine.client())}:{PORT}"
+    return f"http://{docker_engine.host_route(engine or docker_engine.client()).publish_ip}:{PORT}"
 
 
 def health(url: str, timeout_s: float = 3) -> dict | None:
@@ -46,9 +48,9 @@ def require(url: str, within_s: float = 5) -> None:
         time.sleep(0.5)
 
 
-def _compose(*args: str, gateway: str) -> None:
+def _compose(*args: str, publish_ip: str) -> None:
     command = [*compose.find().command, "-p", PROJECT, "-f", str(repo_file("docker-compose.yml")), *args]
-    env = {**os.environ, "HARNESS_BRIDGE_IP": gateway}
+    env = {**os.environ, "HARNESS_BRIDGE_IP": publish_ip}
     result = subprocess.run(command, cwd=ROOT, env=env)
     if result.returncode != 0:
         raise HarnessError(f"`{' '.join(command)}` failed (exit {result.returncode})")
@@ -73,8 +75,7 @@ def up(timeout_s: float = 120) -> str:
     engine = docker_engine.client()
     compose.find()  # before a build of minutes, not after
     _ensure_image(engine)
-    gateway = docker_engine.bridge_gateway(engine)
-    _compose("up", "-d", gateway=gateway)
+    _compose("up", "-d", publish_ip=docker_engine.host_route(engine).publish_ip)
     url = endpoint_url(engine)
     try:
         require(url, within_s=timeout_s)
@@ -88,4 +89,4 @@ def up(timeout_s: float = 120) -> str:
 def down(volumes: bool = False) -> None:
     engine = docker_engine.client()
     _compose("down", *(["--volumes"] if volumes else []),
-             gateway=docker_engine.bridge_gateway(engine))
+             publish_ip=docker_engine.host_route(engine).publish_ip)

@@ -40,8 +40,18 @@ PY_VERSION = "py" + PYTHON.replace(".", "")  # as the SDK names it
 
 def host_versions() -> dict[str, str]:
     """HOST_PACKAGES' versions here. torch loses its build label (+cu128, +cpu): the image
-    takes the CPU build of the same release (container/build.sh)."""
-    return {name: metadata.version(name).split("+", 1)[0] for name in HOST_PACKAGES}
+    takes the CPU build of the same release (container/build.sh), or `torch_build`'s."""
+    versions, missing = {}, []
+    for name in HOST_PACKAGES:
+        try:
+            versions[name] = metadata.version(name).split("+", 1)[0]
+        except metadata.PackageNotFoundError:
+            missing.append(name)
+    if missing:
+        raise HarnessError(f"harness's image takes this machine's versions of {', '.join(HOST_PACKAGES)}; "
+                           f"not installed: {', '.join(missing)}",
+                           f"pip install {' '.join(missing)} (installing harness brings them)")
+    return versions
 
 
 def build_hint(gpu: bool) -> str:

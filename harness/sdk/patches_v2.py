@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-from harness.containers import compose
+from harness.containers import compose, docker_engine
 
 SDK_PING_INTERVAL_S = 5  # how often SDK local mode checks the container's /ping
 
@@ -77,3 +77,22 @@ def compose_found() -> None:
 
     command = compose.find().command
     sdk_image._SageMakerContainer._get_compose_cmd_prefix = staticmethod(lambda: list(command))
+
+
+def containers_reach_host() -> None:
+    """SDK local mode's containers reach this machine's LocalStack as `host.docker.internal`
+    (`docker_engine.HostRoute`): a Linux engine is told where that is, and the S3 endpoint the
+    SDK copies into training containers from the host's session is renamed so. Set for the
+    process, once, as compose_found; `serving_port_bound` wraps it while an endpoint starts."""
+    from sagemaker.local import image as sdk_image
+
+    container = sdk_image._SageMakerContainer
+    original = getattr(container._create_docker_host, "harness_unrouted",
+                       container._create_docker_host)
+    route = docker_engine.host_route(docker_engine.client())
+
+    def routed(self, *args, **kwargs):
+        return route.applied(original(self, *args, **kwargs))
+
+    routed.harness_unrouted = original  # type: ignore[attr-defined]
+    container._create_docker_host = routed

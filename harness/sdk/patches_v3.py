@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from harness.containers import docker_engine
 from harness.errors import HarnessError
 
 # Instance types with GPUs or AWS accelerators: local containers get none of them (v3 would
@@ -29,8 +30,10 @@ def local_training(labels: dict[str, str]) -> Callable[[], None]:
     original_train = _LocalContainer.train
     original_init = ModelTrainer.__init__
 
-    def labelled(self, *args, **kwargs):
-        return {**original_host(self, *args, **kwargs), "labels": dict(labels)}
+    route = docker_engine.host_route(docker_engine.client())
+
+    def labelled(self, *args, **kwargs):  # and reaching LocalStack as v2's (patches_v2)
+        return route.applied({**original_host(self, *args, **kwargs), "labels": dict(labels)})
 
     def checked_train(self, *args, **kwargs):
         if ACCELERATED.match(self.instance_type):

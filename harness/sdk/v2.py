@@ -33,9 +33,10 @@ def local_session(boto_session, s3_url: str, bucket: str, container_root: Path,
     from sagemaker.session_settings import SessionSettings
 
     from harness.sdk import TELEMETRY_OFF
-    from harness.sdk.patches_v2 import compose_found
+    from harness.sdk.patches_v2 import compose_found, containers_reach_host
 
     compose_found()  # SDK v2 takes `docker compose` only when its version says "v2"
+    containers_reach_host()  # as host.docker.internal, on Linux and Docker Desktop alike
     session = LocalSession(boto_session=boto_session, s3_endpoint_url=s3_url,
                            default_bucket=bucket, disable_local_code=False,
                            sagemaker_config=TELEMETRY_OFF)
