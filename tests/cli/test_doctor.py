@@ -1,22 +1,36 @@
 """`harness doctor`: each ✘ line is made by changing the environment (PATH, DOCKER_HOST, AWS
-variables, an S3 endpoint where nothing listens), never by changing harness."""
+variables, an S3 endpoint where nothing listens, a Python without a package, a nearly full
+file system, an install of other versions), never by changing harness. Lines that cannot fail:
+python (pip refuses harness below 3.11), GPU and CPU architecture (information)."""
+
+import os
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
 
 import pytest
 
 from harness.host.endpoint_process import free_port
 from harness.pytest_plugin import require_docker
+from tests.support import REPO
 from tests.support.cli import harness
 from tests.support.path_shims import NO_COMPOSE_PLUGIN, path_without
 from tests.support.runs import write_config
+from tests.support.small_disk import docker_stand_in, small_tmpfs
 
 
 def doctor(*args: str, env: dict | None = None) -> tuple[int, dict[str, str]]:
     """The exit status and each line by check name; every line is one check, ✔ or ✘."""
     result = harness("doctor", *args, check=False, env=env)
+    return result.returncode, lines_of(result)
+
+
+def lines_of(result) -> dict[str, str]:
     assert "Traceback" not in result.stderr + result.stdout
     lines = result.stdout.splitlines()
     assert lines and all(line[:2] in ("✔ ", "✘ ") for line in lines), result.stdout
-    return result.returncode, {line[2:].split(":", 1)[0]: line for line in lines}
+    return {line[2:].split(":", 1)[0]: line for line in lines}
 
 
 def test_a_ready_machine_passes_local_mode():
@@ -145,3 +159,88 @@ def test_sagemaker_ready_passes(tmp_path, no_aws):
             and "not needed" not in line] == []
     assert status == 0
     assert lines["AWS region"] == "✔ AWS region: eu-west-1"
+
+
+def python_without(folder: Path, *hidden: str) -> dict[str, str]:
+    """The environment of a Python where `hidden` (distribution names) are not installed: this
+    one's site-packages as a folder of links, less theirs, run with -S (no site-packages)."""
+    site = Path(sysconfig.get_paths()["purelib"])
+    prefixes = tuple(name.replace("-", "_").lower() for name in hidden)
+    folder.mkdir()
+    for entry in site.iterdir():
+        stem = entry.name.lower().split("-", 1)[0]  # accelerate, accelerate-1.15.0.dist-info
+        if stem in prefixes or entry.suffix == ".pth":
+            continue
+        (folder / entry.name).symlink_to(entry)
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(folder)])}
+
+
+def test_a_python_without_the_stack_or_the_sdk_says_what_to_install(tmp_path):
+    env = python_without(tmp_path / "site", "accelerate", "sagemaker")
+    result = subprocess.run([sys.executable, "-S", "-m", "harness", "doctor", "--mode", "local"],
+                            capture_output=True, text=True, env=env, cwd=tmp_path)
+    lines = lines_of(result)
+    assert result.returncode == 1
+    assert lines["harness and ML stack"] == (
+        "✘ harness and ML stack: not installed: accelerate (fix: pip install accelerate "
+        "(installing harness brings them))")
+    assert lines["SageMaker SDK"].startswith("✘ SageMaker SDK: not installed: sagemaker (fix: "
+                                             "pip install sagemaker")
+    assert lines["SageMaker SDK"].endswith("[not needed by this mode]")
+    # harness's image takes this machine's versions: it names the missing one too
+    assert lines["harness image"].startswith("✘ harness image: harness's image takes this "
+                                             "machine's versions of")
+    assert "not installed: accelerate (fix: pip install accelerate" in lines["harness image"]
+
+
+def test_a_full_run_dir_says_where_and_how_to_free_it(tmp_path):
+    with small_tmpfs(tmp_path / "small") as small:
+        config = write_config(tmp_path, run_dir=str(small / "run"))
+        status, lines = doctor("-c", str(config), "--mode", "local")
+    assert status == 1
+    assert lines["run dir disk"] == (
+        f"✘ run dir disk: 0.0 GB free under {small / 'run'} (wants 2 GB) (fix: free space there, "
+        "or set run_dir to a folder on a disk with room)")
+
+
+def test_a_full_docker_root_says_how_to_prune(tmp_path):
+    """The engine is a stand-in answering `docker info` with its root on a nearly full tmpfs
+    (a second dockerd would take the host's docker0 down); the free space is measured."""
+    with small_tmpfs(tmp_path / "docker-root") as root, \
+            docker_stand_in(tmp_path / "docker.sock", {"DockerRootDir": str(root)}) as host:
+        status, lines = doctor("--mode", "sagemaker-local", env={"DOCKER_HOST": host})
+        assert lines["Docker engine"] == f"✔ Docker engine: Docker stand-in at {host}"
+        assert lines["Docker disk"] == (
+            f"✘ Docker disk: 0.0 GB free under Docker's {root} (wants 10 GB) (fix: `docker "
+            "system prune` removes stopped containers and unused images)")
+    assert status == 1
+
+
+def test_a_remote_engine_s_disk_is_not_checked(tmp_path):
+    elsewhere = "/var/lib/docker-on-another-machine"
+    with docker_stand_in(tmp_path / "docker.sock", {"DockerRootDir": elsewhere}) as host:
+        _, lines = doctor("--mode", "sagemaker-local", env={"DOCKER_HOST": host})
+    assert lines["Docker disk"] == (f"✔ Docker disk: {elsewhere} is not on this machine (a remote "
+                                    "engine): not checked")
+
+
+def test_an_image_built_for_other_versions_is_stale(tmp_path, monkeypatch):
+    """Another transformers installed over this one (its metadata first on the path) wants an
+    image no one built; the ones built are named."""
+    require_docker()
+    from harness.containers import docker_engine
+
+    engine = docker_engine.client()
+    built = [tag for found in engine.images.list("harness-train") for tag in found.tags]
+    if not built:
+        pytest.skip("no harness-train image built on this engine")
+    info = tmp_path / "site" / "transformers-5.0.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: transformers\nVersion: 5.0.1\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    status, lines = doctor("--mode", "sagemaker-local")
+    assert status == 1
+    line = lines["harness image"]
+    assert line.startswith("✘ harness image: Docker image harness-train:torch")
+    assert "-transformers5.0.1-" in line and " is stale (" in line
+    assert built[0] in line and "(fix: build it with `harness image build`" in line
