@@ -26,7 +26,7 @@ def client(job: Job) -> tuple[Any, str, tracking.Target]:
         from mlflow import MlflowClient
     except ImportError:
         raise HarnessError("listing runs needs MLflow's client",
-                           "pip install mlflow-skinny") from None
+                           "pip install 'harness[tracking]' (or mlflow-skinny)") from None
     mlflow = MlflowClient(tracking_uri=target.uri)
     try:
         found = mlflow.get_experiment_by_name(target.experiment)

@@ -57,7 +57,7 @@ class Tracker:
 
     def _connect(self) -> Any:
         if importlib.util.find_spec("mlflow") is None:
-            self.off("mlflow is not installed", "pip install mlflow-skinny")
+            self.off("mlflow is not installed", "pip install 'harness[tracking]' (or mlflow-skinny)")
             return None
         if self.target.is_arn and importlib.util.find_spec("sagemaker_mlflow") is None:
             self.off("logging to a SageMaker MLflow ARN needs the sagemaker-mlflow plugin",
