@@ -4,6 +4,7 @@ client. The jobs run a small script of the user's (seconds each) in local mode."
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -52,15 +53,16 @@ def job(folder: Path, uri: str, experiment: str, **sections) -> Path:
     (folder / "code" / "train.py").write_text(SCRIPT)
     (folder / "data").mkdir(exist_ok=True)
     (folder / "data" / "rows.txt").write_text("a\n")
+    sections = {"tracking": {"uri": uri, "experiment": experiment}, **sections}
     return write_config(folder, model=None, dataset=None, source_dir=str(folder / "code"),
                         inputs={"train": str(folder / "data")}, metric_definitions=METRICS,
                         hyperparameters={"learning_rate": 0.002, "epochs": 1},
-                        tracking={"uri": uri, "experiment": experiment},
                         endpoint={"port": free_port()}, **sections)
 
 
 def test_a_training_job_is_a_run_with_params_tags_metrics_and_artifacts(tmp_path, server):
     config = job(tmp_path, server, "one-job")
+    commit = in_a_git_repository(tmp_path)
     ran = harness("train", "-c", str(config))
     assert "warning" not in ran.stdout + ran.stderr
     (run,) = runs(server, "one-job")
@@ -74,13 +76,24 @@ def test_a_training_job_is_a_run_with_params_tags_metrics_and_artifacts(tmp_path
     assert tags["harness.job_name"] == recorded["training"]["job_name"]
     assert tags["harness.model_artifact"] == recorded["training"]["model_artifact"]
     assert len(tags["harness.config_hash"]) == 12 and tags["harness.image"]
-    assert len(tags["mlflow.source.git.commit"]) == 40  # the config is in this checkout
+    assert tags["mlflow.source.git.commit"] == commit  # the config's folder is in a checkout
     assert run.data.metrics["eval_accuracy"] == recorded["metrics"]["eval_accuracy"] == 0.7
     assert run.data.metrics["train_samples_per_second"] == 12.5
     assert metric_history(server, run.info.run_id, "loss") == [(1, 0.9), (2, 0.6)]
     assert run.data.metrics["from_script"] == 1.0  # the script logged into the same run
     assert artifact_paths(server, run.info.run_id) == {
         "config.yaml", "model_location.txt", "training_curves.png"}
+
+
+def in_a_git_repository(folder: Path) -> str:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(folder), *args], check=True, text=True,
+                              capture_output=True).stdout.strip()
+
+    git("init", "-q")
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q",
+        "--allow-empty", "-m", "start")
+    return git("rev-parse", "HEAD")
 
 
 def test_a_tracker_that_is_down_is_one_warning_and_the_run_goes_on(tmp_path):
@@ -137,7 +150,9 @@ def test_runs_lists_and_compares(tmp_path, server):
     listed = harness("runs", "-c", str(config)).stdout.splitlines()
     assert "2 runs" in listed[0] and listed[1].split()[:4] == ["run", "id", "name", "mode"]
     newest, oldest = (line.split() for line in listed[2:4])
-    assert newest[2:4] == ["local", "FINISHED"] and newest[-1] == "0.8" and oldest[-1] == "0.7"
+    # the key metrics: the metric definitions' (eval_accuracy, loss), in their order
+    assert newest[2:4] == ["local", "FINISHED"] and newest[-2:] == ["0.8", "0.6"]
+    assert oldest[-2] == "0.7"
     compared = harness("runs", "compare", newest[0], oldest[1], "-c", str(config)).stdout
     rows = {line.lstrip("* ").split("  ")[0]: line for line in compared.splitlines()[1:]}
     assert rows["param learning_rate"].startswith("*") and "0.003" in rows[
