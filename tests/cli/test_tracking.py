@@ -4,7 +4,10 @@ client. The jobs run a small script of the user's (seconds each) in local mode."
 
 from __future__ import annotations
 
+import http.server
+import json
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -168,3 +171,44 @@ def test_runs_without_tracking_says_how_to_turn_it_on(tmp_path, monkeypatch):
     config = write_config(tmp_path)
     ran = harness("runs", "-c", str(config), check=False)
     assert ran.returncode == 1 and "tracking is off" in ran.stderr and "tracking:" in ran.stderr
+
+
+class Refusing(http.server.BaseHTTPRequestHandler):
+    """A tracker that answers its health check and finds the experiment, then refuses every
+    write (as a server with a full disk or a lost database does)."""
+
+    def do_GET(self):  # noqa: N802 - http.server's name
+        if self.path.startswith("/health"):
+            return self.answer(200, b"OK")
+        if "experiments/get-by-name" in self.path:
+            return self.answer(200, json.dumps({"experiment": {
+                "experiment_id": "1", "name": "refused", "lifecycle_stage": "active"}}).encode())
+        return self.answer(400, b'{"error_code": "INVALID_STATE", "message": "read-only"}')
+
+    def do_POST(self):  # noqa: N802
+        self.answer(400, b'{"error_code": "INVALID_STATE", "message": "the store is read-only"}')
+
+    def answer(self, code: int, body: bytes) -> None:
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_tracker_that_refuses_writes_is_one_warning_and_the_run_goes_on(tmp_path):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Refusing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        config = job(tmp_path, url, "refused")
+        ran = harness("train", "-c", str(config))
+    finally:
+        server.shutdown()
+        server.server_close()
+    warnings = [line for line in (ran.stdout + ran.stderr).splitlines()
+                if "warning" in line.lower()]
+    assert len(warnings) == 1 and "read-only" in warnings[0] and "state.json" in warnings[0]
+    assert state(config)["metrics"]["eval_accuracy"] == 0.7
