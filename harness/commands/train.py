@@ -31,16 +31,15 @@ def train(job: Job, interrupt_after: int = 0, install_requirements: bool = False
         try:
             result = job.mode.train(name, found, hyperparameters, interrupt_after,
                                     environment=tracked.environment(job.mode.tracking_uri_in_job))
+            data = fetch_output(job, result.output_artifact) / "data"
+            history, logged = _json(data / "log_history.json", []), logged_series(job)
+            saved = job.run.save(training=result, **outcome(job, data, history, logged))
         except TrainingFailed as failed:
             tracked.end("FAILED")
             raise failure(job, failed) from None
-        except BaseException:
-            tracked.end("KILLED")
+        except BaseException as error:
+            tracked.end("KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED")
             raise
-        output = fetch_output(job, result.output_artifact)
-        data = output / "data"
-        history, logged = _json(data / "log_history.json", []), logged_series(job)
-        saved = job.run.save(training=result, **outcome(job, data, history, logged))
         tracked.finish(job.config, history, logged, saved["metrics"], saved["plot"],
                        result.model_artifact)
         return saved
