@@ -9,6 +9,7 @@ from typing import Any
 from harness import tracking
 from harness.errors import HarnessError
 from harness.job import Job
+from harness.tracking.client import mlflow_client
 
 SHOWN = 50  # runs listed
 KEY_METRICS = 3  # metric columns: the config's metric definitions, first ones first
@@ -23,11 +24,10 @@ def client(job: Job) -> tuple[Any, str, tracking.Target]:
                            "add a tracking: section (e.g. tracking: {uri: http://localhost:5000})"
                            " or set MLFLOW_TRACKING_URI")
     try:
-        from mlflow import MlflowClient
+        mlflow = mlflow_client(target.uri)
     except ImportError:
         raise HarnessError("listing runs needs MLflow's client",
                            "pip install 'harness[tracking]' (or mlflow-skinny)") from None
-    mlflow = MlflowClient(tracking_uri=target.uri)
     try:
         found = mlflow.get_experiment_by_name(target.experiment)
     except Exception as e:  # noqa: BLE001 - MLflow's errors are many; one message for all

@@ -20,6 +20,7 @@ PROBE_TIMEOUT_S = 5
 # would hold up the end of a run that long.
 HTTP_SETTINGS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "30"}
 QUIET = ("mlflow", "alembic")
+NO_TELEMETRY = "MLFLOW_DISABLE_TELEMETRY"
 BATCH = 1000  # MLflow's limit of metrics per log_batch request (100 for params)
 
 
@@ -68,13 +69,20 @@ class Tracker:
                 os.environ.setdefault(key, value)
             urllib.request.urlopen(f"{self.target.uri.rstrip('/')}/health",
                                    timeout=PROBE_TIMEOUT_S).close()
-        from mlflow import MlflowClient
-
-        for name in QUIET:  # their INFO lines (a new database's tables) are not the user's
-            logging.getLogger(name).setLevel(logging.WARNING)
-        client = MlflowClient(tracking_uri=self.target.uri)
+        client = mlflow_client(self.target.uri)
         self.experiment_id = experiment_id(client, self.target)
         return client
+
+
+def mlflow_client(uri: str) -> Any:
+    """MLflow's client on `uri`, with MLflow's usage telemetry off unless the user turned it
+    on (MLFLOW_DISABLE_TELEMETRY=false): nothing leaves the machine in the emulated modes."""
+    os.environ.setdefault(NO_TELEMETRY, "true")
+    from mlflow import MlflowClient
+
+    for name in QUIET:  # their INFO lines (a new database's tables) are not the user's
+        logging.getLogger(name).setLevel(logging.WARNING)
+    return MlflowClient(tracking_uri=uri)
 
 
 def experiment_id(client: Any, target: Target) -> str:
