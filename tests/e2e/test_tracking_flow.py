@@ -44,7 +44,7 @@ def test_local_and_sagemaker_local_runs_line_up(tmp_path, server, sagemaker_loca
     assert local.data.params == containers.data.params
     assert "learning_rate" in local.data.params and "model_name" in local.data.params
     assert set(local.data.metrics) == set(containers.data.metrics)
-    assert {"eval_accuracy", "eval_loss", "loss"} <= set(local.data.metrics)
+    assert {"eval_accuracy", "eval_loss", "train_loss", "epoch"} <= set(local.data.metrics)
     for mode, run in found.items():
         final = json.loads((tmp_path / mode / "state.json").read_text())["metrics"]
         assert run.info.status == "FINISHED"
