@@ -455,6 +455,26 @@ def emulator_status():
     click.echo(f"LocalStack {state.get('version', '?')} at {url}: {services}")
 
 
+@main.command("runs")
+@click.argument("action", required=False, type=click.Choice(["compare"]))
+@click.argument("run_ids", nargs=-1, metavar="[A B]")
+@job_options
+def runs_command(job, action, run_ids):
+    """List the tracked MLflow runs of the config's experiment, newest first; `runs compare
+    A B` shows two runs' params and metrics side by side (run ids or names), differences
+    marked with *."""
+    from harness.commands import runs
+
+    if action is None:
+        if run_ids:
+            raise click.UsageError("to compare runs: harness runs compare A B")
+        click.echo(runs.runs(job))
+        return
+    if len(run_ids) != 2:
+        raise click.UsageError("compare takes two runs: harness runs compare A B")
+    click.echo(runs.compare(job, *run_ids))
+
+
 @main.command("doctor")
 @click.option("-c", "--config", "config_path", default=None, envvar="HARNESS_CONFIG",
               help="Job config (YAML) whose run_dir, image and AWS settings to check "

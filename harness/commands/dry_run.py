@@ -1,7 +1,8 @@
 """`harness run --dry-run`: the cloud API requests the run would make, made to no one."""
 
-from harness import channels
+from harness import channels, tracking
 from harness.commands.prepare import store_channels
+from harness.errors import note
 from harness.job import Job
 
 SHOWN = ("CreateTrainingJob", "CreateModel", "CreateEndpointConfig", "CreateEndpoint",
@@ -21,8 +22,15 @@ def stored(job: Job):
 
 def dry_run(job: Job) -> list[dict]:
     """The run's SageMaker requests and S3 uploads (prepare's channels, the config's local
-    inputs, the SDK's code), in the order the run would make them."""
-    return shown(job.mode.dry_run(stored(job), job.hyperparameters()))
+    inputs, the SDK's code), in the order the run would make them. The training job's
+    environment carries the tracking configuration (no run is made: MLFLOW_RUN_ID is not
+    there)."""
+    environment = tracking.TrainingRun(tracking.target(job.config)).environment(
+        job.mode.tracking_uri_in_job)
+    if environment:
+        note("tracking: the training job gets " + ", ".join(
+            f"{key}={value}" for key, value in environment.items()))
+    return shown(job.mode.dry_run(stored(job), job.hyperparameters(), environment))
 
 
 def shown(calls: list[dict]) -> list[dict]:

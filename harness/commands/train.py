@@ -10,7 +10,7 @@ import tarfile
 import threading
 from pathlib import Path
 
-from harness import metrics, model_artifact, names, plot
+from harness import metrics, model_artifact, names, plot, tracking
 from harness.errors import StepError, out_of_space
 from harness.job import Job
 from harness.modes.base import TrainingFailed
@@ -25,25 +25,51 @@ def train(job: Job, interrupt_after: int = 0, install_requirements: bool = False
         # Import the plotting library while the job runs, not after it.
         threading.Thread(target=plot.load_pyplot, daemon=True).start()
         name = names.job_name(job.config.name)
+        hyperparameters = job.hyperparameters()
+        tracked = tracking.training_run(job.config, name, hyperparameters,
+                                        tracking_tags(job, name), fallback(job))
         try:
-            result = job.mode.train(name, found, job.hyperparameters(), interrupt_after)
+            result = job.mode.train(name, found, hyperparameters, interrupt_after,
+                                    environment=tracked.environment(job.mode.tracking_uri_in_job))
+            data = fetch_output(job, result.output_artifact) / "data"
+            history, logged = _json(data / "log_history.json", []), logged_series(job)
+            saved = job.run.save(training=result, **outcome(job, data, history, logged))
         except TrainingFailed as failed:
+            tracked.end("FAILED")
             raise failure(job, failed) from None
-        output = fetch_output(job, result.output_artifact)
-        return job.run.save(training=result, **outcome(job, output / "data"))
+        except BaseException as error:
+            tracked.end("KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED")
+            raise
+        tracked.finish(job.config, history, logged, saved["metrics"], saved["plot"],
+                       result.model_artifact)
+        return saved
 
 
-def outcome(job: Job, data: Path) -> dict:
+def tracking_tags(job: Job, job_name: str) -> dict[str, str]:
+    return tracking.job_tags(job.config, job.mode.name, job.mode.settings.instance_type,
+                             job.mode.training_image(), job_name)
+
+
+def fallback(job: Job) -> str:
+    """Where a run's metrics stay when the tracker fails: its run dir."""
+    return f"{job.run.state_file} and {job.run.path / 'training_curves.png'}"
+
+
+def logged_series(job: Job) -> dict[str, list[float]]:
+    """Each metric of `metric_definitions`, in the order the job's log printed it."""
+    log = job.run.train_log
+    return metrics.series(job.config.metric_definitions,
+                          log.read_text(errors="replace") if log.exists() else "")
+
+
+def outcome(job: Job, data: Path, history: list[dict], logged: dict[str, list[float]]) -> dict:
     """What the job reported: the last value of each metric of `metric_definitions` in its log,
     then the script's own `metrics.json` (its values win); the curves, where there are any."""
-    definitions = job.config.metric_definitions
-    log = job.run.train_log
-    logged = metrics.series(definitions, log.read_text(errors="replace") if log.exists() else "")
     target = job.run.path / "training_curves.png"
     target.unlink(missing_ok=True)
-    curves = plot.training_curves(_json(data / "log_history.json", []), logged, target)
+    curves = plot.training_curves(history, logged, target)
     return {"metrics": {**metrics.last_values(logged), **_json(data / "metrics.json", {})},
-            "metric_names": [d.Name for d in definitions],
+            "metric_names": [d.Name for d in job.config.metric_definitions],
             "plot": str(curves) if curves else None}
 
 

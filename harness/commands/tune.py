@@ -3,9 +3,10 @@ training job becomes the run's trained model, so `harness deploy` serves it."""
 
 from collections.abc import Callable
 
-from harness import names
+from harness import names, tracking
 from harness.commands.dry_run import shown, stored
 from harness.commands.prepare import prepare
+from harness.commands.train import fallback, tracking_tags
 from harness.job import Job
 from harness.run_dir import Prepared, TuningResult
 
@@ -32,9 +33,18 @@ def tune(job: Job, announce: Callable[[str], None] = print,
         announce("prepare")
         prepare(job)
     with job.step("tune"):
-        result, training = job.mode.tune(names.tuning_job_name(job.config.name),
-                                         job.channels, job.hyperparameters(),
-                                         announce)
+        name = names.tuning_job_name(job.config.name)
+        tags = tracking_tags(job, name)
+        tracked = tracking.tuning_run(job.config, name, job.hyperparameters(), tags,
+                                      fallback(job))
+        try:
+            with tracked.trials():
+                result, training = job.mode.tune(name, job.channels, job.hyperparameters(),
+                                                 announce)
+        except BaseException:
+            tracked.failed()
+            raise
+        tracked.finish(result, tags)
         best = next(t for t in result.trials if t["training_job"] == result.best_training_job)
         job.run.save(tuning=result, training=training,
                      metrics=best.get("metrics") or {result.objective_metric_name:

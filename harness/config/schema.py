@@ -351,6 +351,40 @@ class TransformConfig(Strict):
         return self
 
 
+# A SageMaker managed MLflow tracking server or MLflow App, as the sagemaker-mlflow plugin reads it.
+MLFLOW_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:"
+                        r"(mlflow-tracking-server|mlflow-app)/[A-Za-z0-9-]+$")
+TRACKING_SCHEMES = ("http", "https", "file", "sqlite")
+URI_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+
+
+def _tracking_uri(uri: str | None) -> str | None:
+    if uri is None:
+        return uri
+    if uri.startswith("arn:"):
+        if not MLFLOW_ARN.match(uri):
+            raise ValueError("not a SageMaker MLflow ARN: expected arn:aws:sagemaker:<region>:"
+                             "<account>:mlflow-tracking-server/<name> (or mlflow-app/<id>)")
+        return uri
+    scheme = URI_SCHEME.match(uri)
+    if scheme and scheme.group(1).lower() not in TRACKING_SCHEMES:
+        raise ValueError(f"unknown scheme {scheme.group(1)!r}: give http(s)://, file:, sqlite:, "
+                         "a path, or a SageMaker MLflow ARN")
+    return uri
+
+
+class TrackingConfig(Strict):
+    """`tracking:`: each training job an MLflow run, each tuning job a parent run of its trials
+    (see docs/tracking.md). The section alone turns tracking on."""
+
+    enabled: bool = True
+    # None: MLFLOW_TRACKING_URI, else sqlite:///<the run dir's parent>/mlruns.db. A path is
+    # relative to the config file's folder.
+    uri: Annotated[str | None, AfterValidator(_tracking_uri)] = None
+    experiment: str | None = Field(default=None, min_length=1)  # None: MLFLOW_EXPERIMENT_NAME, else `name`
+    artifacts: bool = True  # training_curves.png, the config and model.tar.gz's location
+
+
 class JobConfig(Strict):
     name: str = Field(max_length=50)
     # The SDK's estimator and model family, and the toolkits' conventions that come with it.
@@ -368,6 +402,7 @@ class JobConfig(Strict):
     inference: InferenceConfig = InferenceConfig()
     tuning: TuningConfig | None = None  # `harness tune`
     transform: TransformConfig | None = None  # `harness transform`
+    tracking: TrackingConfig | None = None  # MLflow; None: on only where MLFLOW_TRACKING_URI is set
     # An existing model.tar.gz (a path or an s3:// URI) that `deploy` serves instead of the
     # trained model; `harness run` then only deploys, predicts and deletes.
     model_data: str | None = None

@@ -122,19 +122,31 @@ class Mode(ABC, Generic[SettingsT]):
                            "containers and LocalStack, or harness.Job for this mode's flow")
 
     def dry_run(self, store: Callable[[Storage], dict[str, str]],
-                hyperparameters: dict[str, Any]) -> list[dict]:
+                hyperparameters: dict[str, Any],
+                environment: dict[str, str] | None = None) -> list[dict]:
         """The cloud API requests a run would make, in order, without making them: `store`
         stores the job's channels into the storage it is given, as `prepare` and `train` do,
         and returns them (channel -> URI); its uploads are requests too
-        ({service, operation, params})."""
+        ({service, operation, params}). `environment`: as `train` takes it."""
         raise self.no_requests()
 
     @abstractmethod
     def train(self, job_name: str, channels: dict[str, str], hyperparameters: dict[str, Any],
-              interrupt_after: int = 0) -> TrainingResult:
-        """Run the entry point as training job `job_name` on these channels. Raise
+              interrupt_after: int = 0,
+              environment: dict[str, str] | None = None) -> TrainingResult:
+        """Run the entry point as training job `job_name` on these channels, with
+        `environment` added to the job's (the estimator's `environment`). Raise
         `TrainingFailed` if the script fails. `interrupt_after` > 0 rehearses a spot reclaim
         after that many checkpoints."""
+
+    def training_image(self) -> str:
+        """The image training jobs run in (here: none, this machine's Python)."""
+        return "none (this machine's Python)"
+
+    def tracking_uri_in_job(self, uri: str) -> str | None:
+        """An MLflow tracking URI as a training job of this mode reaches it; None where the
+        job cannot reach it (it is then not passed). Here the job runs on this machine."""
+        return uri
 
     @abstractmethod
     def deploy(self, model_data: str, install_requirements: bool = False) -> Endpoint:

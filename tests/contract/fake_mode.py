@@ -59,7 +59,8 @@ class FakeMode(EmulatedMode[LocalSettings]):
                 "inference image": "none"}
 
     def train(self, job_name: str, channels: dict[str, str], hyperparameters: dict[str, Any],
-              interrupt_after: int = 0) -> TrainingResult:
+              interrupt_after: int = 0,
+              environment: dict[str, str] | None = None) -> TrainingResult:
         source_dir = self.config.resolve(self.config.source_dir)
         tree = TrainingJobTree(self.run.path / "fake-job")
         tree.lay_out(hyperparameters=encode_hyperparameters(
@@ -67,7 +68,7 @@ class FakeMode(EmulatedMode[LocalSettings]):
             name=job_name, region="fake"), channels=channels, code=source_dir,
             storage=self.storage)
         env, args = tree.toolkit_environment()
-        env = {**os.environ, **env, "SAGEMAKER_BASE_DIR": str(tree.root)}
+        env = {**os.environ, **(environment or {}), **env, "SAGEMAKER_BASE_DIR": str(tree.root)}
         command = [sys.executable, str(source_dir / self.config.entry_point), *args]
 
         def attempt(reclaim: Reclaim) -> None:

@@ -13,6 +13,7 @@ from harness.host import endpoint_process
 from tests.aws_emulator import ROLE
 from tests.support.cli import harness_process
 from tests.support.runs import LABELS, state
+from tests.support.tracking import runs
 
 pytestmark = pytest.mark.e2e
 DLC = ("763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-training:"
@@ -36,9 +37,15 @@ def test_prepare_train_deploy_predict_delete(aws, tiny_job):
     assert {key.split("/")[1] for key in stored} == {"data", "channels"}
     assert any(key.startswith("flow/channels/model/") for key in stored)  # a local model folder
 
-    trained = aws.harness("train", "-c", config)
+    store = f"sqlite:///{tiny_job.parent / 'mlruns.db'}"  # tracked from this machine
+    trained = aws.harness("train", "-c", config, "--set", f"tracking.uri={store}",
+                          "--set", "tracking.experiment=flow")
     run = state(tiny_job)
     job = run["training"]["job_name"]
+    (tracked,) = runs(store, "flow")
+    assert (tracked.info.run_name, tracked.data.tags["harness.mode"]) == (job, "sagemaker")
+    assert tracked.data.metrics["eval_accuracy"] == run["metrics"]["eval_accuracy"]
+    assert tracked.data.tags["harness.model_artifact"] == run["training"]["model_artifact"]
     assert "eval_accuracy" in trained.stdout  # train.py's own output, through CloudWatch Logs
     assert "Summary (sagemaker mode" in trained.stdout
     described = aws.client("sagemaker").describe_training_job(TrainingJobName=job)

@@ -17,6 +17,7 @@ import pytest
 
 from harness.host.endpoint_process import free_port
 from tests.support.runs import state, write_config
+from tests.support.tracking import runs
 
 HERE = Path(__file__).parent
 PRIVATE = ("172.16.0.0/12", "192.168.0.0/16", "10.0.0.0/8")
@@ -60,7 +61,8 @@ def test_sagemaker_local_flow_without_egress(tmp_path, tiny_bert, sentiment_file
         hyperparameters={"epochs": 1, "train_batch_size": 8, "learning_rate": 1e-3},
         # the namespace reaches the endpoint over its link to this host, not over loopback
         endpoint={"port": port, "startup_timeout_s": 120, "bind_address": "0.0.0.0"},
-        s3={"prefix": "no-egress"})
+        s3={"prefix": "no-egress"}, tracking={"uri": f"sqlite:///{tmp_path / 'mlruns.db'}",
+                                              "experiment": "no-egress"})
     s3_host = re.match(r"http://([\d.]+):\d+", sagemaker_local_stack).group(1)
     audit, ready = tmp_path / "net-audit.log", tmp_path / "link-ready"
     host_if, ns_if = f"hv{port}", f"nv{port}"
@@ -98,6 +100,8 @@ def test_sagemaker_local_flow_without_egress(tmp_path, tiny_bert, sentiment_file
     assert "no route out: confirmed" in out
     run = state(config)
     assert run["prediction"]["response"]
+    (tracked,) = runs(f"sqlite:///{tmp_path / 'mlruns.db'}", "no-egress")  # MLflow too
+    assert tracked.info.status == "FINISHED" and tracked.data.metrics
 
     # Nothing looked up or connected to anything but loopback, LocalStack and local sockets.
     events = audit.read_text().splitlines()

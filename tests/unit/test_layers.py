@@ -29,6 +29,9 @@ FORBIDDEN = {
         "harness.metrics", "harness.plot", "harness.summary", "harness.project",
         "harness.requirements")},
     "harness.containers": (*TOP, "harness.job", "harness.modes", "harness.sdk"),
+    # tracking is called where a step ends; no mode knows of it, and it knows no mode
+    "harness.tracking": (*TOP, "harness.job", "harness.modes", "harness.sdk",
+                         "harness.containers"),
     "harness.sdk": (*TOP, "harness.job", "harness.modes"),
     "harness.modes": (*TOP, "harness.job"),
     "harness.job": TOP,

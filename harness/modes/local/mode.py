@@ -117,7 +117,8 @@ class LocalMode(EmulatedMode[LocalSettings]):
         return {"training": versions, "inference": versions}
 
     def train(self, job_name: str, channels: dict[str, str], hyperparameters: dict[str, Any],
-              interrupt_after: int = 0) -> TrainingResult:
+              interrupt_after: int = 0,
+              environment: dict[str, str] | None = None) -> TrainingResult:
         source_dir = self.config.resolve(self.config.source_dir)
         tree = TrainingJobTree(self.run.path / "job")
         tree.lay_out(
@@ -129,7 +130,7 @@ class LocalMode(EmulatedMode[LocalSettings]):
         cmd = [*launch_command(self.settings.processes, int(env["SM_NUM_CPUS"])),
                str(source_dir / self.config.entry_point), *args]
         # SAGEMAKER_BASE_DIR is the toolkit's own variable for where /opt/ml is.
-        env = {**os.environ, **env, "SAGEMAKER_BASE_DIR": str(tree.root)}
+        env = {**os.environ, **(environment or {}), **env, "SAGEMAKER_BASE_DIR": str(tree.root)}
         log = self.run.new_train_log()
 
         def attempt(reclaim: Reclaim) -> None:

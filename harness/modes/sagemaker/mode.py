@@ -298,12 +298,20 @@ class SageMakerMode(Mode[SageMakerSettings]):
                 "max_run": s.max_run_s, "use_spot_instances": s.use_spot_instances,
                 "max_wait": s.max_wait_s}
 
-    def estimator(self, hyperparameters: dict[str, Any], job: str):
+    def estimator(self, hyperparameters: dict[str, Any], job: str,
+                  environment: dict[str, str] | None = None):
         checkpoints = ({"checkpoint_s3_uri": self.storage.checkpoints(job)}
                        if self.config.checkpoints.enabled else {})
+        extra = {"environment": environment} if environment else {}
         return adapter().estimator_class(self.config.framework)(
-            **self.estimator_arguments(hyperparameters), **checkpoints,
+            **self.estimator_arguments(hyperparameters), **checkpoints, **extra,
             sagemaker_session=self.session)
+
+    def tracking_uri_in_job(self, uri: str) -> str | None:
+        """A SageMaker managed MLflow server (its ARN; the job needs the sagemaker-mlflow
+        plugin in its requirements.txt) or a server on the network; not a store on this
+        machine's disk."""
+        return uri if uri.startswith(("http://", "https://", "arn:")) else None
 
     def model(self, model_data: str, name: str | None = None):
         """The Model of `model_data` (already holding the inference code) and its environment;
@@ -325,11 +333,12 @@ class SageMakerMode(Mode[SageMakerSettings]):
         return env
 
     def train(self, job_name: str, channels: dict[str, str], hyperparameters: dict[str, Any],
-              interrupt_after: int = 0) -> TrainingResult:
+              interrupt_after: int = 0,
+              environment: dict[str, str] | None = None) -> TrainingResult:
         if interrupt_after:
             raise HarnessError("spot reclaims are rehearsed in local and sagemaker-local; on "
                                "SageMaker they are real", "drop --interrupt-after-checkpoint")
-        estimator = self.estimator(hyperparameters, job_name)
+        estimator = self.estimator(hyperparameters, job_name, environment)
 
         def failed(error: Exception) -> TrainingFailed:  # the job ended Failed (or Stopped)
             return TrainingFailed(job_name, str(error), "CloudWatch log group "
@@ -617,11 +626,12 @@ class SageMakerMode(Mode[SageMakerSettings]):
         return rehearsal, calls
 
     def dry_run(self, store: Callable[[Storage], dict[str, str]],
-                hyperparameters: dict[str, Any]) -> list[dict]:
+                hyperparameters: dict[str, Any],
+                environment: dict[str, str] | None = None) -> list[dict]:
         rehearsal, calls = self.rehearsal()
         channels = store(rehearsal.storage)
         uploads = self._uploads(rehearsal)
-        rehearsal.plan(channels, hyperparameters)
+        rehearsal.plan(channels, hyperparameters, environment)
         return uploads + calls
 
     def sdk_session(self) -> SdkSession:
@@ -633,13 +643,15 @@ class SageMakerMode(Mode[SageMakerSettings]):
                           instance_count=s.instance_count,
                           **adapter().swapped(False, self.region))
 
-    def plan(self, channels: dict[str, str], hyperparameters: dict[str, Any]) -> None:
+    def plan(self, channels: dict[str, str], hyperparameters: dict[str, Any],
+             environment: dict[str, str] | None = None) -> None:
         """Issue the run's SageMaker requests without waiting: against a recording session,
         this is the dry run. With `model_data` configured, the run only deploys it."""
         name = names.job_name(self.config.name)
         model_data = self.config.resolve_model_data()
         if model_data is None:
-            self.estimator(hyperparameters, name).fit(channels, job_name=name, wait=False)
+            self.estimator(hyperparameters, name, environment).fit(channels, job_name=name,
+                                                                   wait=False)
             model_data = self.storage.model_artifact(name)
         self.model(self.serving_model_uri(model_data)).deploy(
             initial_instance_count=1, instance_type=self.settings.inference_instance_type,

@@ -65,6 +65,16 @@ class SageMakerLocalMode(EmulatedMode[SageMakerLocalSettings]):
                 "image_uri": self.image_uri,
                 "py_version": image.PY_VERSION, "role": ROLE}
 
+    def training_image(self) -> str:
+        return self.image_uri
+
+    def tracking_uri_in_job(self, uri: str) -> str | None:
+        """A tracking server's URL as a container reaches it; a store on this machine's disk
+        (a path, file:, sqlite:) is out of a container's reach.
+        Seam: a host URL (http://localhost:5000) is to be mapped with
+        `harness.containers.tracker.container_url` when the tracker service lands."""
+        return uri if uri.startswith(("http://", "https://", "arn:")) else None
+
     def describe(self) -> dict[str, str]:
         return {"session": "LocalSession: LocalStack S3, containers under docker-compose",
                 "inference instance": self.settings.inference_instance_type,
@@ -121,7 +131,8 @@ class SageMakerLocalMode(EmulatedMode[SageMakerLocalSettings]):
                              self.config.endpoint.port, local_code)
 
     def train(self, job_name: str, channels: dict[str, str], hyperparameters: dict[str, Any],
-              interrupt_after: int = 0) -> TrainingResult:
+              interrupt_after: int = 0,
+              environment: dict[str, str] | None = None) -> TrainingResult:
         sdk = adapter()
         estimator_type = sdk.estimator_class(self.config.framework)
         root = self.run.path / "sagemaker-local" / "train"
@@ -131,7 +142,8 @@ class SageMakerLocalMode(EmulatedMode[SageMakerLocalSettings]):
         def attempt(reclaim: Reclaim) -> None:
             estimator = estimator_type(
                 **self.estimator_arguments(hyperparameters), sagemaker_session=self._session(root),
-                environment={"S3_ENDPOINT_URL": self.s3_url, "AWS_ENDPOINT_URL_S3": self.s3_url})
+                environment={**(environment or {}), "S3_ENDPOINT_URL": self.s3_url,
+                             "AWS_ENDPOINT_URL_S3": self.s3_url})
             reclaim.kill = lambda: docker_engine.kill_compose_projects(
                 self.engine, compose_projects(root))
             try:
