@@ -8,6 +8,7 @@ as LocalStack's is.
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import subprocess
@@ -116,17 +117,19 @@ def status() -> Status:
     return Status(running and healthy(url), url, port, _database(engine), ARTIFACTS)
 
 
-def _port_free(address: str, port: int) -> bool:
+def _port_taken(address: str, port: int) -> bool:
+    """Whether another program listens on address:port (an address this machine lacks is
+    Docker's to report)."""
     with socket.socket() as probe:
         try:
             probe.bind((address, port))
-        except OSError:
-            return False
-    return True
+        except OSError as e:
+            return e.errno == errno.EADDRINUSE
+    return False
 
 
 def _require_port(port: int, gateway: str) -> None:
-    taken = [address for address in ("127.0.0.1", gateway) if not _port_free(address, port)]
+    taken = [address for address in ("127.0.0.1", gateway) if _port_taken(address, port)]
     if taken:
         raise HarnessError(f"port {port} is taken by another program (on {', '.join(taken)}), "
                            "so the tracking server cannot publish it",
