@@ -119,8 +119,9 @@ def status() -> Status:
 
 def _port_taken(address: str, port: int) -> bool:
     """Whether another program listens on address:port (an address this machine lacks is
-    Docker's to report)."""
+    Docker's to report). SO_REUSEADDR, as a server's: connections closing on it do not count."""
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((address, port))
         except OSError as e:
