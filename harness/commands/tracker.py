@@ -20,7 +20,12 @@ def down() -> str:
 def status() -> tuple[list[str], bool]:
     """The server's state, URL, database and artifact store, and whether it answers."""
     found = tracker.status()
-    state = "up" if found.running else f"down ({tracker.UP_HINT})"
+    if found.running:
+        state = "up"
+    elif found.started:
+        state = f"starting, or not answering (its container runs; see `{tracker.logs_command()}`)"
+    else:
+        state = f"down ({tracker.UP_HINT})"
     return [f"MLflow tracking server: {state}",
             f"  url:       {found.url}",
             f"  database:  {found.database}",

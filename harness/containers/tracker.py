@@ -80,7 +80,8 @@ def healthy(url: str, timeout_s: float = 3) -> bool:
 
 @dataclass(frozen=True)
 class Status:
-    running: bool
+    running: bool  # it answers /health
+    started: bool  # its container runs (it may still be starting)
     url: str
     port: int
     database: str  # the sqlite file on this machine (inside Docker's volume folder)
@@ -111,10 +112,10 @@ def _database(engine) -> str:
 def status() -> Status:
     engine = docker_engine.client()
     container = _container(engine)
-    running = container is not None and container.status == "running"
-    port = (_published_port(container) if running else None) or default_port()
+    started = container is not None and container.status == "running"
+    port = (_published_port(container) if started else None) or default_port()
     url = host_url(port)
-    return Status(running and healthy(url), url, port, _database(engine), ARTIFACTS)
+    return Status(started and healthy(url), started, url, port, _database(engine), ARTIFACTS)
 
 
 def _port_taken(address: str, port: int) -> bool:
@@ -172,6 +173,10 @@ def _ensure_bucket(s3_endpoint: str) -> None:
         s3.create_bucket(Bucket=BUCKET)
 
 
+def logs_command() -> str:
+    return f"{' '.join(compose.find().command)} -p {PROJECT} logs {SERVICE}"
+
+
 def up(port: int | None = None, timeout_s: float = 120,
        say: Callable[[str], None] = lambda line: None) -> str:
     """Start the server (building its image, and LocalStack, where needed) and wait until
@@ -210,8 +215,7 @@ def _wait_healthy(url: str, timeout_s: float, say: Callable[[str], None]) -> Non
         if now - start >= timeout_s:
             raise HarnessError(f"the tracking server did not answer {url}/health within "
                                f"{timeout_s:.0f} s",
-                               f"see `{' '.join(compose.find().command)} -p {PROJECT} logs "
-                               f"{SERVICE}`")
+                               f"see `{logs_command()}`")
         if now - said >= 5:
             say(f"waiting for {url}/health ({now - start:.0f} s)")
             said = now
