@@ -179,23 +179,23 @@ def logs_command() -> str:
 
 def up(port: int | None = None, timeout_s: float = 120,
        say: Callable[[str], None] = lambda line: None) -> str:
-    """Start the server (building its image, and LocalStack, where needed) and wait until
-    `/health` answers; return its URL on this machine. A running one is left as it is."""
+    """Start the server (building its image, and LocalStack with the bucket, where needed) and
+    wait until `/health` answers; return its URL on this machine. A server that answers on this
+    port is left as it is; LocalStack is started again if it was stopped under it."""
     engine = docker_engine.client()
     compose.find()  # before a build of minutes, not after
     port = port or default_port()
     url = host_url(port)
     current = _container(engine)
-    if current is not None and current.status == "running" and _published_port(current) == port \
-            and healthy(url):
-        return url
     gateway = _gateway(engine)
-    if current is None or _published_port(current) != port:
+    if current is None or current.status != "running" or _published_port(current) != port:
         _require_port(port, gateway)  # before a build of minutes, not after
     _ensure_image(engine, say)
-    say("starting LocalStack, the artifact store")
+    say("LocalStack, the artifact store")
     s3_endpoint = emulator.up()
     _ensure_bucket(s3_endpoint)
+    if healthy(url):
+        return url
     say(f"starting MLflow {MLFLOW_VERSION} at {url}")
     started = _compose("up", "-d", gateway=gateway, port=port,
                        s3_endpoint=container_url(s3_endpoint, engine))
