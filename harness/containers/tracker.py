@@ -22,7 +22,7 @@ from harness.containers import compose, docker_engine, emulator
 from harness.errors import HarnessError
 from harness.project import ROOT, repo_file
 
-MLFLOW_VERSION = "3.17.2"  # 3.18.0's mlflow-tracing is not on PyPI
+MLFLOW_VERSION = "3.17.2"  # 3.18.0 does not install: PyPI has no mlflow-tracing 3.18.0 (2026-12)
 IMAGE_ENV = "HARNESS_TRACKER_IMAGE"  # another tag, built from container/tracker/ when missing
 PROJECT = "harness-tracker"
 SERVICE = "tracker"
