@@ -475,6 +475,61 @@ def runs_command(job, action, run_ids):
     click.echo(runs.compare(job, *run_ids))
 
 
+@main.group("tracker")
+def tracker_group():
+    """The local MLflow tracking server (artifacts in LocalStack S3)."""
+
+
+@tracker_group.command("up")
+@click.option("--port", type=click.IntRange(1, 65535), default=None,
+              help="The port on this machine [env HARNESS_TRACKER_PORT; default 5000].")
+@debug_option
+def tracker_up(port):
+    """Start the MLflow tracking server (its image built once, LocalStack started) and wait
+    until it answers."""
+    from harness.commands import tracker
+
+    with errors_as_messages():
+        click.echo(tracker.up(port, say=lambda line: click.echo(f"tracker: {line}", err=True)))
+
+
+@tracker_group.command("down")
+@debug_option
+def tracker_down():
+    """Stop the tracking server; its runs are kept for the next `up`."""
+    from harness.commands import tracker
+
+    with errors_as_messages():
+        click.echo(tracker.down())
+
+
+@tracker_group.command("status")
+@debug_option
+def tracker_status():
+    """Say whether the tracking server answers, its URL, database and artifact store."""
+    from harness.commands import tracker
+
+    with errors_as_messages():
+        lines, running = tracker.status()
+    click.echo("\n".join(lines))
+    sys.exit(0 if running else 1)
+
+
+@tracker_group.command("ui")
+@debug_option
+def tracker_ui():
+    """Print the tracking server's URL, to open in a browser."""
+    from harness.commands import tracker
+
+    with errors_as_messages():
+        url = tracker.ui()
+    if url is None:
+        click.echo("the MLflow tracking server is not running; start it with "
+                   "`harness tracker up`", err=True)
+        sys.exit(1)
+    click.echo(url)
+
+
 @main.command("doctor")
 @click.option("-c", "--config", "config_path", default=None, envvar="HARNESS_CONFIG",
               help="Job config (YAML) whose run_dir, image and AWS settings to check "

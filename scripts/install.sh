@@ -4,7 +4,8 @@
 #      (container/requirements.txt: torch 2.13.0, so pip takes a local CPU wheel where one is
 #      provided, not PyPI's newest CUDA build that pyproject's range would allow);
 #   2. a Docker engine with docker-compose (Debian's packages, when none runs yet);
-#   3. the training/serving image and LocalStack 4.14.0, built offline when no registry answers.
+#   3. the training/serving image and LocalStack 4.14.0, built offline when no registry answers,
+#      and the MLflow tracking server's image (`harness tracker up` starts it).
 # Without a way to get Docker (no apt, no engine) steps 2-3 are skipped with a warning, and the
 # sagemaker-local tests skip; under CI=true that is a failure instead.
 set -euo pipefail
@@ -16,6 +17,7 @@ if docker info >/dev/null 2>&1 || command -v apt-get >/dev/null 2>&1; then
     bash scripts/install-docker.sh
     harness image build
     harness emulator up
+    bash container/tracker/build.sh
     bash scripts/tests-image.sh  # the `tests` compose service's (tests/cli/test_ci_templates.py)
 elif [ "${CI:-}" = "true" ]; then
     echo "install: no Docker engine and no apt-get to install one" >&2

@@ -104,3 +104,19 @@ def sagemaker_local_stack() -> str:
 
     image.build()
     return emulator.up()
+
+
+@pytest.fixture
+def tracker_engine():
+    """The Docker engine, for a test that starts and stops `harness tracker`; the tracker is
+    put back as the test found it: up on its port, or down."""
+    require_docker()
+    from harness.containers import docker_engine, tracker
+    from tests.support.cli import harness
+
+    before = tracker.status()
+    yield docker_engine.client()
+    if before.running:
+        harness("tracker", "up", "--port", str(before.port))
+    else:
+        harness("tracker", "down")

@@ -1,9 +1,11 @@
-"""The sagemaker-local flow needs no network beyond loopback and the project's own containers.
+"""The sagemaker-local flow needs no network beyond loopback and the project's own containers,
+and the local MLflow tracker (`harness tracker`) sends nothing off the machine either.
 
 harness runs in a network namespace whose one link to this host routes only LocalStack's
 address and the endpoint's port; nothing else is reachable. Containers get
 an iptables rule that drops (and counts) any packet leaving the private address ranges. An
-audit hook logs every name lookup and connect of every Python process harness starts."""
+audit hook logs every name lookup and connect of every Python process harness starts. The
+tracker's container runs under the same iptables rule."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -110,3 +113,31 @@ def test_sagemaker_local_flow_without_egress(tmp_path, tiny_bert, sentiment_file
                          rf"|lookup (localhost|127\.0\.0\.1|{re.escape(s3_host)})$")
     assert not [e for e in events if not allowed.search(e.split(" ", 1)[1])]
     assert container_egress_dropped() == 0  # and no container tried to leave
+
+
+def test_tracker_sends_nothing_off_the_machine(tracker_engine, container_egress_dropped, tmp_path):
+    """The MLflow server, started, used (a run, an artifact, its UI) and stopped under the rule,
+    sends nothing off the machine, and says its telemetry (at start, in the UI, at exit) is off."""
+    from mlflow import MlflowClient
+
+    from harness.containers import docker_engine, tracker
+    from tests.support.cli import harness
+
+    harness("tracker", "down")  # its start too runs under the rule
+    harness("tracker", "up")
+    url = tracker.host_url(tracker.default_port())
+    client = MlflowClient(url)
+    run = client.create_run(client.create_experiment(f"no-egress-{tmp_path.name}")).info.run_id
+    client.log_metric(run, "loss", 0.5)
+    (tmp_path / "notes.txt").write_text("no egress\n")
+    client.log_artifact(run, str(tmp_path / "notes.txt"))
+    with urllib.request.urlopen(url + "/", timeout=30) as page:
+        assert page.status == 200
+    # Where telemetry's hosts do not resolve (a closed network) no packet would show it: MLflow
+    # itself, in the server's container and environment, says whether its telemetry is off.
+    container = docker_engine.compose_containers(tracker_engine, [tracker.PROJECT])[0]
+    asked = container.exec_run(["python3", "-c", "from mlflow.telemetry.utils import "
+                                "is_telemetry_disabled as off; print(off())"])
+    assert asked.output.decode().strip().splitlines()[-1] == "True"
+    harness("tracker", "down")  # what telemetry keeps for its exit is sent now, or never
+    assert container_egress_dropped() == 0
