@@ -14,6 +14,7 @@ from harness.host import ownership
 SDK_NETWORK = "sagemaker-local"  # the network SDK local mode's docker-compose files use
 COMPOSE_PROJECT = "com.docker.compose.project"  # docker-compose's label on what it creates
 HOST_NAME = "host.docker.internal"  # this machine, as containers name it
+LOOPBACK = "127.0.0.1"
 
 START_HINT = ("start the Docker engine: `sudo systemctl start docker` (or `sudo dockerd &`); "
               "on Debian without Docker: `sudo bash scripts/install-docker.sh`")
@@ -74,6 +75,23 @@ class HostRoute:
     publish_ip: str
     extra_hosts: tuple[str, ...]
 
+    @property
+    def loopback_too(self) -> bool:
+        """Ports are also published on 127.0.0.1, where this machine's tools look for them
+        (`localhost:4566`), unless `publish_ip` is that address already (Docker Desktop)."""
+        return self.publish_ip != LOOPBACK
+
+    def compose_environment(self) -> dict[str, str]:
+        """What harness's compose files read: where ports are published, and what HOST_NAME
+        resolves to in their services (Docker Desktop's own mapping: `host-gateway`)."""
+        gateway = self.extra_hosts[0].split(":", 1)[1] if self.extra_hosts else "host-gateway"
+        return {"HARNESS_BRIDGE_IP": self.publish_ip, "HARNESS_HOST_GATEWAY": gateway}
+
+    def compose_files(self, base: Path, loopback: Path) -> list[str]:
+        """`-f` arguments: `base`, and `loopback` (its ports on 127.0.0.1) where `loopback_too`."""
+        files = [base, loopback] if self.loopback_too else [base]
+        return [argument for file in files for argument in ("-f", str(file))]
+
     def for_containers(self, url: str) -> str:
         """`url`, as this machine reaches a service on `publish_ip`, as containers reach it."""
         return url.replace(f"://{self.publish_ip}:", f"://{HOST_NAME}:", 1)
@@ -93,7 +111,7 @@ class HostRoute:
 
 def host_route(engine) -> HostRoute:
     if is_docker_desktop(engine.info()):
-        return HostRoute("127.0.0.1", ())
+        return HostRoute(LOOPBACK, ())
     gateway = bridge_gateway(engine)
     # The gateway itself, not `host-gateway`: it is where the ports are published, whatever the
     # daemon's host-gateway-ip, and engines before 20.10 take it too.

@@ -48,10 +48,11 @@ def require(url: str, within_s: float = 5) -> None:
         time.sleep(0.5)
 
 
-def _compose(*args: str, publish_ip: str) -> None:
-    command = [*compose.find().command, "-p", PROJECT, "-f", str(repo_file("docker-compose.yml")), *args]
-    env = {**os.environ, "HARNESS_BRIDGE_IP": publish_ip}
-    result = subprocess.run(command, cwd=ROOT, env=env)
+def _compose(*args: str, route: docker_engine.HostRoute) -> None:
+    files = route.compose_files(repo_file("docker-compose.yml"),
+                                repo_file("container/localstack/loopback.yml"))
+    command = [*compose.find().command, "-p", PROJECT, *files, *args]
+    result = subprocess.run(command, cwd=ROOT, env={**os.environ, **route.compose_environment()})
     if result.returncode != 0:
         raise HarnessError(f"`{' '.join(command)}` failed (exit {result.returncode})")
 
@@ -75,7 +76,7 @@ def up(timeout_s: float = 120) -> str:
     engine = docker_engine.client()
     compose.find()  # before a build of minutes, not after
     _ensure_image(engine)
-    _compose("up", "-d", publish_ip=docker_engine.host_route(engine).publish_ip)
+    _compose("up", "-d", route=docker_engine.host_route(engine))
     url = endpoint_url(engine)
     try:
         require(url, within_s=timeout_s)
@@ -89,4 +90,4 @@ def up(timeout_s: float = 120) -> str:
 def down(volumes: bool = False) -> None:
     engine = docker_engine.client()
     _compose("down", *(["--volumes"] if volumes else []),
-             publish_ip=docker_engine.host_route(engine).publish_ip)
+             route=docker_engine.host_route(engine))

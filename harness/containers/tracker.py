@@ -1,9 +1,9 @@
 """The local MLflow tracking server (`harness tracker`): a docker-compose service beside LocalStack.
 
 Runs are kept in a sqlite file in a Docker volume, which `down` keeps; artifacts go through the
-server (`--serve-artifacts`) into LocalStack's S3, so clients need no S3 credentials. The port
-is published on 127.0.0.1 for this machine and on the docker0 gateway for training containers,
-as LocalStack's is.
+server (`--serve-artifacts`) into LocalStack's S3, so clients need no S3 credentials. Its port
+is published where LocalStack's is (`docker_engine.HostRoute`): containers reach both as
+host.docker.internal.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ DEFAULT_PORT = 5000
 PORT_ENV = "HARNESS_TRACKER_PORT"
 UP_HINT = "start it with `harness tracker up`"
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
+LOOPBACK_FILE = "container/tracker/loopback.yml"
 
 
 def default_port() -> int:
@@ -54,19 +55,15 @@ def host_url(port: int) -> str:
     return f"http://127.0.0.1:{port}"
 
 
-def _gateway(engine=None) -> str:
-    return os.environ.get("HARNESS_BRIDGE_IP") or docker_engine.bridge_gateway(
-        engine or docker_engine.client())
-
-
 def container_url(url: str, engine=None) -> str:
-    """The URL a sagemaker-local container uses for `url` as this machine knows it: its own
-    loopback (`localhost`, `127.0.0.1`) becomes the docker0 gateway, where the port is also
-    published; any other host is left as it is."""
+    """The URL a sagemaker-local container uses for `url` as this machine knows it: this
+    machine's own addresses (loopback, or where ports are published) become host.docker.internal;
+    any other host is left as it is."""
+    route = docker_engine.host_route(engine or docker_engine.client())
     parts = urllib.parse.urlsplit(url)
-    if parts.hostname not in LOCAL_HOSTS:
+    if parts.hostname not in (*LOCAL_HOSTS, route.publish_ip):
         return url
-    netloc = _gateway(engine) + (f":{parts.port}" if parts.port else "")
+    netloc = docker_engine.HOST_NAME + (f":{parts.port}" if parts.port else "")
     return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
@@ -130,8 +127,9 @@ def _port_taken(address: str, port: int) -> bool:
     return False
 
 
-def _require_port(port: int, gateway: str) -> None:
-    taken = [address for address in ("127.0.0.1", gateway) if _port_taken(address, port)]
+def _require_port(port: int, route: docker_engine.HostRoute) -> None:
+    addresses = dict.fromkeys((docker_engine.LOOPBACK, route.publish_ip))
+    taken = [address for address in addresses if _port_taken(address, port)]
     if taken:
         raise HarnessError(f"port {port} is taken by another program (on {', '.join(taken)}), "
                            "so the tracking server cannot publish it",
@@ -139,10 +137,11 @@ def _require_port(port: int, gateway: str) -> None:
                            f"{port + 1}` (or {PORT_ENV}={port + 1})")
 
 
-def _compose(*args: str, gateway: str, port: int, s3_endpoint: str = "",
+def _compose(*args: str, route: docker_engine.HostRoute, port: int, s3_endpoint: str = "",
              quiet: bool = False) -> subprocess.CompletedProcess:
-    command = [*compose.find().command, "-p", PROJECT, "-f", str(repo_file(COMPOSE_FILE)), *args]
-    env = {**os.environ, "HARNESS_BRIDGE_IP": gateway, PORT_ENV: str(port),
+    files = route.compose_files(repo_file(COMPOSE_FILE), repo_file(LOOPBACK_FILE))
+    command = [*compose.find().command, "-p", PROJECT, *files, *args]
+    env = {**os.environ, **route.compose_environment(), PORT_ENV: str(port),
            IMAGE_ENV: image(), "HARNESS_TRACKER_S3_ENDPOINT": s3_endpoint,
            "HARNESS_TRACKER_ARTIFACTS": ARTIFACTS}
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=quiet, text=True)
@@ -187,9 +186,9 @@ def up(port: int | None = None, timeout_s: float = 120,
     port = port or default_port()
     url = host_url(port)
     current = _container(engine)
-    gateway = _gateway(engine)
+    route = docker_engine.host_route(engine)
     if current is None or current.status != "running" or _published_port(current) != port:
-        _require_port(port, gateway)  # before a build of minutes, not after
+        _require_port(port, route)  # before a build of minutes, not after
     _ensure_image(engine, say)
     say("LocalStack, the artifact store")
     s3_endpoint = emulator.up()
@@ -197,10 +196,10 @@ def up(port: int | None = None, timeout_s: float = 120,
     if healthy(url):
         return url
     say(f"starting MLflow {MLFLOW_VERSION} at {url}")
-    started = _compose("up", "-d", gateway=gateway, port=port,
+    started = _compose("up", "-d", route=route, port=port,
                        s3_endpoint=container_url(s3_endpoint, engine))
     if started.returncode != 0:
-        _compose("down", gateway=gateway, port=port, quiet=True)
+        _compose("down", route=route, port=port, quiet=True)
         raise HarnessError(f"the tracking server's container did not start (docker-compose exit "
                            f"{started.returncode})", "see docker-compose's output above")
     _wait_healthy(url, timeout_s, say)
@@ -227,6 +226,6 @@ def down() -> None:
     engine = docker_engine.client()
     container = _container(engine)
     port = (_published_port(container) if container is not None else None) or default_port()
-    result = _compose("down", gateway=_gateway(engine), port=port)
+    result = _compose("down", route=docker_engine.host_route(engine), port=port)
     if result.returncode != 0:
         raise HarnessError(f"`docker-compose -p {PROJECT} down` failed (exit {result.returncode})")

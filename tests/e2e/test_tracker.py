@@ -50,13 +50,15 @@ def test_up_log_reach_down_up(tracker_engine, tmp_path):
 
     # A container (as a sagemaker-local training container would) reaches the server's API.
     inside = tracker.container_url(url, engine)
-    assert inside.startswith("http://") and "127.0.0.1" not in inside
+    assert inside.startswith(f"http://{docker_engine.HOST_NAME}:")
     probe = ("import json, sys, urllib.request; u = sys.argv[1]; "
              "urllib.request.urlopen(u + '/health', timeout=10); "
              "print(json.load(urllib.request.urlopen(u + '/api/2.0/mlflow/runs/get?run_id=' "
              "+ sys.argv[2], timeout=10))['run']['data']['metrics'][0]['value'])")
     seen = engine.containers.run(tracker.image(), ["python3", "-c", probe, inside, run],
-                                 remove=True, network="bridge")
+                                 remove=True, network="bridge", extra_hosts=dict(
+                                     host.split(":", 1) for host in
+                                     docker_engine.host_route(engine).extra_hosts))
     assert seen.decode().strip() == "0.75"
 
     harness("tracker", "down")

@@ -9,16 +9,29 @@ from harness.errors import HarnessError
 from harness.project import ROOT
 
 
+class LinuxEngine:
+    """What `docker_engine.host_route` reads of an engine: `docker info` and the bridge."""
+
+    def info(self):
+        return {"OperatingSystem": "Debian GNU/Linux 12 (bookworm)"}
+
+    class networks:
+        @staticmethod
+        def get(name):
+            return type("Network", (), {"attrs": {"IPAM": {"Config": [
+                {"Subnet": "172.31.0.0/16", "Gateway": "172.31.0.1"}]}}})
+
+
 @pytest.mark.parametrize(("url", "inside"), [
-    ("http://localhost:5000", "http://172.31.0.1:5000"),
-    ("http://127.0.0.1:5001/", "http://172.31.0.1:5001/"),
-    ("http://0.0.0.0:5000/api", "http://172.31.0.1:5000/api"),
+    ("http://localhost:5000", "http://host.docker.internal:5000"),
+    ("http://127.0.0.1:5001/", "http://host.docker.internal:5001/"),
+    ("http://0.0.0.0:5000/api", "http://host.docker.internal:5000/api"),
+    ("http://172.31.0.1:5000", "http://host.docker.internal:5000"),
     ("http://tracker.internal:5000", "http://tracker.internal:5000"),
     ("https://mlflow.example.com", "https://mlflow.example.com"),
 ])
-def test_container_url_maps_loopback_to_the_bridge_gateway(monkeypatch, url, inside):
-    monkeypatch.setenv("HARNESS_BRIDGE_IP", "172.31.0.1")
-    assert tracker.container_url(url) == inside
+def test_container_url_names_this_machine_as_containers_do(url, inside):
+    assert tracker.container_url(url, LinuxEngine()) == inside
 
 
 def test_the_port_comes_from_the_environment(monkeypatch):

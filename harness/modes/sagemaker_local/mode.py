@@ -16,7 +16,7 @@ from typing import Any
 
 from harness import channels, machine
 from harness.checkpoints import Reclaim
-from harness.containers import compose, docker_engine, emulator, image
+from harness.containers import compose, docker_engine, emulator, image, tracker
 from harness.errors import HarnessError, StepError
 from harness.host import endpoint_process, ownership
 from harness.host.process import stdout_copied_to
@@ -69,11 +69,12 @@ class SageMakerLocalMode(EmulatedMode[SageMakerLocalSettings]):
         return self.image_uri
 
     def tracking_uri_in_job(self, uri: str) -> str | None:
-        """A tracking server's URL as a container reaches it; a store on this machine's disk
-        (a path, file:, sqlite:) is out of a container's reach.
-        Seam: a host URL (http://localhost:5000) is to be mapped with
-        `harness.containers.tracker.container_url` when the tracker service lands."""
-        return uri if uri.startswith(("http://", "https://", "arn:")) else None
+        """A tracking server's URL as a container reaches it (this machine's own addresses
+        as host.docker.internal); a store on this machine's disk (a path, file:, sqlite:) is
+        out of a container's reach."""
+        if uri.startswith(("http://", "https://")):
+            return tracker.container_url(uri, self.engine)
+        return uri if uri.startswith("arn:") else None
 
     def describe(self) -> dict[str, str]:
         return {"session": "LocalSession: LocalStack S3, containers under docker-compose",
