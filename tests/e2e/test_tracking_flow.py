@@ -1,6 +1,6 @@
-"""The default config trained in `local` and in `sagemaker-local` against one real MLflow
-server, both runs read back with MLflow's client and lined up; and a small tuning job as one
-parent run with its children."""
+"""The default config trained in `local` and in `sagemaker-local` against the MLflow server
+`harness tracker up` starts, both runs read back with MLflow's client and lined up; and a small
+tuning job as one parent run with its children."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import time
 
 import pytest
 
+from harness.pytest_plugin import require_docker
 from tests.support.cli import harness
 from tests.support.runs import DEFAULT_CONFIG
-from tests.support.tracking import artifact_paths, mlflow_server, runs
+from tests.support.tracking import artifact_paths, runs
 
 pytest.importorskip("mlflow")
 pytestmark = pytest.mark.e2e
@@ -21,9 +22,15 @@ SHORT = ("hyperparameters.epochs=1", "dataset.max_train_samples=64",
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with mlflow_server(tmp_path_factory.mktemp("mlflow")) as url:
-        yield url
+def server():
+    """`harness tracker up`'s server, left as it was found (up, or down)."""
+    from harness.containers import tracker
+
+    require_docker()
+    was_running = tracker.status().running
+    yield harness("tracker", "up").stdout.strip()
+    if not was_running:
+        harness("tracker", "down")
 
 
 def sets(*overrides: str) -> list[str]:
