@@ -145,3 +145,20 @@ def test_transform_job_requests(tmp_path):
     with stub:
         mode._start_transform(name, model_data, wait=False)
     stub.assert_no_pending_responses()
+
+
+def test_ctrl_c_stops_the_tuning_job(tmp_path, monkeypatch):
+    config = guide(tmp_path, TUNING)
+    mode, stub = stubbed_mode(config, "us-east-1")
+    stub.add_response("create_hyper_parameter_tuning_job", {"HyperParameterTuningJobArn": ARN})
+    stub.add_response("stop_hyper_parameter_tuning_job", {},
+                      {"HyperParameterTuningJobName": "imdb-tune-1"})
+
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("harness.sdk.v3_jobs.HyperparameterTuner.wait", interrupted)
+    with stub, pytest.raises(KeyboardInterrupt):
+        mode.tune("imdb-tune-1", lambda: {"train": f"{config.s3_root}/data/train"},
+                  Job(config, mode).hyperparameters(), announce=lambda line: None)
+    stub.assert_no_pending_responses()
