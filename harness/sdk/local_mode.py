@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from harness.containers import compose
 
@@ -34,7 +35,7 @@ def checkpoint_volume(sdk_image: ModuleType, host_dir: Path | None):
         container._prepare_training_volumes = original
 
 
-def allow_startup(sdk_entities: ModuleType, startup_timeout_s: float) -> None:
+def allow_startup(sdk_entities: Any, startup_timeout_s: float) -> None:
     """SDK local mode gives up on the serving container's /ping after its module constant
     HEALTH_CHECK_TIMEOUT_LIMIT (120 s), read at every check. Raise it past
     `endpoint.startup_timeout_s`, so that harness's own wait, with its clear error, decides.
