@@ -11,14 +11,13 @@ What v2 sends and these do not: the tuning job's `sagemaker_estimator_class_name
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 SCRIPT_ENV = {"SAGEMAKER_PROGRAM": "", "SAGEMAKER_SUBMIT_DIRECTORY": "",
               "SAGEMAKER_CONTAINER_LOG_LEVEL": "20"}  # the model's code is in model_data
 VOLUME_GB = 30
-POLL_S = 30
+POLL_S = 5  # as v2 polls a tuning job
 
 
 def _local(session) -> bool:
@@ -267,14 +266,17 @@ class HyperparameterTuner:
             self.wait()
 
     def wait(self) -> None:
-        """Until the tuning job ends; Failed or Stopped raise the SDK's UnexpectedStatus."""
-        from sagemaker.core.helper.session_helper import _check_job_status
+        """Until the tuning job ends (polled as v2 polls it); Failed raises the SDK's
+        UnexpectedStatusException."""
+        from sagemaker.core.helper.session_helper import _check_job_status, _wait_until
 
         client = self.estimator.sagemaker_session.sagemaker_client
-        while True:
+
+        def ended() -> dict | None:
             described = client.describe_hyper_parameter_tuning_job(
                 HyperParameterTuningJobName=self.job_name)
-            if described["HyperParameterTuningJobStatus"] in ("Completed", "Failed", "Stopped"):
-                _check_job_status(self.job_name, described, "HyperParameterTuningJobStatus")
-                return
-            time.sleep(POLL_S)
+            return described if described["HyperParameterTuningJobStatus"] in (
+                "Completed", "Failed", "Stopped") else None
+
+        _check_job_status(self.job_name, _wait_until(ended, POLL_S),
+                          "HyperParameterTuningJobStatus")
