@@ -46,7 +46,8 @@ class TrainingJob:
 
 class FrameworkEstimator:
     """A framework estimator's training job: `entry_point` from `source_dir` run by the image's
-    training toolkit, hyperparameters JSON-encoded, with the `sagemaker_*` ones it reads."""
+    training toolkit, hyperparameters JSON-encoded, with the `sagemaker_*` ones it reads.
+    Takes v2's estimator arguments; `py_version` only picks a DLC there (the image is given)."""
 
     def __init__(self, *, entry_point: str, source_dir: str, hyperparameters: dict[str, Any],
                  output_path: str, instance_type: str, instance_count: int,
