@@ -11,8 +11,14 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 VENV=${SDK_V3_VENV:-$HOME/.cache/harness/venv-sdk3}
 TESTS=(tests/unit/test_sdk_port.py tests/sdk_v3
        "tests/cli/test_pytest_plugin.py::test_sdk_warnings_do_not_fail_a_strict_users_run")
-# Their e2e tests drive harness's own sagemaker-local steps, which need v2's estimators.
-FAST_TESTS=(tests/unit/test_config.py tests/cli/test_api.py tests/cli/test_pytest_plugin.py)
+FAST_TESTS=(tests/unit/test_config.py tests/cli/test_api.py tests/cli/test_pytest_plugin.py
+            tests/cli/test_sagemaker_requests.py tests/cli/test_tune_transform_requests.py)
+# Their v2 request expectations (DLCs, Debugger settings, v2's tuner): tests/sdk_v3 has v3's.
+V2_REQUESTS="not test_requests_of_the_whole_run and not test_tuning_job_request and not \
+test_ctrl_c_stops_the_tuning_job"
+# harness's own sagemaker-local steps: the same tests as under v2 (their sagemaker-local ones).
+SAGEMAKER_LOCAL=(tests/contract tests/e2e/test_sagemaker_local.py tests/e2e/test_tune_transform.py
+                 tests/user_script/test_e2e.py)
 
 requirements=$(python3 - "$REPO/pyproject.toml" <<'PY'
 import re, sys, tomllib
@@ -45,4 +51,6 @@ assert v.startswith("3."), f"sagemaker {v} in the v3 venv"; print("== sagemaker"
 cd "$REPO"
 env -u PYTHONPATH "$VENV/bin/python" -m pytest -p no:cacheprovider -q "${TESTS[@]}" "$@"
 env -u PYTHONPATH "$VENV/bin/python" -m pytest -p no:cacheprovider -q -m "not e2e" \
-    "${FAST_TESTS[@]}" "$@"
+    -k "$V2_REQUESTS" "${FAST_TESTS[@]}" "$@"
+env -u PYTHONPATH "$VENV/bin/python" -m pytest -p no:cacheprovider -q \
+    -k "sagemaker_local or sagemaker-local or in_containers" "${SAGEMAKER_LOCAL[@]}" "$@"

@@ -1,98 +1,39 @@
-"""Every touch of SDK local mode's private API, in one place. Each is applied from a function,
+"""Every touch of SDK v2 local mode's private API, in one place. Each is applied from a function,
 for as long as it is needed, never at import. They depend on the SDK's internals, which is why
 pyproject.toml pins `sagemaker` exactly."""
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
-from harness.containers import compose, docker_engine
-
-SDK_PING_INTERVAL_S = 5  # how often SDK local mode checks the container's /ping
+from harness.sdk import local_mode
 
 
-@contextlib.contextmanager
 def checkpoint_volume(host_dir: Path | None):
-    """Mount `host_dir` at /opt/ml/checkpoints in training containers, as SageMaker's checkpoint
-    config does. SDK local mode rejects `checkpoint_s3_uri`, so its volume list is extended."""
-    if host_dir is None:
-        yield
-        return
     from sagemaker.local import image as sdk_image
 
-    container = sdk_image._SageMakerContainer
-    original = container._prepare_training_volumes
-
-    def with_checkpoints(self, *args, **kwargs):
-        return [*original(self, *args, **kwargs),
-                sdk_image._Volume(str(host_dir), "/opt/ml/checkpoints")]
-
-    container._prepare_training_volumes = with_checkpoints
-    try:
-        yield
-    finally:
-        container._prepare_training_volumes = original
+    return local_mode.checkpoint_volume(sdk_image, host_dir)
 
 
 def allow_startup(startup_timeout_s: float) -> None:
-    """SDK local mode gives up on the serving container's /ping after its module constant
-    HEALTH_CHECK_TIMEOUT_LIMIT (120 s), read at every check. Raise it past
-    `endpoint.startup_timeout_s`, so that harness's own wait, with its clear error, decides.
-    Only the endpoint host calls this: that process exists for one endpoint."""
     from sagemaker.local import entities
 
-    entities.HEALTH_CHECK_TIMEOUT_LIMIT = startup_timeout_s + 2 * SDK_PING_INTERVAL_S
+    local_mode.allow_startup(entities, startup_timeout_s)
 
 
-@contextlib.contextmanager
 def serving_port_bound(address: str):
-    """Publish the serving container's port on `address` only: SDK local mode writes
-    `<port>:8080` into its compose file, which Docker publishes on every interface."""
     from sagemaker.local import image as sdk_image
 
-    container = sdk_image._SageMakerContainer
-    original = container._create_docker_host
-
-    def bound(self, *args, **kwargs):
-        host = original(self, *args, **kwargs)
-        if "ports" in host:
-            host["ports"] = [f"{address}:{port}" for port in host["ports"]]
-        return host
-
-    container._create_docker_host = bound
-    try:
-        yield
-    finally:
-        container._create_docker_host = original
+    return local_mode.serving_port_bound(sdk_image, address)
 
 
 def compose_found() -> None:
-    """SDK local mode runs the Compose harness found (`compose.find`). Its own detection takes
-    `docker compose` only when the version text holds "v2", so Compose v5 reads as "not
-    installed"; and a missing `docker` is an uncaught FileNotFoundError. The SDK extends the
-    list it gets, so each container gets a new one. Set for the process, as the SDK's
-    detection would be."""
     from sagemaker.local import image as sdk_image
 
-    command = compose.find().command
-    sdk_image._SageMakerContainer._get_compose_cmd_prefix = staticmethod(lambda: list(command))
+    local_mode.compose_found(sdk_image)
 
 
 def containers_reach_host() -> None:
-    """SDK local mode's containers reach this machine's LocalStack as `host.docker.internal`
-    (`docker_engine.HostRoute`): a Linux engine is told where that is, and the S3 endpoint the
-    SDK copies into training containers from the host's session is renamed so. Set for the
-    process, once, as compose_found; `serving_port_bound` wraps it while an endpoint starts."""
     from sagemaker.local import image as sdk_image
 
-    container = sdk_image._SageMakerContainer
-    original = getattr(container._create_docker_host, "harness_unrouted",
-                       container._create_docker_host)
-    route = docker_engine.host_route(docker_engine.client())
-
-    def routed(self, *args, **kwargs):
-        return route.applied(original(self, *args, **kwargs))
-
-    routed.harness_unrouted = original  # type: ignore[attr-defined]
-    container._create_docker_host = routed
+    local_mode.containers_reach_host(sdk_image)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 from harness.containers import docker_engine
 from harness.errors import HarnessError
+from harness.sdk import local_mode
 
 # Instance types with GPUs or AWS accelerators: local containers get none of them (v3 would
 # start the job on this machine's CPU as if it were one).
@@ -65,3 +67,36 @@ def local_training(labels: dict[str, str]) -> Callable[[], None]:
         ModelTrainer.__init__ = original_init
 
     return undo
+
+
+# harness's own sagemaker-local jobs run on v3's `sagemaker.core.local`: v2's local mode moved,
+# which needs what v2's does (`local_mode.py`).
+
+def checkpoint_volume(host_dir: Path | None):
+    from sagemaker.core.local import image as sdk_image
+
+    return local_mode.checkpoint_volume(sdk_image, host_dir)
+
+
+def allow_startup(startup_timeout_s: float) -> None:
+    from sagemaker.core.local import entities
+
+    local_mode.allow_startup(entities, startup_timeout_s)
+
+
+def serving_port_bound(address: str):
+    from sagemaker.core.local import image as sdk_image
+
+    return local_mode.serving_port_bound(sdk_image, address)
+
+
+def compose_found() -> None:
+    from sagemaker.core.local import image as sdk_image
+
+    local_mode.compose_found(sdk_image)
+
+
+def containers_reach_host() -> None:
+    from sagemaker.core.local import image as sdk_image
+
+    local_mode.containers_reach_host(sdk_image)

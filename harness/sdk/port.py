@@ -38,20 +38,23 @@ class SdkAdapter(Protocol):
         serving modes (none under v2, whose estimators and models take instance types)."""
 
     def estimator_class(self, framework: str) -> type:
-        """The estimator of `framework` (huggingface, pytorch)."""
+        """The estimator of `framework` (huggingface, pytorch): v2's own; under v3, which has
+        none, `v3_jobs.FrameworkEstimator`, which sends the same CreateTrainingJob."""
 
     def serving_model(self, framework: str, *, framework_version: str, py_version: str,
                       **arguments) -> Any:
-        """The Model of `framework` that both SageMaker modes deploy."""
+        """The Model of `framework` that both SageMaker modes deploy (`deploy`, `transformer`):
+        v2's own; under v3 `v3_jobs.FrameworkModel`."""
 
     def predictor(self, endpoint_name: str, session, serializer_json: bool = False,
                   deserializer=None) -> Any:
-        """A predictor of the endpoint `endpoint_name`."""
+        """A predictor of the endpoint `endpoint_name` (`predict`), JSON in."""
 
     def hyperparameter_tuner(self, estimator, objective_metric_name: str,
                              ranges: dict[str, dict[str, Any]], **arguments) -> Any:
-        """The SDK's HyperparameterTuner; `ranges`: name -> {type, values | min_value,
-        max_value, scaling_type}."""
+        """A HyperparameterTuner (`fit`, `wait`, `max_jobs`): v2's; under v3, whose tuner takes
+        a ModelTrainer, `v3_jobs.HyperparameterTuner`. `ranges`: name -> {type, values |
+        min_value, max_value, scaling_type}."""
 
     def unexpected_status(self) -> type[Exception]:
         """The exception the SDK raises when a job or endpoint ends Failed or Stopped."""

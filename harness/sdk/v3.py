@@ -1,8 +1,8 @@
 """The port on SageMaker Python SDK v3 (3.27+): `sagemaker.core` sessions and image tables,
 `ModelTrainer` and `ModelBuilder` for user code.
 
-v3 has no estimators or `Model` classes: the steps harness drives with them (its own
-`sagemaker-local` and `sagemaker` train, deploy, tune, transform) need v2 for now; they say so.
+v3 has no estimators or `Model` classes: harness's own train, deploy, predict, tune and
+transform send the requests v2's would (`v3_jobs.py`) through v3's sessions and local mode.
 """
 
 from __future__ import annotations
@@ -12,17 +12,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from harness.errors import HarnessError
-from harness.sdk.patches_v3 import local_training
+from harness.sdk import patches_v3, v3_jobs
 
 MAJOR = 3
-V2_FIX = ("install SDK v2 for this step: pip install 'sagemaker[local]==2.257.7' (harness.session() "
-          "and `harness promote` work on v3)")
-
-
-def _needs_v2(what: str) -> HarnessError:
-    return HarnessError(f"{what} runs on SageMaker SDK v2 in this version of harness; "
-                        "SDK v3 is installed", V2_FIX)
 
 
 def session(boto_session, default_bucket: str, sagemaker_config: dict, sagemaker_client=None):
@@ -41,6 +33,8 @@ def local_session(boto_session, s3_url: str, bucket: str, container_root: Path,
 
     from harness.sdk import TELEMETRY_OFF
 
+    patches_v3.compose_found()
+    patches_v3.containers_reach_host()  # as host.docker.internal, as under v2
     session = LocalSession(boto_session=boto_session, s3_endpoint_url=s3_url,
                            default_bucket=bucket, disable_local_code=False,
                            sagemaker_config=TELEMETRY_OFF)
@@ -52,7 +46,7 @@ def local_session(boto_session, s3_url: str, bucket: str, container_root: Path,
 
 
 def watch_local_training(labels: dict[str, str]):
-    return local_training(labels)
+    return patches_v3.local_training(labels)
 
 
 def user_config() -> dict[str, Any]:
@@ -82,20 +76,20 @@ def swapped(local: bool, region: str) -> dict[str, Any]:
 
 
 def estimator_class(framework: str) -> type:
-    raise _needs_v2("harness's own train and tune (the SDK's estimators)")
+    return v3_jobs.FrameworkEstimator  # the same request for both frameworks (their images differ)
 
 
 def serving_model(framework: str, *, framework_version: str, py_version: str, **arguments):
-    raise _needs_v2("harness's own deploy and transform (the SDK's Model classes)")
+    return v3_jobs.FrameworkModel(**arguments)
 
 
 def predictor(endpoint_name: str, session, serializer_json: bool = False, deserializer=None):
-    raise _needs_v2("harness's own predict (the SDK's Predictor)")
+    return v3_jobs.Predictor(endpoint_name, session, deserializer)  # JSON in, whichever
 
 
 def hyperparameter_tuner(estimator, objective_metric_name: str,
                          ranges: dict[str, dict[str, Any]], **arguments):
-    raise _needs_v2("harness's own tune")
+    return v3_jobs.HyperparameterTuner(estimator, objective_metric_name, ranges, **arguments)
 
 
 def unexpected_status() -> type[Exception]:
@@ -113,13 +107,6 @@ def notebook_role(session) -> str | None:
     return None
 
 
-def checkpoint_volume(host_dir: Path | None):
-    raise _needs_v2("harness's own sagemaker-local train")
-
-
-def allow_startup(startup_timeout_s: float) -> None:
-    raise _needs_v2("harness's own sagemaker-local deploy")
-
-
-def serving_port_bound(address: str):
-    raise _needs_v2("harness's own sagemaker-local deploy")
+checkpoint_volume = patches_v3.checkpoint_volume
+allow_startup = patches_v3.allow_startup
+serving_port_bound = patches_v3.serving_port_bound
