@@ -20,9 +20,8 @@ from harness.errors import HarnessError, StepError, warn
 from harness.host import invocations
 from harness.host.process import stdout_copied_to
 from harness.modes.base import Mode, SdkSession, TrainingFailed
-from harness.modes.sagemaker import aws
+from harness.modes.sagemaker import aws, llm_serving
 from harness.modes.sagemaker.aws import ROLE_HINT
-from harness.modes.sagemaker.llm_serving import llm_image, llm_version, llm_versions
 from harness.modes.sagemaker.settings import FrameworkVersions, SageMakerSettings
 from harness.run_dir import Endpoint, TrainingResult, TransformResult, TuningResult
 from harness.sdk import (
@@ -39,7 +38,6 @@ from harness.tuning import leaderboard
 
 DRY_RUN_REGION = "us-east-1"  # what a dry run shows where no region is set
 DLC_FAMILIES = {"huggingface": "Hugging Face", "pytorch": "PyTorch"}
-MODEL_DIR = "/opt/ml/model"  # where SageMaker unpacks model.tar.gz
 
 
 def dlc_image(framework: str, versions, *, region: str, instance_type: str, scope: str) -> str:
@@ -242,8 +240,8 @@ class SageMakerMode(Mode[SageMakerSettings]):
 
     def inference_image(self) -> str:
         if llm := self.settings.llm_serving:
-            return llm_image(llm_version(llm.tgi_version), region=self.region,
-                             instance_type=self.settings.inference_instance_type)
+            return llm_serving.image(llm, region=self.region,
+                                     instance_type=self.settings.inference_instance_type)
         return dlc_image(self.config.framework, self.dlc_versions("inference"),
                          region=self.region, instance_type=self.settings.inference_instance_type,
                          scope="inference")
@@ -277,9 +275,7 @@ class SageMakerMode(Mode[SageMakerSettings]):
         """On the LLM DLC, what its SageMaker entrypoint reads, then `inference.env`."""
         env = super().serving_environment()
         if llm := self.settings.llm_serving:
-            env = {"HF_MODEL_ID": MODEL_DIR, "SM_NUM_GPUS": str(llm.num_gpus),
-                   "MAX_INPUT_TOKENS": str(llm.max_input_tokens),
-                   "MAX_TOTAL_TOKENS": str(llm.max_total_tokens), **env}
+            env = {**llm_serving.environment(llm, self.settings.inference_instance_type), **env}
         return env
 
     def train(self, job_name: str, channels: dict[str, str], hyperparameters: dict[str, Any],
@@ -532,8 +528,7 @@ class SageMakerMode(Mode[SageMakerSettings]):
         return {"training": (super().framework_versions()["training"] if s.image_uri
                              else dlc_versions(self.config.framework,
                                                self.dlc_versions("training"), "training")),
-                "inference": (llm_versions(llm_version(s.llm_serving.tgi_version))
-                              if s.llm_serving else
+                "inference": (llm_serving.versions(s.llm_serving) if s.llm_serving else
                               dlc_versions(self.config.framework, self.dlc_versions("inference"),
                                            "inference"))}
 
