@@ -95,6 +95,8 @@ def parse_args(argv=None):
                         help="auto: bf16 where the GPU has it, fp16 on older GPUs, fp32 on CPU")
     parser.add_argument("--quantization", choices=("auto", "4bit", "none"), default="auto",
                         help="auto: QLoRA (4-bit base) where CUDA and bitsandbytes are present")
+    parser.add_argument("--use_lora", type=boolean, default=True,
+                        help="train LoRA adapters (false: fine-tune every weight of the model)")
     parser.add_argument("--lora_r", type=int, default=16)
     parser.add_argument("--lora_alpha", type=int, default=32)
     parser.add_argument("--lora_dropout", type=float, default=0.05)
@@ -201,7 +203,7 @@ def check_before_training(args, source: str, column: str, tokenizer, limit: int)
     if args.max_seq_length > limit:
         sys.exit(f"sft.py: --max_seq_length {args.max_seq_length} is beyond the {limit} tokens "
                  f"the model {source} takes; set max_seq_length to {limit} or less")
-    if source == TINY and not args.merge_adapter:
+    if source == TINY and args.use_lora and not args.merge_adapter:
         sys.exit("sft.py: --merge_adapter false keeps the adapter without its base, but the "
                  "tiny model is built here and exists nowhere else; keep merge_adapter true")
 
@@ -258,7 +260,7 @@ def main(argv=None):
         tokenizer.pad_token = tokenizer.eos_token
     check_before_training(args, source, column, tokenizer, model_length_limit(source, tokenizer))
     flags = precision(args.precision)
-    four_bit = source != TINY and quantized(args.quantization)
+    four_bit = source != TINY and args.use_lora and quantized(args.quantization)
     dtype = torch.bfloat16 if flags["bf16"] else torch.float16 if flags["fp16"] else torch.float32
     model = tiny_model(tokenizer) if source == TINY else load_base(source, four_bit, dtype)
     if four_bit:
@@ -288,12 +290,16 @@ def main(argv=None):
                       modules_to_save=args.lora_modules_to_save or None, task_type="CAUSAL_LM")
     trainer = SFTTrainer(model=model, args=config, train_dataset=train_dataset,
                          eval_dataset=test_dataset, processing_class=tokenizer,
-                         peft_config=lora, callbacks=[MarkComplete(), LogLines()])
+                         peft_config=lora if args.use_lora else None,
+                         callbacks=[MarkComplete(), LogLines()])
     trainer.remove_callback(PrinterCallback)
-    trainable, total = trainer.model.get_nb_trainable_parameters()
-    logger.info("LoRA r=%d on %s: %d of %d parameters trained (%.2f%%)%s", args.lora_r,
-                ",".join(args.lora_target_modules), trainable, total, 100 * trainable / total,
-                ", 4-bit base (QLoRA)" if four_bit else "")
+    if args.use_lora:
+        trainable, total = trainer.model.get_nb_trainable_parameters()
+        logger.info("LoRA r=%d on %s: %d of %d parameters trained (%.2f%%)%s", args.lora_r,
+                    ",".join(args.lora_target_modules), trainable, total,
+                    100 * trainable / total, ", 4-bit base (QLoRA)" if four_bit else "")
+    else:
+        logger.info("full fine-tuning: all %d parameters trained", trainer.model.num_parameters())
     resume = latest_complete_checkpoint(checkpoints)
     if resume:
         logger.info("resuming from %s", resume)
@@ -304,9 +310,9 @@ def main(argv=None):
 
     if trainer.is_world_process_zero():
         model_dir = os.environ["SM_MODEL_DIR"]
-        if args.merge_adapter:
+        if args.use_lora and args.merge_adapter:
             save_merged(trainer, args, source, four_bit, model_dir)
-        else:  # adapter_config.json names the base (base_model_name_or_path)
+        else:  # an adapter's adapter_config.json names its base (base_model_name_or_path)
             trainer.model.save_pretrained(model_dir)
         tokenizer.save_pretrained(model_dir)
         out = env["SM_OUTPUT_DATA_DIR"]
@@ -318,8 +324,9 @@ def main(argv=None):
         logger.info("final metrics: %s", "  ".join(
             f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}"
             for key, value in sorted(metrics.items())))
-        logger.info("%s saved to %s", "merged model" if args.merge_adapter else "adapter",
-                    model_dir)
+        saved = "model" if not args.use_lora else "merged model" if args.merge_adapter else \
+            "adapter"
+        logger.info("%s saved to %s", saved, model_dir)
 
 
 if __name__ == "__main__":

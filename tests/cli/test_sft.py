@@ -341,3 +341,18 @@ def test_sft_reclaim_resumes_the_adapter_to_the_same_loss(tmp_path):
                                 re.MULTILINE)[-1])
 
     assert last_loss("reclaimed") == pytest.approx(last_loss("unbroken"), rel=1e-4)
+
+
+def test_sft_full_fine_tuning_saves_a_plain_model(tmp_path):
+    rows = [json.loads(line) for line in SFT_DATA.read_text().splitlines()]
+    result = run_sft(tmp_path, rows, "--model_name", "tiny", "--use_lora", "false",
+                     "--max_seq_length", "128", "--gradient_checkpointing", "false")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "full fine-tuning: all" in result.stdout
+    from safetensors import safe_open
+
+    with safe_open(str(tmp_path / "model" / "model.safetensors"), "pt") as weights:
+        stored = list(weights.keys())
+    assert "model.layers.0.self_attn.q_proj.weight" in stored
+    assert not [key for key in stored if "lora" in key]
+    assert not (tmp_path / "model" / "adapter_config.json").exists()
