@@ -103,6 +103,13 @@ def parse_args(argv=None):
     parser.add_argument("--lora_target_modules", type=names, default=["all-linear"])
     parser.add_argument("--lora_modules_to_save", type=names, default=[],
                         help="modules trained in full, e.g. embed_tokens,lm_head")
+    parser.add_argument("--fsdp", default="",
+                        help="TrainingArguments.fsdp, e.g. `full_shard auto_wrap`: shard the model "
+                             "over the processes (one that does not fit one GPU)")
+    parser.add_argument("--fsdp_config", default=None,
+                        help="TrainingArguments.fsdp_config: a JSON file in source_dir, or JSON")
+    parser.add_argument("--deepspeed", default=None,
+                        help="a DeepSpeed config file in source_dir (e.g. ZeRO-3)")
     parser.add_argument("--merge_adapter", type=boolean, default=True,
                         help="save the base with the adapter merged in (else the adapter alone)")
     return parser.parse_args(argv)
@@ -223,6 +230,25 @@ class LogLines(TrainerCallback):
               flush=True)
 
 
+def sharding(args) -> dict:
+    """FSDP or DeepSpeed, as SageMaker users pass them: hyperparameters naming the Trainer's
+    arguments, config files in source_dir (where the script runs)."""
+    found = {}
+    if args.fsdp:
+        found["fsdp"] = args.fsdp
+    if args.fsdp_config:
+        found["fsdp_config"] = json.loads(args.fsdp_config) \
+            if args.fsdp_config.lstrip().startswith("{") else args.fsdp_config
+    if args.deepspeed:
+        found["deepspeed"] = args.deepspeed
+    for key in ("fsdp_config", "deepspeed"):
+        path = found.get(key)
+        if isinstance(path, str) and not os.path.isfile(path):
+            sys.exit(f"sft.py: --{key} {path}: no such file beside sft.py; put the JSON file in "
+                     "source_dir and name it relative to it")
+    return found
+
+
 def save_merged(trainer, args, source: str, four_bit: bool, model_dir: str) -> None:
     """The adapter folded into the base: a plain model the HF toolkit and vLLM load. A 4-bit
     base is loaded again in 16 bits for the merge."""
@@ -283,7 +309,11 @@ def main(argv=None):
         **flags,
         use_cpu=not torch.cuda.is_available(),
         disable_tqdm=True,
+        **sharding(args),
     )
+    logger.info("host %s of %s: process %d of %d (local %d)", os.environ.get("SM_CURRENT_HOST"),
+                os.environ.get("SM_HOSTS"), config.process_index, config.world_size,
+                config.local_process_index)
     lora = LoraConfig(r=args.lora_r, lora_alpha=args.lora_alpha, lora_dropout=args.lora_dropout,
                       target_modules=args.lora_target_modules[0]
                       if args.lora_target_modules == ["all-linear"] else args.lora_target_modules,
@@ -300,6 +330,12 @@ def main(argv=None):
                     100 * trainable / total, ", 4-bit base (QLoRA)" if four_bit else "")
     else:
         logger.info("full fine-tuning: all %d parameters trained", trainer.model.num_parameters())
+    kind = trainer.accelerator.distributed_type.value
+    logger.info("distributed: %s over %d process(es)", kind, config.world_size)
+    if args.fsdp and kind != "FSDP":
+        logger.warning("--fsdp %s is not applied: accelerate runs FSDP on GPUs only, so these "
+                       "processes train data-parallel (%s), each holding the whole model",
+                       args.fsdp, kind)
     resume = latest_complete_checkpoint(checkpoints)
     if resume:
         logger.info("resuming from %s", resume)
@@ -326,7 +362,8 @@ def main(argv=None):
             for key, value in sorted(metrics.items())))
         saved = "model" if not args.use_lora else "merged model" if args.merge_adapter else \
             "adapter"
-        logger.info("%s saved to %s", saved, model_dir)
+        logger.info("%s saved to %s on host %s", saved, model_dir,
+                    os.environ.get("SM_CURRENT_HOST"))
 
 
 if __name__ == "__main__":
