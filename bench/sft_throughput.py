@@ -19,8 +19,9 @@ in data/sft/, so lengths vary as real chats do). The runs:
 folder, e.g. `--model Qwen/Qwen2.5-0.5B-Instruct --device cuda --batch-size 8
 --max-seq-length 1024` (random weights would do: throughput does not depend on them).
 
-Printed per run: tokens/s (real tokens: TRL's `num_tokens`, padding left out), s/step, peak
-memory (CUDA: max allocated; CPU: the process's peak RSS, torch and Python included), model
+Printed per run: s/step (the median step after the first two: a shared machine's spikes and
+start-up left out), tokens/s (real tokens per step, TRL's `num_tokens`, padding left out,
+over that), peak memory (CUDA: max allocated; CPU: the process's peak RSS, torch and Python included), model
 FLOP utilisation where the GPU's peak is known (6 x parameters x tokens/s), the final loss,
 and each run's tokens/s against the recipe's. The last line is
 `RATIO sft_throughput <recipe tokens/s / trl-defaults tokens/s>`.
@@ -30,6 +31,7 @@ import argparse
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,21 +40,28 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 SFT = REPO / "train" / "sft.py"
 PAIRS = REPO / "data" / "sft" / "train.jsonl"
+WARMUP_STEPS = 2  # left out of the step time: the first steps allocate and warm caches
 PEAK_TFLOPS = {"H100": 989, "H200": 989, "A100": 312, "A10G": 125, "L4": 121, "T4": 65,
                "V100": 125}  # dense bf16/fp16 tensor-core peaks
 
-# Runs train/sft.py as its own process would, then writes what only the process can know:
-# its peak memory and the parameter count of the model the Trainer trained.
+# Runs train/sft.py as its own process would, then writes what only the process can know: the
+# time of each optimizer step, its peak memory and the parameter count of the model trained.
 RUNNER = """
-import json, os, resource, runpy, sys
+import json, os, resource, runpy, sys, time
 import torch, transformers
 
-seen = {}
+seen = {"step_ends": []}
+class StepTimes(transformers.TrainerCallback):
+    def on_step_begin(self, args, state, control, **kwargs):
+        seen.setdefault("first_step_begin", time.perf_counter())
+    def on_step_end(self, args, state, control, **kwargs):
+        seen["step_ends"].append(time.perf_counter())
 train = transformers.Trainer.train
-def counting_train(self, *args, **kwargs):
+def measured_train(self, *args, **kwargs):
     seen["parameters"] = sum(p.numel() for p in self.model.parameters())
+    self.add_callback(StepTimes())
     return train(self, *args, **kwargs)
-transformers.Trainer.train = counting_train
+transformers.Trainer.train = measured_train
 sys.argv = sys.argv[1:]
 sys.path.insert(0, os.path.dirname(sys.argv[0]))
 runpy.run_path(sys.argv[0], run_name="__main__")
@@ -108,8 +117,10 @@ def run(name: str, hyperparameters: dict, scratch: Path, args) -> dict:
     history = json.loads((out / "data" / "log_history.json").read_text())
     tokens = max(entry.get("num_tokens", 0) for entry in history)
     measures = json.loads((out / "measures.json").read_text())
-    return {"tokens_per_s": tokens / metrics["train_runtime"],
-            "s_per_step": metrics["train_runtime"] / args.steps,
+    ends = [measures["first_step_begin"], *measures["step_ends"]]
+    durations = [b - a for a, b in zip(ends, ends[1:], strict=False)]
+    step_s = statistics.median(durations[WARMUP_STEPS:])
+    return {"tokens_per_s": tokens / args.steps / step_s, "s_per_step": step_s,
             "peak_memory_gib": measures["peak_memory_bytes"] / 2**30,
             "parameters": measures["parameters"], "loss": metrics["train_loss"]}
 
@@ -131,7 +142,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="tiny", help="`tiny` (offline), a hub id or a folder")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--steps", type=int, default=30, help="at least 4")
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--max-seq-length", type=int, default=256)
     parser.add_argument("--rows", type=int, default=2000, help="synthetic conversations")
