@@ -2,7 +2,7 @@
 side by side, in one run.
 
     python bench/sft_throughput.py [--model tiny] [--device cpu|cuda] [--steps 30]
-        [--batch-size 4] [--max-seq-length 256] [--only NAME ...]
+        [--batch-size 4] [--max-seq-length 256] [--cpu-threads 1] [--only NAME ...]
 
 Every run is train/sft.py itself, under the SageMaker environment contract, for the same
 number of steps on the same synthetic conversations (1 to 6 turns of the question/answer pairs
@@ -101,6 +101,7 @@ def run(name: str, hyperparameters: dict, scratch: Path, args) -> dict:
         env.pop(key, None)
     if args.device == "cpu":
         env["CUDA_VISIBLE_DEVICES"] = ""
+        env["OMP_NUM_THREADS"] = str(args.cpu_threads)
     hps = {"model_name": args.model, "max_steps": args.steps, "train_batch_size": args.batch_size,
            "max_seq_length": args.max_seq_length, "logging_steps": args.steps,
            "warmup_steps": 0, **hyperparameters}
@@ -145,6 +146,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=30, help="at least 4")
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--max-seq-length", type=int, default=256)
+    parser.add_argument("--cpu-threads", type=int, default=1,
+                        help="torch threads on CPU (1: steadiest where other work shares the "
+                             "cores; spinning threads slow down many times when outnumbered)")
     parser.add_argument("--rows", type=int, default=2000, help="synthetic conversations")
     parser.add_argument("--only", nargs="+", default=None, metavar="NAME",
                         help="these runs only (recipe is always run: the ratios are against it)")
@@ -157,8 +161,9 @@ def main() -> None:
         (scratch / "train").mkdir()
         (scratch / "train" / "chats.jsonl").write_text(
             "".join(json.dumps(row) + "\n" for row in conversations(args.rows, seed=1)))
+        threads = f", {args.cpu_threads} thread(s)" if args.device == "cpu" else ""
         print(f"sft.py on {args.model}, {args.steps} steps, batch {args.batch_size}, "
-              f"max_seq_length {args.max_seq_length}, on {device}")
+              f"max_seq_length {args.max_seq_length}, on {device}{threads}")
         print(f"{'run':<14}{'tokens/s':>10}{'s/step':>9}{'peak GiB':>10}{'MFU':>7}{'loss':>8}"
               f"{'vs recipe':>11}", flush=True)
         results = {}
