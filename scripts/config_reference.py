@@ -108,14 +108,21 @@ DESCRIPTIONS = {
     "modes.sagemaker.max_wait_s": "managed spot training's longest wait, at least `max_run_s`",
     "modes.sagemaker.keep_endpoint_on_failure": "keep a failed endpoint (the delete commands "
                                                 "are printed)",
-    "modes.sagemaker.llm_serving": "serve a text-generation model on the Hugging Face LLM DLC "
-                                   "(TGI) of the SDK's image tables, on a GPU instance",
-    "modes.sagemaker.llm_serving.tgi_version": "the TGI DLC version; unset: the newest in the "
-                                               "installed SDK's `huggingface-llm` table",
-    "modes.sagemaker.llm_serving.num_gpus": "`SM_NUM_GPUS`: the GPUs TGI shards the model over",
-    "modes.sagemaker.llm_serving.max_input_tokens": "`MAX_INPUT_TOKENS`: the longest prompt",
-    "modes.sagemaker.llm_serving.max_total_tokens": "`MAX_TOTAL_TOKENS`: prompt and generated "
-                                                    "tokens together",
+    "modes.sagemaker.llm_serving": "serve a text-generation model on a Hugging Face LLM DLC "
+                                   "(vLLM or TGI) of the SDK's image tables, on a GPU instance",
+    "modes.sagemaker.llm_serving.engine": "`vllm` (`huggingface-vllm`, SDK v3's tables) or `tgi` "
+                                          "(`huggingface-llm`); unset: vllm where the installed "
+                                          "SDK's tables have it, else tgi",
+    "modes.sagemaker.llm_serving.version": "the engine's DLC version; unset: the newest in the "
+                                           "installed SDK's table",
+    "modes.sagemaker.llm_serving.num_gpus": "the GPUs the model is spread over (TGI's "
+                                            "`SM_NUM_GPUS`, vLLM's tensor parallelism); unset: "
+                                            "the inference instance type's GPU count",
+    "modes.sagemaker.llm_serving.max_input_tokens": "TGI's `MAX_INPUT_TOKENS`: the longest "
+                                                    "prompt",
+    "modes.sagemaker.llm_serving.max_total_tokens": "prompt and generated tokens together: TGI's "
+                                                    "`MAX_TOTAL_TOKENS`, vLLM's "
+                                                    "`SM_VLLM_MAX_MODEL_LEN`",
     "modes.sagemaker.hourly_prices_usd": "the table behind the cost estimate (us-east-1 "
                                          "on-demand prices; edit for your region)",
     "s3": "where channels and artifacts go",

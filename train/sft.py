@@ -95,12 +95,21 @@ def parse_args(argv=None):
                         help="auto: bf16 where the GPU has it, fp16 on older GPUs, fp32 on CPU")
     parser.add_argument("--quantization", choices=("auto", "4bit", "none"), default="auto",
                         help="auto: QLoRA (4-bit base) where CUDA and bitsandbytes are present")
+    parser.add_argument("--use_lora", type=boolean, default=True,
+                        help="train LoRA adapters (false: fine-tune every weight of the model)")
     parser.add_argument("--lora_r", type=int, default=16)
     parser.add_argument("--lora_alpha", type=int, default=32)
     parser.add_argument("--lora_dropout", type=float, default=0.05)
     parser.add_argument("--lora_target_modules", type=names, default=["all-linear"])
     parser.add_argument("--lora_modules_to_save", type=names, default=[],
                         help="modules trained in full, e.g. embed_tokens,lm_head")
+    parser.add_argument("--fsdp", default="",
+                        help="TrainingArguments.fsdp, e.g. `full_shard auto_wrap`: shard the model "
+                             "over the processes (one that does not fit one GPU)")
+    parser.add_argument("--fsdp_config", default=None,
+                        help="TrainingArguments.fsdp_config: a JSON file in source_dir, or JSON")
+    parser.add_argument("--deepspeed", default=None,
+                        help="a DeepSpeed config file in source_dir (e.g. ZeRO-3)")
     parser.add_argument("--merge_adapter", type=boolean, default=True,
                         help="save the base with the adapter merged in (else the adapter alone)")
     return parser.parse_args(argv)
@@ -201,7 +210,7 @@ def check_before_training(args, source: str, column: str, tokenizer, limit: int)
     if args.max_seq_length > limit:
         sys.exit(f"sft.py: --max_seq_length {args.max_seq_length} is beyond the {limit} tokens "
                  f"the model {source} takes; set max_seq_length to {limit} or less")
-    if source == TINY and not args.merge_adapter:
+    if source == TINY and args.use_lora and not args.merge_adapter:
         sys.exit("sft.py: --merge_adapter false keeps the adapter without its base, but the "
                  "tiny model is built here and exists nowhere else; keep merge_adapter true")
 
@@ -219,6 +228,25 @@ class LogLines(TrainerCallback):
                  for key, value in logs.items() if key not in ("total_flos", "step")]
         print(f"{phase} step {state.global_step}/{state.max_steps}  " + "  ".join(pairs),
               flush=True)
+
+
+def sharding(args) -> dict:
+    """FSDP or DeepSpeed, as SageMaker users pass them: hyperparameters naming the Trainer's
+    arguments, config files in source_dir (where the script runs)."""
+    found = {}
+    if args.fsdp:
+        found["fsdp"] = args.fsdp
+    if args.fsdp_config:
+        found["fsdp_config"] = json.loads(args.fsdp_config) \
+            if args.fsdp_config.lstrip().startswith("{") else args.fsdp_config
+    if args.deepspeed:
+        found["deepspeed"] = args.deepspeed
+    for key in ("fsdp_config", "deepspeed"):
+        path = found.get(key)
+        if isinstance(path, str) and not os.path.isfile(path):
+            sys.exit(f"sft.py: --{key} {path}: no such file beside sft.py; put the JSON file in "
+                     "source_dir and name it relative to it")
+    return found
 
 
 def save_merged(trainer, args, source: str, four_bit: bool, model_dir: str) -> None:
@@ -258,7 +286,7 @@ def main(argv=None):
         tokenizer.pad_token = tokenizer.eos_token
     check_before_training(args, source, column, tokenizer, model_length_limit(source, tokenizer))
     flags = precision(args.precision)
-    four_bit = source != TINY and quantized(args.quantization)
+    four_bit = source != TINY and args.use_lora and quantized(args.quantization)
     dtype = torch.bfloat16 if flags["bf16"] else torch.float16 if flags["fp16"] else torch.float32
     model = tiny_model(tokenizer) if source == TINY else load_base(source, four_bit, dtype)
     if four_bit:
@@ -281,19 +309,33 @@ def main(argv=None):
         **flags,
         use_cpu=not torch.cuda.is_available(),
         disable_tqdm=True,
+        **sharding(args),
     )
+    logger.info("host %s of %s: process %d of %d (local %d)", os.environ.get("SM_CURRENT_HOST"),
+                os.environ.get("SM_HOSTS"), config.process_index, config.world_size,
+                config.local_process_index)
     lora = LoraConfig(r=args.lora_r, lora_alpha=args.lora_alpha, lora_dropout=args.lora_dropout,
                       target_modules=args.lora_target_modules[0]
                       if args.lora_target_modules == ["all-linear"] else args.lora_target_modules,
                       modules_to_save=args.lora_modules_to_save or None, task_type="CAUSAL_LM")
     trainer = SFTTrainer(model=model, args=config, train_dataset=train_dataset,
                          eval_dataset=test_dataset, processing_class=tokenizer,
-                         peft_config=lora, callbacks=[MarkComplete(), LogLines()])
+                         peft_config=lora if args.use_lora else None,
+                         callbacks=[MarkComplete(), LogLines()])
     trainer.remove_callback(PrinterCallback)
-    trainable, total = trainer.model.get_nb_trainable_parameters()
-    logger.info("LoRA r=%d on %s: %d of %d parameters trained (%.2f%%)%s", args.lora_r,
-                ",".join(args.lora_target_modules), trainable, total, 100 * trainable / total,
-                ", 4-bit base (QLoRA)" if four_bit else "")
+    if args.use_lora:
+        trainable, total = trainer.model.get_nb_trainable_parameters()
+        logger.info("LoRA r=%d on %s: %d of %d parameters trained (%.2f%%)%s", args.lora_r,
+                    ",".join(args.lora_target_modules), trainable, total,
+                    100 * trainable / total, ", 4-bit base (QLoRA)" if four_bit else "")
+    else:
+        logger.info("full fine-tuning: all %d parameters trained", trainer.model.num_parameters())
+    kind = trainer.accelerator.distributed_type.value
+    logger.info("distributed: %s over %d process(es)", kind, config.world_size)
+    if args.fsdp and kind != "FSDP":
+        logger.warning("--fsdp %s is not applied: accelerate runs FSDP on GPUs only, so these "
+                       "processes train data-parallel (%s), each holding the whole model",
+                       args.fsdp, kind)
     resume = latest_complete_checkpoint(checkpoints)
     if resume:
         logger.info("resuming from %s", resume)
@@ -304,9 +346,9 @@ def main(argv=None):
 
     if trainer.is_world_process_zero():
         model_dir = os.environ["SM_MODEL_DIR"]
-        if args.merge_adapter:
+        if args.use_lora and args.merge_adapter:
             save_merged(trainer, args, source, four_bit, model_dir)
-        else:  # adapter_config.json names the base (base_model_name_or_path)
+        else:  # an adapter's adapter_config.json names its base (base_model_name_or_path)
             trainer.model.save_pretrained(model_dir)
         tokenizer.save_pretrained(model_dir)
         out = env["SM_OUTPUT_DATA_DIR"]
@@ -318,8 +360,10 @@ def main(argv=None):
         logger.info("final metrics: %s", "  ".join(
             f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}"
             for key, value in sorted(metrics.items())))
-        logger.info("%s saved to %s", "merged model" if args.merge_adapter else "adapter",
-                    model_dir)
+        saved = "model" if not args.use_lora else "merged model" if args.merge_adapter else \
+            "adapter"
+        logger.info("%s saved to %s on host %s", saved, model_dir,
+                    os.environ.get("SM_CURRENT_HOST"))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from botocore.stub import ANY
 
+from harness import sdk
 from harness.config import load_config
 from harness.errors import HarnessError
 from harness.job import Job
@@ -62,6 +63,7 @@ def test_dry_run_prints_the_llm_image_env_and_cost():
         "deploy", "-c", str(SFT_TINY), "--mode", "sagemaker").stdout
 
 
+@pytest.mark.skipif(sdk.major() != 2, reason="SDK v3 serves on vLLM (test_promote_shows_vllm)")
 def test_promote_shows_the_serving_image_and_env_change():
     result = without_aws("promote", "-c", str(SFT_TINY))
     assert result.returncode == 0, result.stderr
@@ -92,10 +94,23 @@ def test_tgi_on_a_cpu_instance_is_refused_with_the_fix(tmp_path):
 
 @pytest.mark.parametrize("override, said", [
     ("modes.sagemaker.llm_serving.max_total_tokens=128", "max_total_tokens must be above"),
-    ("modes.sagemaker.llm_serving.tgi_version=9.9", "no Hugging Face LLM (TGI) DLC 9.9"),
+    ("modes.sagemaker.llm_serving.version=9.9", "DLC 9.9 in the installed SDK's image tables"),
 ])
 def test_llm_serving_mistakes(tmp_path, override, said):
     with pytest.raises(HarnessError) as error:
         mode, _ = stubbed_mode(sft_tiny(tmp_path, override), "us-east-1")
         mode.inference_image()
     assert said in error.value.message
+
+
+@pytest.mark.skipif(sdk.major() != 3, reason="vLLM is in SDK v3's image tables only")
+def test_promote_shows_vllm_under_sdk_v3():
+    result = without_aws("promote", "-c", str(SFT_TINY))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    image = lines.index(next(line for line in lines if line.startswith("* inference image")))
+    assert "/huggingface-vllm:0.29.0-transformers5.15.0-" in lines[image + 1]
+    assert "SM_VLLM_MODEL=/opt/ml/model SM_VLLM_TENSOR_PARALLEL_SIZE=1" in result.stdout
+    torch_row = next(line for line in lines if line.strip().startswith("torch") and
+                     "unknown" in line)  # the vLLM DLC's tag does not name its torch
+    assert "major version change" not in torch_row

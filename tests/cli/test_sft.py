@@ -341,3 +341,57 @@ def test_sft_reclaim_resumes_the_adapter_to_the_same_loss(tmp_path):
                                 re.MULTILINE)[-1])
 
     assert last_loss("reclaimed") == pytest.approx(last_loss("unbroken"), rel=1e-4)
+
+
+def test_sft_full_fine_tuning_saves_a_plain_model(tmp_path):
+    rows = [json.loads(line) for line in SFT_DATA.read_text().splitlines()]
+    result = run_sft(tmp_path, rows, "--model_name", "tiny", "--use_lora", "false",
+                     "--max_seq_length", "128", "--gradient_checkpointing", "false")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "full fine-tuning: all" in result.stdout
+    from safetensors import safe_open
+
+    with safe_open(str(tmp_path / "model" / "model.safetensors"), "pt") as weights:
+        stored = list(weights.keys())
+    assert "model.layers.0.self_attn.q_proj.weight" in stored
+    assert not [key for key in stored if "lora" in key]
+    assert not (tmp_path / "model" / "adapter_config.json").exists()
+
+
+def test_sharding_hyperparameters_reach_the_trainer_as_sagemaker_users_pass_them(
+        sft_py, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the script's folder, source_dir, in a training container
+    (tmp_path / "fsdp.json").write_text('{"transformer_layer_cls_to_wrap": ["LlamaDecoderLayer"]}')
+    (tmp_path / "ds_zero3.json").write_text('{"zero_optimization": {"stage": 3}}')
+    parse = sft_py.parse_args
+    assert sft_py.sharding(parse([])) == {}
+    assert sft_py.sharding(parse(["--fsdp", "full_shard auto_wrap", "--fsdp_config",
+                                  "fsdp.json"])) == {"fsdp": "full_shard auto_wrap",
+                                                     "fsdp_config": "fsdp.json"}
+    inline = parse(["--fsdp", "full_shard", "--fsdp_config", '{"min_num_params": 1000}'])
+    assert sft_py.sharding(inline)["fsdp_config"] == {"min_num_params": 1000}
+    assert sft_py.sharding(parse(["--deepspeed", "ds_zero3.json"])) == {
+        "deepspeed": "ds_zero3.json"}
+    with pytest.raises(SystemExit) as stop:
+        sft_py.sharding(parse(["--deepspeed", "zero3.json"]))
+    assert "--deepspeed zero3.json: no such file beside sft.py" in str(stop.value)
+    from trl import SFTConfig
+
+    config = SFTConfig(output_dir=str(tmp_path / "out"), use_cpu=True, report_to="none",
+                       **sft_py.sharding(inline))
+    assert config.fsdp_config["min_num_params"] == 1000 and config.fsdp
+
+
+def test_bad_input_under_two_processes_is_one_screen(tmp_path):
+    data = tmp_path / "qa.jsonl"
+    data.write_text('{"question": "q", "answer": "a"}\n')
+    config = sft_config(tmp_path)
+    loaded = yaml.safe_load(config.read_text())
+    loaded["inputs"] = {"train": str(data)}
+    config.write_text(yaml.safe_dump(loaded))
+    result = harness("train", "-c", str(config), "--mode", "local",
+                     "--set", "modes.local.processes=2", check=False)
+    assert result.returncode != 0
+    assert "sft.py: the train channel's rows have the columns question, answer" in result.stderr
+    assert "Root Cause" not in result.stderr and "torch/distributed" not in result.stderr
+    assert len(result.stderr.splitlines()) < 15, result.stderr

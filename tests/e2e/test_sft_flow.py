@@ -2,7 +2,10 @@
 question/answer pairs, and its endpoint answers both request shapes and streams, in each
 emulated mode."""
 
+import io
 import json
+import re
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -10,7 +13,7 @@ import pytest
 from harness.host import endpoint_process
 from harness.host.endpoint_process import free_port
 from tests.support.cli import harness
-from tests.support.runs import REPO
+from tests.support.runs import REPO, read_object
 
 pytestmark = pytest.mark.e2e
 CONFIG = REPO / "configs" / "sft-tiny.yaml"
@@ -49,3 +52,29 @@ def test_sft_tiny_memorises_its_answers_and_streams(tmp_path, mode, request):
         harness("delete", *options)
     assert not endpoint_process.listening(port)
     assert Path(run["training"]["model_artifact"]).name == "model.tar.gz"
+
+
+RANK_LINE = re.compile(r"sft INFO host (\S+) of (\S+): process (\d) of (\d) \(local (\d)\)")
+SAVED_LINE = re.compile(r"sft INFO merged model saved to \S+ on host (\S+)")
+
+
+@pytest.mark.parametrize("mode, scale", [("local", "modes.local.processes=2"),
+                                         ("sagemaker-local", "modes.sagemaker-local.instance_count=2")])
+def test_sft_scales_out_to_two_ranks_and_saves_once(tmp_path, mode, scale, request):
+    """Data-parallel SFT (torchrun, gloo on CPU): two processes on this machine, or two
+    containers as two instances; both ranks train, rank 0 alone saves the merged model."""
+    stack = request.getfixturevalue("sagemaker_local_stack") if mode == "sagemaker-local" else None
+    harness("train", "-c", str(CONFIG), "--mode", mode, "--set", f"run_dir={tmp_path / 'run'}",
+            "--set", scale, "--set", "hyperparameters.max_steps=6", "--set",
+            "hyperparameters.logging_steps=3", "--set", f"s3.prefix=e2e-sft-scale-{mode}")
+    log = (tmp_path / "run" / "train.log").read_text(errors="replace")
+    ranks = sorted({(int(rank), int(world)) for _, _, rank, world, _ in RANK_LINE.findall(log)})
+    assert ranks == [(0, 2), (1, 2)]
+    assert len(SAVED_LINE.findall(log)) == 1
+    assert "distributed: MULTI_CPU over 2 process(es)" in log
+    run = json.loads((tmp_path / "run" / "state.json").read_text())
+    artifact = run["training"]["model_artifact"]
+    data = read_object(stack, artifact) if stack else Path(artifact).read_bytes()
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        names = tar.getnames()
+    assert "model.safetensors" in names and len(names) == len(set(names))

@@ -7,6 +7,7 @@ same layout as in the SageMaker modes.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 from functools import cached_property
@@ -55,9 +56,17 @@ def launch_command(processes: int, cores: int) -> list[str]:
             "--num_cpu_threads_per_process", str(max(1, cores // processes))]
 
 
+# torchrun's own log lines (`E1203 13:46:48.525000 14582 .../torch/distributed/...`) and the
+# summary it prints when a process fails, between two rules: `<script> FAILED`, each process's
+# exit code, "Root Cause", a link to its docs; the script's own error came before them.
+TORCHRUN_LINE = re.compile(r"^[DIWE]\d{4} [\d:.]+ +\d+ \S*torch/distributed/")
+RULE = re.compile(r"^={20,}$")
+
+
 def without_launcher_traceback(log: str) -> str:
-    """The log without accelerate's own traceback (a CalledProcessError saying that the script
-    failed), which follows the script's and says nothing more."""
+    """The log without the launchers' own reports: accelerate's traceback (a CalledProcessError
+    saying that the script failed), which follows the script's and says nothing more, and
+    torchrun's log lines and failure summary (several processes)."""
     lines, kept, i = log.splitlines(), [], 0
     while i < len(lines):
         if lines[i].startswith("Traceback (most recent call last)"):
@@ -67,7 +76,12 @@ def without_launcher_traceback(log: str) -> str:
             if any("accelerate/commands/launch.py" in line for line in lines[i:end]):
                 i = end + 1  # the frames and the exception line
                 continue
-        kept.append(lines[i])
+        if RULE.match(lines[i]) and i + 1 < len(lines) and lines[i + 1].endswith(" FAILED"):
+            end = next((j for j in range(i + 1, len(lines)) if RULE.match(lines[j])), len(lines))
+            i = end + 1  # the summary, both rules included
+            continue
+        if not TORCHRUN_LINE.match(lines[i]):
+            kept.append(lines[i])
         i += 1
     return "\n".join(kept)
 

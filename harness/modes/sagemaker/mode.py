@@ -20,7 +20,7 @@ from harness.errors import HarnessError, StepError, warn
 from harness.host import invocations
 from harness.host.process import stdout_copied_to
 from harness.modes.base import Mode, SdkSession, TrainingFailed
-from harness.modes.sagemaker import aws
+from harness.modes.sagemaker import aws, llm_serving
 from harness.modes.sagemaker.aws import ROLE_HINT
 from harness.modes.sagemaker.settings import FrameworkVersions, SageMakerSettings
 from harness.run_dir import Endpoint, TrainingResult, TransformResult, TuningResult
@@ -38,8 +38,6 @@ from harness.tuning import leaderboard
 
 DRY_RUN_REGION = "us-east-1"  # what a dry run shows where no region is set
 DLC_FAMILIES = {"huggingface": "Hugging Face", "pytorch": "PyTorch"}
-LLM_FAMILY = "huggingface-llm"  # TGI, in the image tables of SDK v2 and v3
-MODEL_DIR = "/opt/ml/model"  # where SageMaker unpacks model.tar.gz
 
 
 def dlc_image(framework: str, versions, *, region: str, instance_type: str, scope: str) -> str:
@@ -104,48 +102,6 @@ def newest_dlc(scope: str) -> FrameworkVersions:
     return FrameworkVersions(transformers_version=transformers,
                              pytorch_version=base.removeprefix("pytorch"),
                              py_version=max(bases[base]["py_versions"], key=release))
-
-
-def llm_table() -> dict:
-    return adapter().image_uris().config_for_framework(LLM_FAMILY)["inference"]
-
-
-def llm_version(configured: str | None) -> str:
-    """The TGI version: the configured one (an alias resolved), else the newest in the table."""
-    table = llm_table()
-    if configured is None:
-        return max(table["versions"], key=lambda v: tuple(int(n) for n in re.findall(r"\d+", v)))
-    version = table.get("version_aliases", {}).get(configured, configured)
-    if version not in table["versions"]:
-        raise HarnessError(f"no Hugging Face LLM (TGI) DLC {configured} in the installed SDK's "
-                           f"image tables; they have {', '.join(table['versions'])}",
-                           "set modes.sagemaker.llm_serving.tgi_version to one of them, or "
-                           "leave it out for the newest")
-    return version
-
-
-def llm_image(version: str, *, region: str, instance_type: str) -> str:
-    try:
-        return adapter().image_uris().retrieve(LLM_FAMILY, region, version=version,
-                                               image_scope="inference",
-                                               instance_type=instance_type)
-    except ValueError as e:
-        if "Unsupported processor" in str(e):
-            raise HarnessError(f"the Hugging Face LLM (TGI) DLC runs on GPUs only, not on "
-                               f"{instance_type}",
-                               "set modes.sagemaker.inference_instance_type to a GPU type, "
-                               "e.g. ml.g5.xlarge") from None
-        raise HarnessError(f"no Hugging Face LLM (TGI) DLC {version} in {region}: {e}",
-                           "choose another region or modes.sagemaker.llm_serving.tgi_version"
-                           ) from None
-
-
-def llm_versions(version: str) -> dict[str, str]:
-    """torch and Python of the TGI DLC `version` (its tag names them, e.g. 2.7.0-tgi3.3.6)."""
-    spec = llm_table()["versions"][version]
-    py = spec["py_versions"][0].removeprefix("py")
-    return {"transformers": "none", "torch": spec["tag_prefix"].split("-")[0],
-            "python": f"{py[0]}.{py[1:]}"}
 
 
 def _version_names(framework: str) -> str:
@@ -284,8 +240,8 @@ class SageMakerMode(Mode[SageMakerSettings]):
 
     def inference_image(self) -> str:
         if llm := self.settings.llm_serving:
-            return llm_image(llm_version(llm.tgi_version), region=self.region,
-                             instance_type=self.settings.inference_instance_type)
+            return llm_serving.image(llm, region=self.region,
+                                     instance_type=self.settings.inference_instance_type)
         return dlc_image(self.config.framework, self.dlc_versions("inference"),
                          region=self.region, instance_type=self.settings.inference_instance_type,
                          scope="inference")
@@ -327,9 +283,7 @@ class SageMakerMode(Mode[SageMakerSettings]):
         """On the LLM DLC, what its SageMaker entrypoint reads, then `inference.env`."""
         env = super().serving_environment()
         if llm := self.settings.llm_serving:
-            env = {"HF_MODEL_ID": MODEL_DIR, "SM_NUM_GPUS": str(llm.num_gpus),
-                   "MAX_INPUT_TOKENS": str(llm.max_input_tokens),
-                   "MAX_TOTAL_TOKENS": str(llm.max_total_tokens), **env}
+            env = {**llm_serving.environment(llm, self.settings.inference_instance_type), **env}
         return env
 
     def train(self, job_name: str, channels: dict[str, str], hyperparameters: dict[str, Any],
@@ -583,8 +537,7 @@ class SageMakerMode(Mode[SageMakerSettings]):
         return {"training": (super().framework_versions()["training"] if s.image_uri
                              else dlc_versions(self.config.framework,
                                                self.dlc_versions("training"), "training")),
-                "inference": (llm_versions(llm_version(s.llm_serving.tgi_version))
-                              if s.llm_serving else
+                "inference": (llm_serving.versions(s.llm_serving) if s.llm_serving else
                               dlc_versions(self.config.framework, self.dlc_versions("inference"),
                                            "inference"))}
 

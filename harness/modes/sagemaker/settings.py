@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, field_validator, model_validator
 
 from harness import names
@@ -17,15 +19,16 @@ class FrameworkVersions(Strict):
 
 
 class LlmServing(Strict):
-    """A model that generates text, served on the Hugging Face LLM DLC (TGI) of the installed
-    SDK's image tables instead of the Hugging Face inference DLC."""
+    """A model that generates text, served on a Hugging Face LLM DLC (vLLM or TGI) of the
+    installed SDK's image tables instead of the Hugging Face inference DLC."""
 
-    tgi_version: str | None = None  # None: the newest in the SDK's `huggingface-llm` table
-    num_gpus: int = Field(default=1, gt=0)  # SM_NUM_GPUS: TGI shards the model over them
-    max_input_tokens: int = Field(default=1024, gt=0)  # the longest prompt TGI takes
+    engine: Literal["vllm", "tgi"] | None = None  # None: vllm where the SDK's tables have it
+    version: str | None = None  # the engine's DLC; None: the newest in the SDK's table
+    num_gpus: int | None = Field(default=None, gt=0)  # None: the inference instance type's
+    max_input_tokens: int = Field(default=1024, gt=0)  # the longest prompt (TGI)
     max_total_tokens: int = Field(default=2048, gt=0)  # prompt and generated tokens together
 
-    @field_validator("tgi_version", mode="before")
+    @field_validator("version", mode="before")
     @classmethod
     def version_as_written(cls, version: object) -> object:
         return str(version) if isinstance(version, int | float) else version  # YAML's 3.3
