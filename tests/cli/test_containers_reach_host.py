@@ -32,8 +32,10 @@ def test_a_training_container_reaches_localstack_as_host_docker_internal(
     import boto3
 
     bucket, key = "harness-artifacts", f"reach/{tmp_path.name}.txt"
-    boto3.client("s3", endpoint_url=harness_emulator, **CREDENTIALS).put_object(
-        Bucket=bucket, Key=key, Body=b"from the host")
+    s3 = boto3.client("s3", endpoint_url=harness_emulator, **CREDENTIALS)
+    if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:  # a fresh LocalStack
+        s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key=key, Body=b"from the host")
     code = tmp_path / "code"
     code.mkdir()
     (code / "reach.py").write_text(SCRIPT)

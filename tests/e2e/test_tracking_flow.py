@@ -28,7 +28,8 @@ def server():
 
     require_docker()
     was_running = tracker.status().running
-    yield harness("tracker", "up").stdout.strip()
+    harness("tracker", "up")
+    yield harness("tracker", "ui").stdout.strip()
     if not was_running:
         harness("tracker", "down")
 
