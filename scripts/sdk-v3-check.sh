@@ -12,13 +12,19 @@ VENV=${SDK_V3_VENV:-$HOME/.cache/harness/venv-sdk3}
 TESTS=(tests/unit/test_sdk_port.py tests/sdk_v3
        "tests/cli/test_pytest_plugin.py::test_sdk_warnings_do_not_fail_a_strict_users_run")
 FAST_TESTS=(tests/unit/test_config.py tests/cli/test_api.py tests/cli/test_pytest_plugin.py
-            tests/cli/test_sagemaker_requests.py tests/cli/test_tune_transform_requests.py)
+            tests/cli/test_sagemaker_requests.py tests/cli/test_tune_transform_requests.py
+            tests/cli/test_llm_promote.py tests/unit/test_llm_serving.py)
 # Their v2 request expectations (DLCs, Debugger settings, v2's tuner): tests/sdk_v3 has v3's.
 V2_REQUESTS="not test_requests_of_the_whole_run and not test_tuning_job_request and not \
 test_ctrl_c_stops_the_tuning_job"
-# harness's own sagemaker-local steps: the same tests as under v2 (their sagemaker-local ones).
-SAGEMAKER_LOCAL=(tests/contract tests/e2e/test_sagemaker_local.py tests/e2e/test_tune_transform.py
-                 tests/user_script/test_e2e.py)
+# harness's own sagemaker-local steps: the same tests as under v2 (their sagemaker-local ones):
+# the contract suite (train, checkpoints, Ctrl-C, deploy, predict, delete), parity with local,
+# a user's script and a tuning job (its trials are training jobs through the same port). CI's
+# time keeps the rest (transform, more tuning) to the v2 run, whose code paths past the SDK
+# port are the same.
+SAGEMAKER_LOCAL=(tests/contract tests/e2e/test_sagemaker_local.py::test_parity_with_local_mode
+                 tests/user_script/test_e2e.py::test_train_in_sagemaker_local
+                 "tests/e2e/test_tune_transform.py::test_tune_picks_the_best_trial_and_deploy_serves_it")
 
 requirements=$(python3 - "$REPO/pyproject.toml" <<'PY'
 import re, sys, tomllib

@@ -22,6 +22,9 @@ TGI = ("763104351884.dkr.ecr.{region}.amazonaws.com/huggingface-pytorch-tgi-infe
 TGI_ENV = {"HF_MODEL_ID": "/opt/ml/model", "SM_NUM_GPUS": "1", "MAX_INPUT_TOKENS": "256",
            "MAX_TOTAL_TOKENS": "512"}
 CLASSIFIER_DLC = "huggingface-pytorch-inference"
+tgi_by_default = pytest.mark.skipif(
+    sdk.major() != 2, reason="SDK v3's tables serve on vLLM by default (test_promote_shows_vllm, "
+    "tests/unit/test_llm_serving.py)")
 
 
 def sft_tiny(tmp_path, *overrides):
@@ -29,6 +32,7 @@ def sft_tiny(tmp_path, *overrides):
                                   *overrides])
 
 
+@tgi_by_default
 def test_deploy_requests_name_the_tgi_image_and_its_environment(tmp_path):
     model_data = "s3://my-bucket/sft-tiny/model.tar.gz"
     config = sft_tiny(tmp_path, "modes.sagemaker.region=eu-west-1", f"model_data={model_data}")
@@ -51,6 +55,7 @@ def test_deploy_requests_name_the_tgi_image_and_its_environment(tmp_path):
     stub.assert_no_pending_responses()
 
 
+@tgi_by_default
 def test_dry_run_prints_the_llm_image_env_and_cost():
     result = without_aws("run", "-c", str(SFT_TINY), "--mode", "sagemaker", "--dry-run")
     assert result.returncode == 0, result.stderr
