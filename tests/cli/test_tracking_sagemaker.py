@@ -6,11 +6,13 @@ plugin is one warning with the fix. Nothing calls AWS."""
 from __future__ import annotations
 
 import importlib.util
+import logging
 
 import pytest
 from botocore.stub import ANY
 
 from harness import tracking
+from harness.errors import MESSAGES
 from harness.job import Job
 from tests.support.cli import without_aws
 from tests.support.runs import write_config
@@ -28,8 +30,14 @@ def test_the_training_job_carries_the_arn_and_the_experiment(tmp_path, caplog):
     config = guide(tmp_path, f"tracking.uri={MLFLOW_ARN}", "tracking.experiment=guide-runs")
     mode, stub = stubbed_mode(config, "us-east-1")
     job = Job(config, mode)
-    tracked = tracking.training_run(config, "imdb-distilbert-job", job.hyperparameters(), {},
-                                    "the run dir")
+    # The CLI's first run in this process stops its messages reaching the root logger.
+    messages = logging.getLogger(MESSAGES)
+    propagate, messages.propagate = messages.propagate, True
+    try:
+        tracked = tracking.training_run(config, "imdb-distilbert-job", job.hyperparameters(),
+                                        {}, "the run dir")
+    finally:
+        messages.propagate = propagate
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert len(warnings) == 1 and "pip install sagemaker-mlflow" in warnings[0]
     environment = tracked.environment(mode.tracking_uri_in_job)
