@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
@@ -127,7 +128,7 @@ def test_tracker_sends_nothing_off_the_machine(tracker_engine, container_egress_
     harness("tracker", "up")
     url = tracker.host_url(tracker.default_port())
     client = MlflowClient(url)
-    run = client.create_run(client.create_experiment(f"no-egress-{tmp_path.name}")).info.run_id
+    run = client.create_run(client.create_experiment(f"no-egress-{uuid.uuid4().hex[:12]}")).info.run_id
     client.log_metric(run, "loss", 0.5)
     (tmp_path / "notes.txt").write_text("no egress\n")
     client.log_artifact(run, str(tmp_path / "notes.txt"))
