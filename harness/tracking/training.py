@@ -115,13 +115,21 @@ def training_run(config: JobConfig, job_name: str, hyperparameters: dict[str, An
     tracker = Tracker(found, fallback)
     parent = os.environ.get(PARENT_ENV)
     tags = {**tags, PARENT_TAG: parent} if parent else tags
-    run = tracker.call("starting the run", lambda: tracker.client.create_run(
-        tracker.experiment_id, run_name=job_name, tags=tags))
+    run_id = start_run(tracker, "starting the run", job_name, tags, hyperparameters)
+    return TrainingRun(found, tracker, run_id)
+
+
+def start_run(tracker: Tracker, what: str, name: str, tags: dict[str, str],
+              hyperparameters: dict[str, Any]) -> str | None:
+    """A new run of the experiment with these tags and the hyperparameters as params; its id,
+    or None where the tracker is off or refused it."""
+    run = tracker.call(what, lambda: tracker.client.create_run(
+        tracker.experiment_id, run_name=name, tags=tags))
     run_id = run.info.run_id if run is not None else None
     if run_id:
         tracker.call("logging params", lambda: log(tracker.client, run_id,
                                                    params=named(hyperparameters)))
-    return TrainingRun(found, tracker, run_id)
+    return run_id
 
 
 def named(values: dict[str, Any]) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from harness.errors import note
 from harness.run_dir import TuningResult
 from harness.tracking.client import Tracker, log
 from harness.tracking.target import PARENT_ENV, target
-from harness.tracking.training import JOB_TAG, PARENT_TAG, named
+from harness.tracking.training import JOB_TAG, PARENT_TAG, named, start_run
 
 BEST_TAG = "harness.best_trial"
 LEADERBOARD = "leaderboard.json"
@@ -138,10 +138,5 @@ def tuning_run(config: JobConfig, job_name: str, hyperparameters: dict[str, Any]
     if found is None:
         return TuningRun()
     tracker = Tracker(found, fallback)
-    run = tracker.call("starting the tuning run", lambda: tracker.client.create_run(
-        tracker.experiment_id, run_name=job_name, tags=tags))
-    run_id = run.info.run_id if run is not None else None
-    if run_id:
-        tracker.call("logging params", lambda: log(tracker.client, run_id,
-                                                   params=named(hyperparameters)))
+    run_id = start_run(tracker, "starting the tuning run", job_name, tags, hyperparameters)
     return TuningRun(tracker, run_id)
