@@ -26,15 +26,29 @@ def no_inferred_task():
     os.environ.pop("HF_TASK", None)
 
 
+# The suite runs on two xdist workers (pyproject's addopts). The tests that start containers
+# or change the engine's state (e2e, and the tracker's start and stop) share one Docker
+# engine and one LocalStack: they run one after another, on one worker, in the order they
+# were collected. The installed-package checks (their own virtualenvs, images and projects)
+# run in their own group, so the other worker runs them beside the fast tests.
+ENGINE_FIXTURES = {"sagemaker_local_stack", "harness_emulator", "tracker_engine"}
+INSTALLED_CHECKS = "tests/e2e/test_installed.py"
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's hook reads the groups
 def pytest_collection_modifyitems(items):
     """Tests that need Docker and LocalStack run containers, which takes tens of seconds each:
     they count as e2e (`pytest -m "not e2e"` leaves them out), wherever they live."""
     for item in items:
-        fixtures = getattr(item, "fixturenames", ())
+        fixtures = set(getattr(item, "fixturenames", ()))
         params = getattr(getattr(item, "callspec", None), "params", {})
-        if "sagemaker_local_stack" in fixtures or "harness_emulator" in fixtures or \
+        if fixtures & (ENGINE_FIXTURES - {"tracker_engine"}) or \
                 params.get("harness_mode") == "sagemaker-local":  # the pytest plugin's
             item.add_marker(pytest.mark.e2e)
+        if item.nodeid.startswith(INSTALLED_CHECKS):
+            item.add_marker(pytest.mark.xdist_group("installed"))
+        elif item.get_closest_marker("e2e") or fixtures & ENGINE_FIXTURES:
+            item.add_marker(pytest.mark.xdist_group("engine"))
 
 
 @pytest.fixture(scope="session")

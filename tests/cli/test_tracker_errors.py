@@ -7,11 +7,8 @@ from __future__ import annotations
 import socket
 import uuid
 
-import pytest
-
 from harness.containers import tracker
 from harness.host.endpoint_process import free_port
-from harness.pytest_plugin import require_docker
 from tests.support.cli import harness
 from tests.support.path_shims import NO_COMPOSE_PLUGIN, path_without
 
@@ -26,14 +23,6 @@ def failed_up(*args: str, env: dict | None = None) -> tuple[str, str]:
     return lines[0], lines[1]
 
 
-@pytest.fixture
-def engine():
-    require_docker()
-    from harness.containers import docker_engine
-
-    return docker_engine.client()
-
-
 def tracker_containers(engine) -> list[tuple[str, str]]:
     from harness.containers import docker_engine
 
@@ -46,18 +35,18 @@ def test_no_docker_engine(tmp_path):
     assert "start the Docker engine" in fix
 
 
-def test_no_compose(tmp_path, engine):
-    before = tracker_containers(engine)
+def test_no_compose(tmp_path, tracker_engine):
+    before = tracker_containers(tracker_engine)
     path = path_without(tmp_path / "bin", "docker", "docker-compose",
                         scripts={"docker": NO_COMPOSE_PLUGIN})
     error, fix = failed_up(env={"PATH": path})
     assert error.startswith("error: Docker Compose is not installed")
     assert "docker-compose" in fix
-    assert tracker_containers(engine) == before
+    assert tracker_containers(tracker_engine) == before
 
 
-def test_port_taken_by_another_program(engine):
-    before = tracker_containers(engine)
+def test_port_taken_by_another_program(tracker_engine):
+    before = tracker_containers(tracker_engine)
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
@@ -66,24 +55,24 @@ def test_port_taken_by_another_program(engine):
     assert error == (f"error: port {port} is taken by another program (on 127.0.0.1), so the "
                      "tracking server cannot publish it")
     assert f"--port {port + 1}" in fix and tracker.PORT_ENV in fix
-    assert tracker_containers(engine) == before  # a running tracker is left as it was
+    assert tracker_containers(tracker_engine) == before  # a running tracker is left as it was
 
 
-def test_image_build_without_pypi(engine):
+def test_image_build_without_pypi(tracker_engine):
     """pip in the build reaches no index: the error names the build and the fix, and neither
     the image nor a build container is left."""
     from harness.containers import docker_engine
 
     image = f"harness-tracker:no-pypi-{uuid.uuid4().hex[:8]}"
-    before = tracker_containers(engine)
+    before = tracker_containers(tracker_engine)
     error, fix = failed_up("--port", str(free_port()), env={
         tracker.IMAGE_ENV: image, "PIP_INDEX_URL": f"http://127.0.0.1:{free_port()}/simple"})
     assert error == (f"error: could not build {image}: pip in the build could not install "
                      "MLflow (no network to PyPI?)")
     assert "reaches PyPI" in fix and "container/tracker/build.sh" in fix
-    assert not docker_engine.has_image(engine, image)
-    failed_builds = [c for c in engine.containers.list(all=True, ignore_removed=True)
+    assert not docker_engine.has_image(tracker_engine, image)
+    failed_builds = [c for c in tracker_engine.containers.list(all=True, ignore_removed=True)
                      if c.status != "running"  # a build of the real image may be under way
                      and "/opt/mlflow/bin/pip install" in " ".join(c.attrs["Config"]["Cmd"] or [])]
     assert not failed_builds
-    assert tracker_containers(engine) == before
+    assert tracker_containers(tracker_engine) == before
