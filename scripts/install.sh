@@ -15,10 +15,22 @@ python3 -m pip install --progress-bar off -e ".[test]" -c container/requirements
 
 if docker info >/dev/null 2>&1 || command -v apt-get >/dev/null 2>&1; then
     bash scripts/install-docker.sh
-    harness image build
-    harness emulator up
-    bash container/tracker/build.sh
-    bash scripts/tests-image.sh  # the `tests` compose service's (tests/cli/test_ci_templates.py)
+    # The base image first (both lanes build on it), then the images in two lanes at once:
+    # their builds wait on downloads more than on the CPU. Each line says its lane.
+    PREPARE_ONLY=1 bash container/build.sh
+    images() { harness image build && bash container/tracker/build.sh; }
+    # LocalStack, and the `tests` compose service's image (tests/cli/test_ci_templates.py)
+    services() { harness emulator up && bash scripts/tests-image.sh; }
+    lane() { "$2" 2>&1 | sed -u "s/^/[$1] /"; }
+    lane images images & images_lane=$!
+    lane services services & services_lane=$!
+    failed=0
+    wait "$images_lane" || failed=1
+    wait "$services_lane" || failed=1
+    if [ "$failed" = 1 ]; then
+        echo "install: an image build failed; its lines above say why" >&2
+        exit 1
+    fi
 elif [ "${CI:-}" = "true" ]; then
     echo "install: no Docker engine and no apt-get to install one" >&2
     exit 1
