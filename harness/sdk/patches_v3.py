@@ -110,8 +110,9 @@ def model_builder_local() -> Callable[[], None]:
     from LocalStack S3, the endpoint's container labelled and removed on delete. 3.27 builds
     that model, then has no server to start for it (`LocalContainerMode.create_server` starts
     only its own model servers, and `LocalEndpoint.invoke` refuses a model without one).
-    ModelBuilder's own model servers (a model object, an InferenceSpec, `model_server`) keep
-    the SDK's way, which pulls their image from a registry. Returns the undo."""
+    A model.tar.gz not on S3 with `source_code` is a HarnessError (the SDK would drop the
+    code). ModelBuilder's own model servers (a model object, an InferenceSpec, `model_server`)
+    keep the SDK's way, which pulls their image from a registry. Returns the undo."""
     from types import SimpleNamespace
 
     from sagemaker.core.local.local_session import LocalSagemakerClient
@@ -119,6 +120,7 @@ def model_builder_local() -> Callable[[], None]:
     from sagemaker.serve.local_resources import InvokeEndpointOutput, LocalEndpoint
 
     original_resolve = model_builder.resolve_and_validate_role
+    original_build = model_builder.ModelBuilder.build
     original_deploy = model_builder.ModelBuilder._deploy_local_endpoint
     original_invoke = LocalEndpoint.invoke
     original_delete = LocalEndpoint.delete
@@ -128,6 +130,18 @@ def model_builder_local() -> Callable[[], None]:
         if getattr(sagemaker_session, "local_mode", False):
             kwargs["validate_role"] = False
         return original_resolve(*args, sagemaker_session=sagemaker_session, **kwargs)
+
+    def checked_build(self, *args, **kwargs):
+        data = self.s3_model_data_url
+        if (getattr(self.sagemaker_session, "local_mode", False) and self.source_code
+                and isinstance(data, str) and not data.startswith("s3://")):
+            raise HarnessError(
+                f"ModelBuilder(s3_model_data_url={data!r}, source_code=...) leaves your "
+                "inference code out: the SDK repacks code only into a model.tar.gz on S3",
+                "upload the model first: s3_model_data_url=sess.sagemaker_session.upload_data("
+                "path, bucket=sess.default_bucket, key_prefix=...) (LocalStack in "
+                "sagemaker-local)")
+        return original_build(self, *args, **kwargs)
 
     def served_by_session(self, **kwargs):
         session = self.sagemaker_session
@@ -161,6 +175,7 @@ def model_builder_local() -> Callable[[], None]:
             docker_engine.remove_compose_projects(docker_engine.client(), [project])
 
     model_builder.resolve_and_validate_role = role_unchecked
+    model_builder.ModelBuilder.build = checked_build
     model_builder.ModelBuilder._deploy_local_endpoint = served_by_session
     LocalEndpoint.invoke = invoked_by_session
     LocalEndpoint.delete = deleted_with_container
@@ -169,6 +184,7 @@ def model_builder_local() -> Callable[[], None]:
 
     def undo() -> None:
         model_builder.resolve_and_validate_role = original_resolve
+        model_builder.ModelBuilder.build = original_build
         model_builder.ModelBuilder._deploy_local_endpoint = original_deploy
         LocalEndpoint.invoke = original_invoke
         LocalEndpoint.delete = original_delete
