@@ -100,3 +100,112 @@ def containers_reach_host() -> None:
     from sagemaker.core.local import image as sdk_image
 
     local_mode.containers_reach_host(sdk_image)
+
+
+def model_builder_local() -> Callable[[], None]:
+    """While a harness session is open: the user's `ModelBuilder(mode=Mode.LOCAL_CONTAINER)`
+    with an image of its own and a model.tar.gz (`image_uri`, `s3_model_data_url`,
+    `source_code`: the SDK's pass-through build) serves as SageMaker would, through the
+    session it was given: `IMAGE serve` on the SageMaker serving contract, the model and code
+    from LocalStack S3, the endpoint's container labelled and removed on delete. 3.27 builds
+    that model, then has no server to start for it (`LocalContainerMode.create_server` starts
+    only its own model servers, and `LocalEndpoint.invoke` refuses a model without one).
+    A model.tar.gz not on S3 with `source_code` is a HarnessError (the SDK would drop the
+    code). ModelBuilder's own model servers (a model object, an InferenceSpec, `model_server`)
+    keep the SDK's way, which pulls their image from a registry. Returns the undo."""
+    from types import SimpleNamespace
+
+    from sagemaker.core.local.local_session import LocalSagemakerClient
+    from sagemaker.serve import model_builder
+    from sagemaker.serve.local_resources import InvokeEndpointOutput, LocalEndpoint
+
+    original_resolve = model_builder.resolve_and_validate_role
+    original_build = model_builder.ModelBuilder.build
+    original_deploy = model_builder.ModelBuilder._deploy_local_endpoint
+    original_invoke = LocalEndpoint.invoke
+    original_delete = LocalEndpoint.delete
+
+    def role_unchecked(*args, sagemaker_session=None, **kwargs):
+        # a local container takes no role: no IAM simulation on AWS for it
+        if getattr(sagemaker_session, "local_mode", False):
+            kwargs["validate_role"] = False
+        return original_resolve(*args, sagemaker_session=sagemaker_session, **kwargs)
+
+    def checked_build(self, *args, **kwargs):
+        data = self.s3_model_data_url
+        if (getattr(self.sagemaker_session, "local_mode", False) and self.source_code
+                and isinstance(data, str) and not data.startswith("s3://")):
+            raise HarnessError(
+                f"ModelBuilder(s3_model_data_url={data!r}, source_code=...) leaves your "
+                "inference code out: the SDK repacks code only into a model.tar.gz on S3",
+                "upload the model first: s3_model_data_url=sess.sagemaker_session.upload_data("
+                "path, bucket=sess.default_bucket, key_prefix=...) (LocalStack in "
+                "sagemaker-local)")
+        return original_build(self, *args, **kwargs)
+
+    def served_by_session(self, **kwargs):
+        session = self.sagemaker_session
+        if self.model_server is not None or not getattr(session, "local_mode", False):
+            return original_deploy(self, **kwargs)
+        name = self.endpoint_name  # deploy() sets it
+        client = session.sagemaker_client
+        client.create_endpoint_config(
+            EndpointConfigName=name, ProductionVariants=[{
+                "VariantName": "AllTraffic", "ModelName": self.built_model.model_name,
+                "InitialInstanceCount": 1, "InstanceType": "local"}])
+        client.create_endpoint(EndpointName=name, EndpointConfigName=name)
+        return LocalEndpoint(endpoint_name=name, endpoint_config_name=name,
+                             local_session=session, local_model=self.built_model)
+
+    def invoked_by_session(self, body, content_type="application/json",
+                           accept="application/json", **kwargs):
+        if self.model_server is not None or self.in_process_mode:
+            return original_invoke(self, body, content_type, accept, **kwargs)
+        response = self._local_session.sagemaker_runtime_client.invoke_endpoint(
+            EndpointName=self.endpoint_name, Body=body, ContentType=content_type, Accept=accept)
+        return InvokeEndpointOutput(body=response["Body"],
+                                    content_type=response.get("ContentType", accept))
+
+    def deleted_with_container(self):
+        served = LocalSagemakerClient._endpoints.get(self.endpoint_name)
+        original_delete(self)
+        if self.model_server is None and served is not None and served.container is not None:
+            # the SDK stops the container (ends its `docker-compose up`); SageMaker's is gone
+            project = Path(served.container.container_root).name
+            docker_engine.remove_compose_projects(docker_engine.client(), [project])
+
+    model_builder.resolve_and_validate_role = role_unchecked
+    model_builder.ModelBuilder.build = checked_build
+    model_builder.ModelBuilder._deploy_local_endpoint = served_by_session
+    LocalEndpoint.invoke = invoked_by_session
+    LocalEndpoint.delete = deleted_with_container
+    # ModelBuilder decorates its session client's user agent; the local one sends no requests
+    LocalSagemakerClient._user_agent_creator = SimpleNamespace(to_string=lambda *a, **k: "")
+
+    def undo() -> None:
+        model_builder.resolve_and_validate_role = original_resolve
+        model_builder.ModelBuilder.build = original_build
+        model_builder.ModelBuilder._deploy_local_endpoint = original_deploy
+        LocalEndpoint.invoke = original_invoke
+        LocalEndpoint.delete = original_delete
+        if "_user_agent_creator" in vars(LocalSagemakerClient):  # undone once, closed twice
+            del LocalSagemakerClient._user_agent_creator
+
+    return undo
+
+
+def s3_on(boto_session, s3_url: str):
+    """`boto_session`, its S3 clients and resources on `s3_url` unless told otherwise: v3 code
+    that takes the session's boto session for S3 (ModelBuilder's repack and downloads) then
+    reaches LocalStack, as the LocalSession's own S3 client does."""
+    client, resource = boto_session.client, boto_session.resource
+
+    def on_s3(make):
+        def made(service_name, *args, **kwargs):
+            if service_name == "s3":
+                kwargs.setdefault("endpoint_url", s3_url)
+            return make(service_name, *args, **kwargs)
+        return made
+
+    boto_session.client, boto_session.resource = on_s3(client), on_s3(resource)
+    return boto_session

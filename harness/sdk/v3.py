@@ -35,8 +35,8 @@ def local_session(boto_session, s3_url: str, bucket: str, container_root: Path,
 
     patches_v3.compose_found()
     patches_v3.containers_reach_host()  # as host.docker.internal, as under v2
-    session = LocalSession(boto_session=boto_session, s3_endpoint_url=s3_url,
-                           default_bucket=bucket, disable_local_code=False,
+    session = LocalSession(boto_session=patches_v3.s3_on(boto_session, s3_url),
+                           s3_endpoint_url=s3_url, default_bucket=bucket, disable_local_code=False,
                            sagemaker_config=TELEMETRY_OFF)
     session.settings = SessionSettings(encrypt_repacked_artifacts=False)  # LocalStack has no KMS
     session.config = {"local": {"local_code": local_code, "container_root": str(container_root),
@@ -46,7 +46,15 @@ def local_session(boto_session, s3_url: str, bucket: str, container_root: Path,
 
 
 def watch_local_training(labels: dict[str, str]):
-    return patches_v3.local_training(labels)
+    """And the user's ModelBuilder serves locally through the session (`patches_v3`)."""
+    undo_training = patches_v3.local_training(labels)
+    undo_serving = patches_v3.model_builder_local()
+
+    def undo() -> None:
+        undo_serving()
+        undo_training()
+
+    return undo
 
 
 def user_config() -> dict[str, Any]:

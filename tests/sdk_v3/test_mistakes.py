@@ -1,5 +1,5 @@
-"""SDK v3 mistakes in the user's own ModelTrainer code on a harness session: one-screen errors
-with the fix, in the user's pytest run and from `harness.session()`. Skipped under v2."""
+"""SDK v3 mistakes in the user's own ModelTrainer and ModelBuilder code on a harness session:
+one-screen errors with the fix, in the user's pytest run and from `harness.session()`. Skipped under v2."""
 
 import pytest
 
@@ -36,19 +36,33 @@ def test_gpu_type(harness_session, tmp_path):
         compute=Compute(instance_type="ml.p3.2xlarge", instance_count=1),
         sagemaker_session=sess.sagemaker_session, local_container_root=str(tmp_path))
     trainer.train()
+
+
+@pytest.mark.harness_modes("sagemaker-local")
+def test_model_not_on_s3(harness_session, tmp_path):
+    sess = harness_session()
+    from sagemaker.serve import ModelBuilder
+    (tmp_path / "inference.py").write_text("")
+    ModelBuilder(s3_model_data_url=f"file://{tmp_path}/model.tar.gz", image_uri=sess.image_uri,
+                 source_code=SourceCode(source_dir=str(tmp_path), entry_script="inference.py"),
+                 role_arn=sess.role, mode=sess.serving_mode,
+                 sagemaker_session=sess.sagemaker_session).build()
 '''
 
 
 def test_v3_mistakes_are_one_screen_errors_with_the_fix(tmp_path):
     code, output = run_inner(tmp_path, MISTAKES)
     assert code == 1, output
-    assert "2 failed" in output
+    assert "3 failed" in output
     assert ("test_user.py:10: a ModelTrainer in sagemaker-local needs training_image"
             in output), output
     assert "fix: pass training_image=session.image_uri" in output
     assert ("test_user.py:25: ModelTrainer's Compute(instance_type='ml.p3.2xlarge') in "
             "sagemaker-local: local containers get no GPU" in output), output
     assert "fix: use Compute(instance_type=session.instance_type" in output
+    assert ("test_user.py:36: ModelBuilder(s3_model_data_url='file://" in output
+            and "leaves your inference code out" in output), output
+    assert "fix: upload the model first: s3_model_data_url=sess.sagemaker_session" in output
     assert "Traceback" not in output and "pydantic" not in output
     assert "trained" not in output  # refused before any container ran
 

@@ -168,6 +168,7 @@ class SageMakerLocalMode(EmulatedMode[SageMakerLocalSettings]):
         self.storage  # noqa: B018 - makes the bucket
         root = self.run.path / "sagemaker-local" / "sdk"
         s = self.settings
+        swapped = adapter().swapped(True, CREDENTIALS["region_name"])  # first: sets the region
         unwatch = adapter().watch_local_training(ownership.container_labels())
 
         def close() -> None:
@@ -177,8 +178,7 @@ class SageMakerLocalMode(EmulatedMode[SageMakerLocalSettings]):
         return SdkSession(self._session(root, local_code=False), s.instance_type,
                           s.inference_instance_type, self.image_uri, ROLE, self.config.s3.bucket,
                           instance_count=s.instance_count,
-                          **adapter().swapped(True, CREDENTIALS["region_name"]),
-                          close=close)
+                          **swapped, close=close)
 
     def _close_sdk_session(self, root: Path) -> None:
         """Remove what SDK code on the session left: its containers (an endpoint still up
