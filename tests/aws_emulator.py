@@ -36,6 +36,7 @@ The SDK's polling sleeps (5, 10 and 30 s) advance a virtual clock in this proces
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import logging
 import os
@@ -518,7 +519,10 @@ def aws(aws_emulator, monkeypatch):
     """An empty emulated AWS for one test, with the SDK's polling sleeps made virtual."""
     from harness import sdk
 
+    # Imported before the reset: importing v2 makes a Session (the JumpStart constants), and
+    # its credential lookup is not the test's.
+    polling = importlib.import_module(POLLING_MODULE[sdk.major()])
     aws_emulator.reset()
-    monkeypatch.setattr(POLLING_MODULE[sdk.major()] + ".time", FastClock())
+    monkeypatch.setattr(polling, "time", FastClock())
     yield aws_emulator
     aws_emulator.reset()
