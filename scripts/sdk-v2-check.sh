@@ -59,7 +59,7 @@ fi
 assert v.startswith("2."), f"sagemaker {v} in the v2 venv"; print("== sagemaker", v)'
 
 cd "$REPO"
-env -u PYTHONPATH "$VENV/bin/python" -m pytest -p no:cacheprovider -q -m "not e2e" \
+env -u PYTHONPATH "$VENV/bin/python" -m pytest -p no:cacheprovider -q -m "not e2e" -n 2 \
     "${FAST_TESTS[@]}" "$@"
 env -u PYTHONPATH "$VENV/bin/python" -m pytest -p no:cacheprovider -q -m e2e \
     -k "sagemaker_local or sagemaker-local or guide_estimator" \
