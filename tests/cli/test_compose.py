@@ -2,6 +2,8 @@
 by harness's LocalStack commands and by SDK local mode. Each case is a PATH made for it."""
 
 import importlib
+import subprocess
+import sys
 
 import pytest
 
@@ -59,17 +61,21 @@ def test_sdk_local_mode_takes_the_v5_plugin(plugin_v5):
     """SDK 2.257's own detection wants "v2" in the version text: v5 reads as not installed (v3's
     reads it). After harness's patch either major runs the plugin, with a new list per
     container (it extends it)."""
-    sdk_image = importlib.import_module(
-        {2: "sagemaker.local.image", 3: "sagemaker.core.local.image"}[sdk.major()])
+    module = {2: "sagemaker.local.image", 3: "sagemaker.core.local.image"}[sdk.major()]
+    sdk_image = importlib.import_module(module)
     compose_found = importlib.import_module(f"harness.sdk.patches_v{sdk.major()}").compose_found
+    # The SDK's own detection, in a process of its own: this one may have been patched already.
+    own = subprocess.run([sys.executable, "-c", f"from {module} import _SageMakerContainer as c; "
+                          "print(c._get_compose_cmd_prefix())"],
+                         capture_output=True, text=True, check=False)
+    if sdk.major() == 2:
+        assert own.returncode == 1, own.stdout[-2000:]
+        assert "Docker Compose is not installed" in own.stdout + own.stderr
+    else:
+        assert own.stdout.splitlines()[-1] == "['docker', 'compose']", own.stderr[-2000:]
 
     detect = sdk_image._SageMakerContainer._get_compose_cmd_prefix
     try:
-        if sdk.major() == 2:
-            with pytest.raises(ImportError):
-                detect()
-        else:
-            assert detect() == ["docker", "compose"]
         compose_found()
         first = sdk_image._SageMakerContainer._get_compose_cmd_prefix()
         first.append("-f")
