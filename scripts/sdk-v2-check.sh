@@ -12,11 +12,12 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 VENV=${SDK_V2_VENV:-$HOME/.cache/harness/venv-sdk2}
 # Fast: every request test (v2's adapter builds them with its estimators, model and tuner; the
 # Debugger defaults, the tuner's estimator hyperparameters and the DLCs are v2's), the SDK
-# port, v2's image tables (TGI), the plugin's tests and v2's local-mode startup patch.
+# port, v2's image tables (TGI), the plugin's tests, v2's local-mode startup patch, and the
+# tracking-to-an-ARN test (it runs where sagemaker-mlflow is absent, as under v2).
 FAST_TESTS=(tests/unit/test_sdk_port.py tests/cli/test_sagemaker_requests.py
             tests/cli/test_tune_transform_requests.py tests/user_script/test_sagemaker_requests.py
             tests/cli/test_llm_promote.py tests/unit/test_llm_serving.py tests/cli/test_api.py
-            tests/cli/test_pytest_plugin.py
+            tests/cli/test_pytest_plugin.py tests/cli/test_tracking_sagemaker.py
             tests/reliability/test_startup.py::test_sdk_local_mode_waits_as_long_as_configured)
 # Containers, through v2's local mode and patches_v2.py: the contract suite's sagemaker-local
 # tests (storage, train, checkpoints, Ctrl-C, deploy, predict, delete), parity with local, the
