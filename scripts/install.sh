@@ -11,7 +11,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-python3 -m pip install --progress-bar off -e ".[test]" -c container/requirements.txt
+# SDK v3 named too: pip keeps an installed v2 that pyproject's range allows, and this
+# environment is the v3 one (scripts/sdk-v2-check.sh makes v2's).
+python3 -m pip install --progress-bar off -e ".[test]" "sagemaker>=3.27,<4" \
+    -c container/requirements.txt
 
 if docker info >/dev/null 2>&1 || command -v apt-get >/dev/null 2>&1; then
     bash scripts/install-docker.sh

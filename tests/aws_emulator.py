@@ -36,6 +36,7 @@ The SDK's polling sleeps (5, 10 and 30 s) advance a virtual clock in this proces
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import logging
 import os
@@ -96,8 +97,12 @@ class ModelError(ServiceException):  # the model server answered an error (HTTP 
         self.original_status_code, self.original_message = status, message
 
 
+# Where each SDK major's polling loops (`wait_for_*`, log tailing) take `time` from.
+POLLING_MODULE = {2: "sagemaker.session", 3: "sagemaker.core.helper.session_helper"}
+
+
 class FastClock:
-    """`sagemaker.session`'s `time`: its polling sleeps advance a virtual clock, with a short
+    """The SDK session's `time` (`POLLING_MODULE`): its polling sleeps advance a virtual clock, with a short
     real sleep so that the data plane's threads move on."""
 
     def __init__(self, real_sleep_s: float = 0.2):
@@ -512,9 +517,12 @@ def aws_emulator(tmp_path_factory):
 @pytest.fixture
 def aws(aws_emulator, monkeypatch):
     """An empty emulated AWS for one test, with the SDK's polling sleeps made virtual."""
-    import sagemaker.session
+    from harness import sdk
 
+    # Imported before the reset: importing v2 makes a Session (the JumpStart constants), and
+    # its credential lookup is not the test's.
+    polling = importlib.import_module(POLLING_MODULE[sdk.major()])
     aws_emulator.reset()
-    monkeypatch.setattr(sagemaker.session, "time", FastClock())
+    monkeypatch.setattr(polling, "time", FastClock())
     yield aws_emulator
     aws_emulator.reset()

@@ -1,6 +1,7 @@
 """Every touch of SDK v2 local mode's private API, in one place. Each is applied from a function,
 for as long as it is needed, never at import. They depend on the SDK's internals, which is why
-pyproject.toml pins `sagemaker` exactly."""
+harness runs on 2.257.x only (`harness.sdk.SUPPORTED`; v2 is in maintenance, and
+`scripts/sdk-v2-check.sh` runs them against 2.257.7)."""
 
 from __future__ import annotations
 

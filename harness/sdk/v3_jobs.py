@@ -14,8 +14,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-SCRIPT_ENV = {"SAGEMAKER_PROGRAM": "", "SAGEMAKER_SUBMIT_DIRECTORY": "",
-              "SAGEMAKER_CONTAINER_LOG_LEVEL": "20"}  # the model's code is in model_data
+# The model's code is in model_data: no program or code folder unless the model's env names
+# them (as v2's Model sets them without an entry_point).
+SCRIPT_ENV = {"SAGEMAKER_PROGRAM": "", "SAGEMAKER_SUBMIT_DIRECTORY": ""}
 VOLUME_GB = 30
 POLL_S = 5  # as v2 polls a tuning job
 
@@ -157,7 +158,8 @@ class FrameworkModel:
     def create(self, default_name: str) -> None:
         self.name = self.name or default_name
         session = self.sagemaker_session
-        environment = {**self.env, **SCRIPT_ENV, "SAGEMAKER_REGION": session.boto_region_name}
+        environment = {**SCRIPT_ENV, **self.env, "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+                       "SAGEMAKER_REGION": session.boto_region_name}
         session.sagemaker_client.create_model(
             ModelName=self.name, ExecutionRoleArn=self.role,
             PrimaryContainer={"Image": self.image_uri, "Environment": environment,

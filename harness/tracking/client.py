@@ -20,6 +20,9 @@ PROBE_TIMEOUT_S = 5
 # would hold up the end of a run that long.
 HTTP_SETTINGS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "30"}
 QUIET = ("mlflow", "alembic")
+# sagemaker-mlflow (SDK v3 installs it) adds a request-header provider that fails, with a
+# warning per request, on any tracking URI but a SageMaker MLflow ARN.
+HEADER_PROVIDERS = "mlflow.tracking.request_header.registry"
 NO_TELEMETRY = "MLFLOW_DISABLE_TELEMETRY"
 BATCH = 1000  # MLflow's limit of metrics per log_batch request (100 for params)
 
@@ -82,6 +85,8 @@ def mlflow_client(uri: str) -> Any:
 
     for name in QUIET:  # their INFO lines (a new database's tables) are not the user's
         logging.getLogger(name).setLevel(logging.WARNING)
+    if not uri.startswith("arn:"):
+        logging.getLogger(HEADER_PROVIDERS).setLevel(logging.ERROR)
     return MlflowClient(tracking_uri=uri)
 
 

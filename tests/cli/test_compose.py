@@ -1,8 +1,13 @@
 """Compose, found once: the `docker compose` plugin (v2 to v5) or the docker-compose binary, used
 by harness's LocalStack commands and by SDK local mode. Each case is a PATH made for it."""
 
+import importlib
+import subprocess
+import sys
+
 import pytest
 
+from harness import sdk
 from harness.containers import compose
 from harness.errors import HarnessError
 from tests.support.cli import harness
@@ -53,16 +58,24 @@ def test_no_compose_is_an_error_that_says_how_to_install_it(no_compose):
 
 @needs_compose
 def test_sdk_local_mode_takes_the_v5_plugin(plugin_v5):
-    """SDK 2.257's own detection wants "v2" in the version text: v5 reads as not installed.
-    After harness's patch it runs the plugin, with a new list per container (it extends it)."""
-    from sagemaker.local import image as sdk_image
-
-    from harness.sdk.patches_v2 import compose_found
+    """SDK 2.257's own detection wants "v2" in the version text: v5 reads as not installed (v3's
+    reads it). After harness's patch either major runs the plugin, with a new list per
+    container (it extends it)."""
+    module = {2: "sagemaker.local.image", 3: "sagemaker.core.local.image"}[sdk.major()]
+    sdk_image = importlib.import_module(module)
+    compose_found = importlib.import_module(f"harness.sdk.patches_v{sdk.major()}").compose_found
+    # The SDK's own detection, in a process of its own: this one may have been patched already.
+    own = subprocess.run([sys.executable, "-c", f"from {module} import _SageMakerContainer as c; "
+                          "print(c._get_compose_cmd_prefix())"],
+                         capture_output=True, text=True, check=False)
+    if sdk.major() == 2:
+        assert own.returncode == 1, own.stdout[-2000:]
+        assert "Docker Compose is not installed" in own.stdout + own.stderr
+    else:
+        assert own.stdout.splitlines()[-1] == "['docker', 'compose']", own.stderr[-2000:]
 
     detect = sdk_image._SageMakerContainer._get_compose_cmd_prefix
     try:
-        with pytest.raises(ImportError):
-            detect()
         compose_found()
         first = sdk_image._SageMakerContainer._get_compose_cmd_prefix()
         first.append("-f")

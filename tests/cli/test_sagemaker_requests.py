@@ -14,13 +14,22 @@ from harness.errors import HarnessError, StepError
 from harness.job import Job
 from tests.support.cli import without_aws
 from tests.support.runs import write_config
-from tests.support.sagemaker import ARN, GUIDE, ROLE, Matches, guide, printed_request, stubbed_mode
+from tests.support.sagemaker import (
+    ARN,
+    GUIDE,
+    INFERENCE_DLC,
+    ROLE,
+    TRAINING_DLC,
+    V2_TRAINING_JOB,
+    Matches,
+    guide,
+    printed_request,
+    stubbed_mode,
+)
 
 
 def expect_training_job(stub, *, prefix, region, instance_type, metric_definitions, count=1,
                         spot=False, checkpoints=False):
-    image = (f"763104351884.dkr.ecr.{region}.amazonaws.com/huggingface-pytorch-training:"
-             "2.8.0-transformers4.56.2-gpu-py312-cu129-ubuntu22.04")
     stopping = {"MaxRuntimeInSeconds": 14400, **({"MaxWaitTimeInSeconds": 20000} if spot else {})}
     channels = [{"DataSource": {"S3DataSource": {
         "S3DataType": "S3Prefix", "S3Uri": f"{prefix}/data/{name}",
@@ -30,40 +39,48 @@ def expect_training_job(stub, *, prefix, region, instance_type, metric_definitio
     hyperparameters = {"epochs": "1", "train_batch_size": "32", "eval_batch_size": "64",
                        "warmup_steps": "500", "learning_rate": "5e-05",
                        "model_name": '"distilbert-base-uncased"',
-                       "sagemaker_submit_directory": ANY, "sagemaker_program": '"train.py"',
+                       "sagemaker_submit_directory": Matches(
+                           rf'"{prefix}/code/imdb-distilbert-[0-9-]+/source/sourcedir.tar.gz"'),
+                       "sagemaker_program": '"train.py"',
                        "sagemaker_container_log_level": "20", "sagemaker_job_name": ANY,
                        "sagemaker_region": f'"{region}"',
                        # torchrun on every instance, one process per GPU (the HF DLC's launcher)
                        "sagemaker_torch_distributed_enabled": "true",
                        "sagemaker_instance_type": f'"{instance_type}"'}
-    params = {"AlgorithmSpecification": {"TrainingInputMode": "File", "TrainingImage": image,
+    params = {"AlgorithmSpecification": {"TrainingInputMode": "File",
+                                         "TrainingImage": TRAINING_DLC.format(region=region),
                                          "MetricDefinitions": metric_definitions,
                                          "EnableSageMakerMetricsTimeSeries": True},
-              "OutputDataConfig": {"S3OutputPath": prefix}, "TrainingJobName": ANY,
+              "OutputDataConfig": {"S3OutputPath": prefix},
+              "TrainingJobName": Matches(r"imdb-distilbert-[0-9-]+"),
               "StoppingCondition": stopping,
               "ResourceConfig": {"VolumeSizeInGB": 30, "InstanceCount": count,
                                  "InstanceType": instance_type},
               "RoleArn": ROLE, "InputDataConfig": channels, "HyperParameters": hyperparameters,
-              "DebugHookConfig": ANY, "ProfilerConfig": ANY,
+              **V2_TRAINING_JOB,
               **({"EnableManagedSpotTraining": True} if spot else {}),
               **({"CheckpointConfig": {"S3Uri": Matches(
                   rf"{prefix}/imdb-distilbert-[0-9-]+/checkpoints")}} if checkpoints else {})}
     stub.add_response("create_training_job", {"TrainingJobArn": ARN}, params)
 
 
-def expect_endpoint(stub, *, region, instance_type="ml.g4dn.xlarge"):
-    image = (f"763104351884.dkr.ecr.{region}.amazonaws.com/huggingface-pytorch-inference:"
-             "2.6.0-transformers4.51.3-gpu-py312-cu124-ubuntu22.04")
+def expect_endpoint(stub, *, prefix, region, instance_type="ml.g4dn.xlarge"):
     name = "imdb-distilbert-endpoint"
+    # The HuggingFace model's environment: no entry point (the model's code/inference.py).
+    environment = {"SAGEMAKER_PROGRAM": "", "SAGEMAKER_SUBMIT_DIRECTORY": "",
+                   "SAGEMAKER_CONTAINER_LOG_LEVEL": "20", "SAGEMAKER_REGION": region}
     stub.add_response("create_model", {"ModelArn": ARN}, {
         "ModelName": f"{name}-model", "ExecutionRoleArn": ROLE,
-        "PrimaryContainer": {"Image": image, "Environment": ANY, "ModelDataUrl": ANY}})
+        "PrimaryContainer": {"Image": INFERENCE_DLC.format(region=region),
+                             "Environment": environment,
+                             "ModelDataUrl": Matches(rf"{prefix}/imdb-distilbert-[0-9-]+/"
+                                                     "output/model.tar.gz")}})
     stub.add_response("create_endpoint_config", {"EndpointConfigArn": ARN}, {
         "EndpointConfigName": name, "ProductionVariants": [{
             "VariantName": "AllTraffic", "ModelName": f"{name}-model", "InitialVariantWeight": 1,
             "InitialInstanceCount": 1, "InstanceType": instance_type}]})
     stub.add_response("create_endpoint", {"EndpointArn": "arn:aws:sagemaker:us-east-1:111122223333:x"}, {
-        "EndpointName": name, "EndpointConfigName": name, "Tags": ANY})
+        "EndpointName": name, "EndpointConfigName": name, "Tags": []})
 
 
 def run_prefix(run_dir) -> str:
@@ -93,7 +110,7 @@ def test_requests_of_the_whole_run(tmp_path, overrides, region, instance_type, c
                         count=count, spot=spot, checkpoints=config.checkpoints.enabled,
                         metric_definitions=[{"Name": d.Name, "Regex": d.Regex}
                                             for d in config.metric_definitions])
-    expect_endpoint(stub, region=region)
+    expect_endpoint(stub, prefix=prefix, region=region)
     with stub:
         mode.plan({split: f"{prefix}/data/{split}" for split in ("train", "test")},
                   Job(config, mode).hyperparameters())

@@ -16,12 +16,18 @@ from harness.errors import MESSAGES
 from harness.job import Job
 from tests.support.cli import without_aws
 from tests.support.runs import write_config
-from tests.support.sagemaker import ARN, ROLE, guide, printed_request, stubbed_mode
+from tests.support.sagemaker import (
+    ARN,
+    ROLE,
+    V2_TRAINING_JOB,
+    guide,
+    printed_request,
+    stubbed_mode,
+)
 
 MLFLOW_ARN = "arn:aws:sagemaker:us-east-1:123456789012:mlflow-tracking-server/team-server"
 JOB_KEYS = ("AlgorithmSpecification", "OutputDataConfig", "TrainingJobName", "StoppingCondition",
-            "ResourceConfig", "RoleArn", "InputDataConfig", "HyperParameters",
-            "DebugHookConfig", "ProfilerConfig")
+            "ResourceConfig", "RoleArn", "InputDataConfig", "HyperParameters", *V2_TRAINING_JOB)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("sagemaker_mlflow") is not None,

@@ -10,7 +10,16 @@ from botocore.stub import ANY
 from harness.job import Job
 from tests.support.cli import without_aws
 from tests.support.runs import write_config
-from tests.support.sagemaker import ROLE, Matches, guide, printed_request, stubbed_mode
+from tests.support.sagemaker import (
+    INFERENCE_DLC,
+    ROLE,
+    TRAINING_DLC,
+    TUNER,
+    V2_TUNING_HYPERPARAMETERS,
+    guide,
+    printed_request,
+    stubbed_mode,
+)
 
 TUNING = ("tuning={objective_metric_name: eval_loss, objective_type: Minimize, "
           "strategy: Random, random_seed: 7, max_jobs: 4, max_parallel_jobs: 2, "
@@ -23,8 +32,6 @@ TRANSFORM = ("transform={data: 's3://my-bucket/in/', content_type: text/csv, acc
              "split_type: Line, strategy: MultiRecord, assemble_with: Line, max_payload_mb: 4, "
              "max_concurrent_transforms: 2, input_filter: '$[1:]', join_source: Input, "
              "output_filter: '$[0,-1]'}")
-IMAGE = ("763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-training:"
-         "2.8.0-transformers4.56.2-gpu-py312-cu129-ubuntu22.04")
 ARN = "arn:aws:sagemaker:us-east-1:111122223333:x"
 
 
@@ -40,9 +47,7 @@ def test_tuning_job_request(tmp_path):
               "sagemaker_program": '"train.py"', "sagemaker_container_log_level": "20",
               "sagemaker_job_name": ANY, "sagemaker_region": '"us-east-1"',
               "sagemaker_torch_distributed_enabled": "true",
-              "sagemaker_instance_type": '"ml.p3.2xlarge"',
-              "sagemaker_estimator_class_name": '"HuggingFace"',
-              "sagemaker_estimator_module": '"sagemaker.huggingface.estimator"'}
+              "sagemaker_instance_type": '"ml.p3.2xlarge"', **V2_TUNING_HYPERPARAMETERS}
     stub.add_response("create_hyper_parameter_tuning_job",
                       {"HyperParameterTuningJobArn": ARN}, {
         "HyperParameterTuningJobName": "imdb-tune-1",
@@ -66,16 +71,18 @@ def test_tuning_job_request(tmp_path):
                                                    "InstanceType": "ml.p3.2xlarge",
                                                    "VolumeSizeInGB": 30},
             "AlgorithmSpecification": {
-                "TrainingInputMode": "File", "TrainingImage": IMAGE,
+                "TrainingInputMode": "File",
+                "TrainingImage": TRAINING_DLC.format(region="us-east-1"),
                 "MetricDefinitions": [d.model_dump() for d in config.metric_definitions]},
             "InputDataConfig": [{"DataSource": {"S3DataSource": {
                 "S3DataType": "S3Prefix", "S3Uri": uri,
                 "S3DataDistributionType": "FullyReplicated"}}, "ChannelName": name}
                 for name, uri in channels.items()]}})
     with stub:
-        mode.tuner(Job(config, mode).hyperparameters(), "imdb-tune-1").fit(
-            channels, job_name="imdb-tune-1", wait=False)
+        tuner = mode.tuner(Job(config, mode).hyperparameters(), "imdb-tune-1")
+        tuner.fit(channels, job_name="imdb-tune-1", wait=False)
     stub.assert_no_pending_responses()
+    assert tuner.max_jobs == 4  # what `harness tune` announces
 
 
 def test_transform_job_requests(tmp_path):
@@ -85,7 +92,7 @@ def test_transform_job_requests(tmp_path):
     name = "imdb-distilbert-2026-11-29-12-00-00-000"
     stub.add_response("create_model", {"ModelArn": ARN}, {
         "ModelName": name, "ExecutionRoleArn": ROLE,
-        "PrimaryContainer": {"Image": Matches(r".*/huggingface-pytorch-inference:.*"),
+        "PrimaryContainer": {"Image": INFERENCE_DLC.format(region="us-east-1"),
                              "Environment": ANY, "ModelDataUrl": model_data}})
     stub.add_response("create_transform_job", {"TransformJobArn": ARN}, {
         "TransformJobName": name, "ModelName": name,
@@ -254,7 +261,7 @@ def test_ctrl_c_stops_the_tuning_job(tmp_path, monkeypatch):
     def interrupted(self, *args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("sagemaker.tuner.HyperparameterTuner.wait", interrupted)
+    monkeypatch.setattr(f"{TUNER}.wait", interrupted)
     with stub, pytest.raises(KeyboardInterrupt):
         mode.tune("imdb-tune-1", lambda: {"train": f"{config.s3_root}/data/train"},
                   Job(config, mode).hyperparameters(), announce=lambda line: None)

@@ -1,6 +1,7 @@
 """harness as users' machines have it, each check a script of its own (run here, so the test
 command covers them): the wheel installed outside the checkout, the oldest versions the
-dependency ranges allow, and SageMaker SDK v3 in a virtualenv of its own."""
+dependency ranges allow, and SageMaker SDK v2 in a virtualenv of its own (the default
+environment has v3)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from tests.support import REPO
 CHECKS = {  # script: (environment, the line it ends with when everything passed)
     "wheel-check.sh": ({}, "wheel check passed"),
     "oldest-check.sh": ({"SAGEMAKER_LOCAL": "1"}, "oldest check passed"),
-    "sdk-v3-check.sh": ({}, "passed"),
+    "sdk-v2-check.sh": ({}, "passed"),
 }
 
 

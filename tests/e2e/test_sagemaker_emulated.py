@@ -1,6 +1,8 @@
 """`--mode sagemaker` end to end against an emulated AWS (tests/aws_emulator.py): the production
 code path, unchanged, reached through AWS_ENDPOINT_URL. Training runs for real, the endpoint is a
-real harness model server; only the SDK's polling sleeps are virtual."""
+real harness model server; only the SDK's polling sleeps are virtual. Under either SDK major:
+v2's estimator, model and waiters, or harness's own requests through v3's session
+(`harness/sdk/v3_jobs.py`)."""
 
 import json
 import re
@@ -13,11 +15,11 @@ from harness.host import endpoint_process
 from tests.aws_emulator import ROLE
 from tests.support.cli import harness_process
 from tests.support.runs import LABELS, state
+from tests.support.sagemaker import TRAINING_DLC
 from tests.support.tracking import runs
 
 pytestmark = pytest.mark.e2e
-DLC = ("763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-training:"
-       "2.8.0-transformers4.56.2-gpu-py312-cu129-ubuntu22.04")
+DLC = TRAINING_DLC.format(region="us-east-1")
 TIMESTAMP = re.compile(r"-\d{4}(-\d\d){5}-\d{3}")
 
 

@@ -6,8 +6,9 @@ import json
 import re
 
 import boto3
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 
+from harness import sdk
 from harness.config import load_config
 from harness.modes.sagemaker.mode import SageMakerMode
 from harness.run_dir import RunDir
@@ -17,6 +18,22 @@ from tests.support.runs import REPO
 ARN = "arn:aws:sagemaker:us-east-1:111122223333:x"  # any ARN the stubbed SageMaker returns
 ROLE = "arn:aws:iam::111122223333:role/SageMakerRole"
 GUIDE = REPO / "configs" / "imdb-distilbert.yaml"
+V2 = sdk.major() == 2
+# The newest Hugging Face DLCs in the installed SDK's image tables (the default config's).
+TRAINING_DLC = "763104351884.dkr.ecr.{region}.amazonaws.com/huggingface-pytorch-training:" + (
+    "2.8.0-transformers4.56.2-gpu-py312-cu129-ubuntu22.04" if V2
+    else "2.9.0-transformers5.3.0-gpu-py312-cu130-ubuntu22.04")
+INFERENCE_DLC = "763104351884.dkr.ecr.{region}.amazonaws.com/huggingface-pytorch-inference:" + (
+    "2.6.0-transformers4.51.3-gpu-py312-cu124-ubuntu22.04" if V2
+    else "2.6.0-transformers5.5.3-gpu-py312-cu124-ubuntu22.04")
+# What v2's estimator and tuner add to the requests and v3's do not (docs/sdk-versions.md): the
+# SageMaker Debugger defaults, and the estimator class `HyperparameterTuner.attach` rebuilds.
+V2_TRAINING_JOB = {"DebugHookConfig": ANY, "ProfilerConfig": ANY} if V2 else {}
+V2_TUNING_HYPERPARAMETERS = {"sagemaker_estimator_class_name": '"HuggingFace"',
+                             "sagemaker_estimator_module": '"sagemaker.huggingface.estimator"'
+                             } if V2 else {}
+# The tuner `harness tune` waits on: v2's, or harness's own under v3 (harness/sdk/v3_jobs.py).
+TUNER = "sagemaker.tuner.HyperparameterTuner" if V2 else "harness.sdk.v3_jobs.HyperparameterTuner"
 
 
 def stubbed_mode(config, region):

@@ -17,6 +17,24 @@ def test_supported_releases(version, expected):
     assert sdk.supported(version) is expected
 
 
+def test_pyprojects_range_admits_the_supported_releases_only():
+    """pip never installs a release harness refuses at run time, and a fresh install gets v3."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    from tests.support.runs import REPO
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    (requirement,) = [Requirement(r) for r in project["dependencies"]
+                      if Requirement(r).name == "sagemaker"]
+    versions = ["2.256.1", "2.257.0", "2.257.7", "3.0", "3.0.1", "3.22.1", "3.26.0", "3.27.0",
+                "3.40.1", "4.0.0"]
+    assert [requirement.specifier.contains(v) for v in versions] == [
+        sdk.supported(v) for v in versions]
+    assert max(requirement.specifier.filter(versions)) == "3.40.1"
+
+
 def test_an_unsupported_release_names_the_supported_ranges(monkeypatch):
     monkeypatch.setattr(sdk.metadata, "version", lambda name: "4.1.0")
     sdk.major.cache_clear()

@@ -10,13 +10,14 @@ from harness.modes.sagemaker.mode import SageMakerMode
 from harness.run_dir import RunDir
 from harness.sdk import recording_session
 from tests.support.cli import harness
-from tests.support.sagemaker import ROLE, printed_request
+from tests.support.sagemaker import ROLE, TRAINING_DLC, V2, V2_TRAINING_JOB, printed_request
 from tests.user_script.conftest import EPOCHS, METRICS, SCRIPT, write_user_config
 
 NO_AWS = {"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None, "AWS_PROFILE": None,
           "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "AWS_CONFIG_FILE": "/nonexistent"}
+# modes.sagemaker.training_versions' PyTorch and Python: the newest in the SDK's tables.
 PYTORCH_DLC = ("763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:"
-               "2.8.0-gpu-py312")  # modes.sagemaker.training_versions' PyTorch and Python
+               f"{'2.8.0' if V2 else '2.9.0'}-gpu-py312")
 VALIDATION = "s3://user-data/linear/validation/"
 
 
@@ -75,7 +76,7 @@ def test_create_training_job_request_is_valid(tmp_path, user_code, user_data):
         "StoppingCondition": {"MaxRuntimeInSeconds": 14400},
         "ResourceConfig": {"VolumeSizeInGB": 30, "InstanceCount": 1,
                            "InstanceType": "ml.p3.2xlarge"},
-        "RoleArn": ROLE, "DebugHookConfig": ANY, "ProfilerConfig": ANY})
+        "RoleArn": ROLE, **V2_TRAINING_JOB})
     for operation, key in (("create_model", "ModelArn"),
                            ("create_endpoint_config", "EndpointConfigArn"),
                            ("create_endpoint", "EndpointArn")):
@@ -88,5 +89,4 @@ def test_create_training_job_request_is_valid(tmp_path, user_code, user_data):
 def test_huggingface_framework_keeps_the_hugging_face_dlc(tmp_path, user_code, user_data):
     config = load_config(promoted_config(tmp_path, user_code, user_data, framework="huggingface"))
     mode, _ = SageMakerMode(config, RunDir(config.run_path, "sagemaker")).rehearsal()
-    assert "/huggingface-pytorch-training:2.8.0-transformers4.56.2-gpu-py312" in \
-        mode.training_image()
+    assert mode.training_image() == TRAINING_DLC.format(region="us-east-1")
