@@ -26,11 +26,11 @@ def no_inferred_task():
     os.environ.pop("HF_TASK", None)
 
 
-# The suite runs on two xdist workers (pyproject's addopts). The tests that start containers
-# or change the engine's state (e2e, and the tracker's start and stop) share one Docker
-# engine and one LocalStack: they run one after another, on one worker, in the order they
-# were collected. The installed-package checks (their own virtualenvs, images and projects)
-# run in their own group, so the other worker runs them beside the fast tests.
+# Under `pytest -n 2 --dist loadgroup`, the tests that start containers or change the
+# engine's state (e2e, and the tracker's start and stop) share one Docker engine and one
+# LocalStack: they run one after another on one worker, in the order they were collected.
+# The installed-package checks (their own virtualenvs, images and projects) are a group of
+# their own, beside the fast tests on the other worker.
 ENGINE_FIXTURES = {"sagemaker_local_stack", "harness_emulator", "tracker_engine"}
 INSTALLED_CHECKS = "tests/e2e/test_installed.py"
 
