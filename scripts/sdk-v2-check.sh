@@ -22,12 +22,14 @@ FAST_TESTS=(tests/unit/test_sdk_port.py tests/cli/test_sagemaker_requests.py
             tests/reliability/test_startup.py::test_sdk_local_mode_waits_as_long_as_configured)
 # Containers, through v2's local mode and patches_v2.py: the contract suite's sagemaker-local
 # tests (storage, train, checkpoints, Ctrl-C, deploy, predict, delete), parity with local, the
-# plugin's teardown and session, the example project, and the guide's estimator code (v2 only).
+# plugin's teardown and session, the example project, the guide's estimator code (v2 only),
+# and the flow with egress dropped (v2's telemetry stays off).
 # Tuning and transform reach v2 through the same adapter calls as training and deploy: their
 # e2e tests run in the default (v3) environment only, for CI's time.
 SAGEMAKER_LOCAL=(tests/contract tests/e2e/test_sagemaker_local.py::test_parity_with_local_mode
                  tests/cli/test_pytest_plugin.py examples/linear-regression/tests
-                 tests/user_script/test_e2e.py::test_guide_estimator_code_on_the_harness_session)
+                 tests/user_script/test_e2e.py::test_guide_estimator_code_on_the_harness_session
+                 tests/reliability/test_no_egress.py::test_sagemaker_local_flow_without_egress)
 # The emulated `sagemaker` flow: v2's session, waiters and log tailing against moto.
 EMULATED=(tests/e2e/test_sagemaker_emulated.py)
 
