@@ -11,6 +11,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# An SDK v2 goes first: its files share sagemaker/serve/ with v3's sagemaker-serve, and pip
+# upgrading in place removes some that v3 has just installed.
+if python3 -c 'import importlib.metadata as m, sys; sys.exit(m.version("sagemaker") >= "3")' \
+        2>/dev/null; then
+    python3 -m pip uninstall -y -q sagemaker
+fi
 # SDK v3 named too: pip keeps an installed v2 that pyproject's range allows, and this
 # environment is the v3 one (scripts/sdk-v2-check.sh makes v2's).
 python3 -m pip install --progress-bar off -e ".[test]" "sagemaker>=3.27,<4" \
