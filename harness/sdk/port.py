@@ -23,9 +23,10 @@ class SdkAdapter(Protocol):
                       serving_port: int, local_code: bool, labels: dict[str, str]) -> Any:
         """A LocalSession on the S3 at `s3_url`, telemetry off, its containers labelled."""
 
-    def watch_local_training(self, labels: dict[str, str]) -> Callable[[], None]:
-        """Until the returned undo: local training containers that SDK code starts get
-        `labels`, and what local mode cannot run is a HarnessError with its fix."""
+    def user_code_local(self, labels: dict[str, str]) -> Callable[[], None]:
+        """Until the returned undo, the user's SDK code on a local session runs as harness's
+        does: the training containers it starts get `labels`, what local mode cannot run is a
+        HarnessError with its fix, and (v3) its ModelBuilder serves through the session."""
 
     def user_config(self) -> dict[str, Any]:
         """The user's SDK config files (their defaults), as the SDK loads them."""

@@ -48,7 +48,7 @@ def local_session(boto_session, s3_url: str, bucket: str, container_root: Path,
     return session
 
 
-def watch_local_training(labels: dict[str, str]):
+def user_code_local(labels: dict[str, str]):
     return lambda: None  # local_session's container_config labels every container
 
 

@@ -45,8 +45,7 @@ def local_session(boto_session, s3_url: str, bucket: str, container_root: Path,
     return session
 
 
-def watch_local_training(labels: dict[str, str]):
-    """And the user's ModelBuilder serves locally through the session (`patches_v3`)."""
+def user_code_local(labels: dict[str, str]):
     undo_training = patches_v3.local_training(labels)
     undo_serving = patches_v3.model_builder_local()
 

@@ -169,10 +169,11 @@ class SageMakerLocalMode(EmulatedMode[SageMakerLocalSettings]):
         root = self.run.path / "sagemaker-local" / "sdk"
         s = self.settings
         swapped = adapter().swapped(True, CREDENTIALS["region_name"])  # first: sets the region
-        unwatch = adapter().watch_local_training(ownership.container_labels())
+        patched = contextlib.ExitStack()
+        patched.callback(adapter().user_code_local(ownership.container_labels()))
 
         def close() -> None:
-            unwatch()
+            patched.close()
             self._close_sdk_session(root)
 
         return SdkSession(self._session(root, local_code=False), s.instance_type,
