@@ -14,7 +14,7 @@ import requests
 
 from harness import sdk
 from harness.host import ownership
-from tests.support.runs import REPO, containers_left
+from tests.support.runs import REPO, containers_left, published_addresses
 
 pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif(sdk.major() != 3, reason="SDK v3 user code; SDK v2 is installed")]
@@ -61,8 +61,10 @@ def test_a_model_trainer_model_deploys_with_model_builder(harness_session, tmp_p
     answer = endpoint.invoke(body=b"1,0\n0,1\n", content_type="text/csv",
                              accept="application/json")
     predictions = json.loads(answer.body.read())["predictions"]
+    published = published_addresses(run)
     endpoint.delete()
     # ---
+    assert published == {"127.0.0.1"}  # endpoint.bind_address, as harness's own endpoints
     assert predictions == pytest.approx([3.5, -1.5], abs=0.1)  # y = 3*x1 - 2*x2 + 0.5
     port = sess.sagemaker_session.config["local"]["serving_port"]
     with pytest.raises(requests.ConnectionError):

@@ -140,6 +140,16 @@ def containers_left(run_dir) -> list[str]:
     return [c.name for c in docker_engine.run_containers(docker_engine.client(), run_dir)]
 
 
+def published_addresses(run_dir) -> set[str]:
+    """The host addresses this run's containers publish their ports on."""
+    from harness.containers import docker_engine
+
+    return {binding["HostIp"]
+            for container in docker_engine.run_containers(docker_engine.client(), run_dir)
+            for bindings in (container.attrs["NetworkSettings"]["Ports"] or {}).values()
+            for binding in bindings or ()}
+
+
 def recipe(script: str) -> ModuleType:
     """A bundled recipe of train/ imported as a module, as its training job runs it: with its
     folder (source_dir, with the module the recipes share) on sys.path."""

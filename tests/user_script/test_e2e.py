@@ -13,7 +13,7 @@ import harness
 from harness import sdk
 from harness.host import endpoint_process
 from tests.support.cli import harness as cli
-from tests.support.runs import REPO, containers_left, read_object, state
+from tests.support.runs import REPO, containers_left, published_addresses, read_object, state
 from tests.user_script.conftest import validation_mse, write_user_config
 
 pytestmark = pytest.mark.e2e
@@ -142,8 +142,10 @@ def test_guide_estimator_code_on_the_harness_session(tmp_path, tiny_job, sagemak
                                                  instance_type=sess.inference_instance_type)
         sentiment_input = {"inputs": "I love using the new Inference DLC."}
         answer = predictor.predict(sentiment_input)
+        published = published_addresses(tiny_job.parent / "run")
         predictor.delete_endpoint()
         # ---
+    assert published == {"127.0.0.1"}  # endpoint.bind_address, as harness's own endpoints
     assert answer[0]["label"] in ("NEGATIVE", "POSITIVE") and 0 <= answer[0]["score"] <= 1
     assert huggingface_estimator.model_data.startswith(f"s3://{sess.default_bucket}/")
     assert not endpoint_process.listening(yaml.safe_load(tiny_job.read_text())["endpoint"]["port"])

@@ -171,6 +171,8 @@ class SageMakerLocalMode(EmulatedMode[SageMakerLocalSettings]):
         swapped = adapter().swapped(True, CREDENTIALS["region_name"])  # first: sets the region
         patched = contextlib.ExitStack()
         patched.callback(adapter().user_code_local(ownership.container_labels()))
+        # endpoints the user's code deploys are published where harness's own are
+        patched.enter_context(adapter().serving_port_bound(self.config.endpoint.bind_address))
 
         def close() -> None:
             patched.close()
