@@ -13,8 +13,7 @@ VENV=${SDK_V2_VENV:-$HOME/.cache/harness/venv-sdk2}
 # Fast: every request test (v2's adapter builds them with its estimators, model and tuner; the
 # Debugger defaults, the tuner's estimator hyperparameters and the DLCs are v2's), the SDK
 # port, v2's image tables (TGI), the plugin's tests, v2's local-mode startup patch, and the
-# tracking-to-an-ARN requests (its plugin-missing warning test skips: the venv sees the
-# sagemaker-mlflow that v3 brings).
+# tracking-to-an-ARN requests.
 FAST_TESTS=(tests/unit/test_sdk_port.py tests/cli/test_sagemaker_requests.py
             tests/cli/test_tune_transform_requests.py tests/user_script/test_sagemaker_requests.py
             tests/cli/test_llm_promote.py tests/unit/test_llm_serving.py tests/cli/test_api.py
