@@ -43,26 +43,6 @@ def allow_startup(sdk_entities: Any, startup_timeout_s: float) -> None:
     sdk_entities.HEALTH_CHECK_TIMEOUT_LIMIT = startup_timeout_s + 2 * SDK_PING_INTERVAL_S
 
 
-@contextlib.contextmanager
-def serving_port_bound(sdk_image: ModuleType, address: str):
-    """Publish the serving container's port on `address` only: SDK local mode writes
-    `<port>:8080` into its compose file, which Docker publishes on every interface."""
-    container = sdk_image._SageMakerContainer
-    original = container._create_docker_host
-
-    def bound(self, *args, **kwargs):
-        host = original(self, *args, **kwargs)
-        if "ports" in host:
-            host["ports"] = [f"{address}:{port}" for port in host["ports"]]
-        return host
-
-    container._create_docker_host = bound
-    try:
-        yield
-    finally:
-        container._create_docker_host = original
-
-
 def compose_found(sdk_image: ModuleType) -> None:
     """SDK local mode runs the Compose harness found (`compose.find`), not the one its own
     detection finds (v2 takes `docker compose` only when its version text holds "v2"; a missing
@@ -76,15 +56,42 @@ def containers_reach_host(sdk_image: ModuleType) -> None:
     """SDK local mode's containers reach this machine's LocalStack (and tracker) as
     `host.docker.internal` (`docker_engine.HostRoute`): a Linux engine is told where that is,
     and the S3 endpoint the SDK copies into training containers from the host's session is
-    renamed so. Set for the process, once, as compose_found; `serving_port_bound` wraps it while
-    an endpoint starts."""
+    renamed so. Set for the process, as compose_found."""
+    _compose_service_settings(sdk_image)["route"] = docker_engine.host_route(
+        docker_engine.client())
+
+
+@contextlib.contextmanager
+def serving_port_bound(sdk_image: ModuleType, address: str):
+    """Publish the serving container's port on `address` only: SDK local mode writes
+    `<port>:8080` into its compose file, which Docker publishes on every interface."""
+    settings = _compose_service_settings(sdk_image)
+    previous, settings["bind_address"] = settings["bind_address"], address
+    try:
+        yield
+    finally:
+        settings["bind_address"] = previous
+
+
+def _compose_service_settings(sdk_image: ModuleType) -> dict[str, Any]:
+    """What harness changes in the compose service SDK local mode writes for each container
+    (`_SageMakerContainer._create_docker_host`): one wrapper per process, whatever the order
+    in which sessions and endpoints set and reset these."""
     container = sdk_image._SageMakerContainer
-    original = getattr(container._create_docker_host, "harness_unrouted",
-                       container._create_docker_host)
-    route = docker_engine.host_route(docker_engine.client())
+    settings = getattr(container._create_docker_host, "harness_settings", None)
+    if settings is not None:
+        return settings
+    original = container._create_docker_host
+    settings = {"route": None, "bind_address": None}
 
-    def routed(self, *args, **kwargs):
-        return route.applied(original(self, *args, **kwargs))
+    def changed(self, *args, **kwargs):
+        service = original(self, *args, **kwargs)
+        if settings["route"] is not None:
+            service = settings["route"].applied(service)
+        if settings["bind_address"] is not None and "ports" in service:
+            service["ports"] = [f"{settings['bind_address']}:{port}" for port in service["ports"]]
+        return service
 
-    routed.harness_unrouted = original  # type: ignore[attr-defined]
-    container._create_docker_host = routed
+    changed.harness_settings = settings  # type: ignore[attr-defined]
+    container._create_docker_host = changed
+    return settings

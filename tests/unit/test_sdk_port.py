@@ -1,13 +1,17 @@
 """The SDK port: which SageMaker SDK releases harness runs on, and that harness imports the SDK
 only when a step needs it (so that either major can be installed)."""
 
+import importlib
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 
 from harness import sdk
+from harness.containers import docker_engine
 from harness.errors import HarnessError
+from harness.pytest_plugin import require_docker
 
 
 @pytest.mark.parametrize("version, expected", [
@@ -59,6 +63,36 @@ def test_harness_imports_without_the_sdk():
 
 def test_the_adapter_is_the_installed_major():
     assert sdk.adapter().MAJOR == sdk.major() == int(sdk.metadata.version("sagemaker")[0])
+
+
+def test_local_modes_compose_service_is_changed_once_whatever_the_order(tmp_path):
+    """A session (host route) opened while another one's endpoint binding is in force, then
+    closed: the serving service SDK local mode writes has the route once, and the bound port
+    only while the binding holds (a duplicate extra_hosts entry fails docker-compose)."""
+    require_docker()  # the host route asks the engine
+    patches = importlib.import_module(f"harness.sdk.patches_v{sdk.major()}")
+    sdk_image = importlib.import_module("sagemaker.local.image" if sdk.major() == 2
+                                        else "sagemaker.core.local.image")
+    container = sdk_image._SageMakerContainer(
+        "local", 1, "harness-train:x",
+        sagemaker_session=SimpleNamespace(config={"local": {"serving_port": 8123}}))
+    container.container_root = str(tmp_path)
+    original = sdk_image._SageMakerContainer._create_docker_host
+
+    def served() -> dict:
+        return container._create_docker_host("algo-1", [], set(), "serve", [])
+
+    try:
+        patches.containers_reach_host()
+        with patches.serving_port_bound("127.0.0.1"):
+            patches.containers_reach_host()
+            bound = served()
+        unbound = served()
+    finally:
+        sdk_image._SageMakerContainer._create_docker_host = original
+    extra_hosts = list(docker_engine.host_route(docker_engine.client()).extra_hosts)
+    assert (bound["ports"], bound.get("extra_hosts", [])) == (["127.0.0.1:8123:8080"], extra_hosts)
+    assert (unbound["ports"], unbound.get("extra_hosts", [])) == (["8123:8080"], extra_hosts)
 
 
 # The newest Hugging Face DLCs in each major's image-URI tables: (transformers, torch, python).
